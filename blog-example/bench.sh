@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The blog-example benchmark of BENCHMARKS.md: wrk on /add_post against a release build on a
+# fresh SQLite database, then a check that every answered request left exactly one row.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release -p blog-example
+dir=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
+(cd "$dir" && exec "$OLDPWD/target/release/blog-example" --bind 127.0.0.1:5077 >"$dir/server.log" 2>&1) &
+server=$!
+for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:5077/posts && break; sleep 0.1; done
+wrk -t2 -c8 -d10s --latency http://127.0.0.1:5077/add_post | tee "$dir/wrk.txt"
+sleep 0.5
+requests=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
+rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from posts').fetchone()[0])" "$dir/blog.db")
+echo "requests answered: $requests, rows stored: $rows (a request still in flight when wrk stops may add one)"

@@ -1,0 +1,7 @@
+CREATE TABLE posts (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    title VARCHAR(80) NOT NULL CHECK (CHAR_LENGTH(title) >= 1),
+    content LONGTEXT NOT NULL,
+    created_at DATETIME(6),
+    updated_at DATETIME(6)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin

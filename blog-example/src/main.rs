@@ -1,0 +1,74 @@
+//! `cargo run --release -p blog-example`: the blog on SQLite at 127.0.0.1:5000.
+
+use std::process::ExitCode;
+
+use blog_example::{open, serve, Config};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let config =
+        match Config::from_args(std::env::args().skip(1), std::env::var("DATABASE_URL").ok()) {
+            Ok(config) => config,
+            Err(text) => {
+                eprintln!("{text}");
+                return ExitCode::from(2);
+            }
+        };
+    let app = match open(&config.database_url).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("error: cannot open the database: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(&config.bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: cannot listen on {}: {error}", config.bind);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(config.bind);
+    println!("blog-example listening on http://{addr}  (try: curl http://{addr}/add_post)");
+    println!("data: {}", app.data);
+    if let Err(error) = serve(listener, app.router, shutdown_signal()).await {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    println!("blog-example stopped");
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM; the server then finishes the requests in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,233 @@
+//! The three supported databases behind one small trait.
+//!
+//! Everything that differs between SQLite, PostgreSQL and MySQL/MariaDB lives in this file:
+//! identifier quoting, placeholders, how a generated key comes back, and how a query runs
+//! on a connection. Generated code and the operations in [`crate::ops`] are generic over
+//! [`Backend`] and never name a driver.
+
+use std::future::Future;
+
+use sqlx::{Database, MySql, Postgres, Row as _, Sqlite};
+
+use crate::column::ColumnType;
+
+/// A query with its arguments already bound, ready to run on `DB`.
+pub type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+
+/// The SQL dialect of a backend: how identifiers are quoted, how placeholders are written and
+/// how an auto-generated key is read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite: `"ident"`, `?` placeholders, `RETURNING`.
+    Sqlite = 0,
+    /// PostgreSQL: `"ident"`, `$1` placeholders, `RETURNING`.
+    Postgres = 1,
+    /// MySQL and MariaDB: `` `ident` ``, `?` placeholders, the driver's last-insert-id.
+    MySql = 2,
+}
+
+impl Dialect {
+    /// Every dialect, in the order of their discriminants.
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
+
+    /// Quotes an identifier (table or column name) for this dialect, doubling any quote
+    /// character inside it, so that keywords (`order`, `user`) and odd names are safe.
+    ///
+    /// ```
+    /// use model_core::Dialect;
+    /// assert_eq!(Dialect::Postgres.quote("order"), r#""order""#);
+    /// assert_eq!(Dialect::MySql.quote("we`ird"), "`we``ird`");
+    /// ```
+    pub fn quote(self, ident: &str) -> String {
+        let q = match self {
+            Dialect::Sqlite | Dialect::Postgres => '"',
+            Dialect::MySql => '`',
+        };
+        let mut out = String::with_capacity(ident.len() + 2);
+        out.push(q);
+        for c in ident.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+        out
+    }
+
+    /// The statement that opens a write transaction, where the backend's plain `BEGIN` is
+    /// not the right one. SQLite's `BEGIN` is deferred: it takes the write lock at the first
+    /// write, and when another connection holds it then, SQLite fails at once with "database
+    /// is locked" instead of waiting out the busy timeout (the wait could deadlock). `BEGIN
+    /// IMMEDIATE` takes the lock up front, where waiting is safe, so concurrent writers queue
+    /// instead of failing.
+    pub fn begin_write(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => Some("BEGIN IMMEDIATE"),
+            Dialect::Postgres | Dialect::MySql => None,
+        }
+    }
+
+    /// The placeholder for the `n`-th bound value (1-based): `$n` on PostgreSQL, `?` elsewhere.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Sqlite | Dialect::MySql => "?".to_owned(),
+        }
+    }
+
+    /// Whether `INSERT ... RETURNING` is used to read a generated key. MySQL has no
+    /// `RETURNING`; its driver reports the last insert id instead.
+    pub fn has_returning(self) -> bool {
+        !matches!(self, Dialect::MySql)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+    impl Sealed for sqlx::MySql {}
+}
+
+/// A database model-core can write to: [`sqlx::Sqlite`], [`sqlx::Postgres`] or [`sqlx::MySql`]
+/// (which also serves MariaDB).
+///
+/// Sealed: the operations rely on every backend behaving as documented on [`Dialect`].
+pub trait Backend: Database + sealed::Sealed {
+    /// The SQL dialect of this backend.
+    const DIALECT: Dialect;
+
+    /// Binds one column value.
+    fn bind<'q, T: ColumnType>(query: Query<'q, Self>, value: &T) -> Query<'q, Self>;
+
+    /// Reads the column at `index` of `row`.
+    fn get<T: ColumnType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
+
+    /// Runs a statement and returns the number of rows it affected (matched, on MySQL).
+    fn execute<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e;
+
+    /// Runs a query that returns at most one row.
+    fn fetch_optional<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Runs a query and collects every row.
+    fn fetch_all<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Runs an `INSERT` built by [`crate::Statements`] for a generated key and returns the key
+    /// the database chose: from `RETURNING` where the backend has it, from the driver's
+    /// last-insert-id on MySQL.
+    fn insert_returning_key<'e, K: ColumnType>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
+}
+
+/// Implements [`Backend`] for one driver. The bodies are the same text for each driver, but
+/// they must be written against the concrete type: sqlx implements `Executor` for each
+/// driver's connection separately, not for `Database::Connection` in general.
+macro_rules! backend {
+    (
+        $db:ty,
+        $dialect:expr,
+        bind: |$bind_query:ident, $value:ident| $bind:expr,
+        insert_key: |$conn:ident, $query:ident| $insert_key:expr $(,)?
+    ) => {
+        impl Backend for $db {
+            const DIALECT: Dialect = $dialect;
+
+            #[inline]
+            fn bind<'q, T: ColumnType>(
+                $bind_query: Query<'q, Self>,
+                $value: &T,
+            ) -> Query<'q, Self> {
+                $bind
+            }
+
+            #[inline]
+            fn get<T: ColumnType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error> {
+                if !T::__NULLABLE && sqlx::ValueRef::is_null(&row.try_get_raw(index)?) {
+                    return Err(sqlx::Error::ColumnDecode {
+                        index: index.to_string(),
+                        source: Box::new(sqlx::error::UnexpectedNullError),
+                    });
+                }
+                row.try_get(index)
+            }
+
+            fn execute<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e {
+                async move { Ok(query.execute(conn).await?.rows_affected()) }
+            }
+
+            fn fetch_optional<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e {
+                query.fetch_optional(conn)
+            }
+
+            fn fetch_all<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e {
+                query.fetch_all(conn)
+            }
+
+            fn insert_returning_key<'e, K: ColumnType>(
+                $conn: &'e mut Self::Connection,
+                $query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
+                async move { $insert_key }
+            }
+        }
+    };
+}
+
+backend!(
+    Sqlite,
+    Dialect::Sqlite,
+    bind: |query, value| query.bind(value),
+    insert_key: |conn, query| {
+        let row = query.fetch_one(conn).await?;
+        row.try_get(0)
+    },
+);
+
+backend!(
+    Postgres,
+    Dialect::Postgres,
+    bind: |query, value| query.bind(value),
+    insert_key: |conn, query| {
+        let row = query.fetch_one(conn).await?;
+        row.try_get(0)
+    },
+);
+
+backend!(
+    MySql,
+    Dialect::MySql,
+    bind: |query, value| value.__bind_mysql(query),
+    insert_key: |conn, query| {
+        let id = query.execute(conn).await?.last_insert_id();
+        K::__from_insert_id(id).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!(
+                    "last insert id {id} does not fit the primary key type {}",
+                    std::any::type_name::<K>()
+                )
+                .into(),
+            )
+        })
+    },
+);

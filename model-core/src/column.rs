@@ -1,0 +1,104 @@
+//! Which Rust types can be stored in a column.
+
+use crate::backend::Query;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sqlx::{Decode, Encode, MySql, Postgres, Sqlite, Type};
+
+/// A Rust type that every backend can store in one column and read back.
+///
+/// Implemented for `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`, `Vec<u8>`,
+/// chrono's `DateTime<Utc>`, `NaiveDateTime` and `NaiveDate`, and `Option<T>` of any of them
+/// (`None` is SQL `NULL`).
+///
+/// A type of your own (say an enum with `#[derive(sqlx::Type)]`) can opt in with an empty
+/// `impl ColumnType for MyType {}` once it implements sqlx's `Encode`, `Decode` and `Type` for
+/// all three databases. A field that should not be a column at all takes `#[model(skip)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a column",
+    label = "this field's type is not a column type",
+    note = "column types are i16, i32, i64, f32, f64, bool, String, Vec<u8>, chrono's DateTime<Utc>, NaiveDateTime and NaiveDate, and Option<T> of those",
+    note = "mark the field `#[model(skip)]` to keep it out of the table, or implement `model_core::ColumnType` for your type"
+)]
+pub trait ColumnType:
+    Send
+    + Sync
+    + 'static
+    + for<'q> Encode<'q, Sqlite>
+    + for<'r> Decode<'r, Sqlite>
+    + Type<Sqlite>
+    + for<'q> Encode<'q, Postgres>
+    + for<'r> Decode<'r, Postgres>
+    + Type<Postgres>
+    + for<'q> Encode<'q, MySql>
+    + for<'r> Decode<'r, MySql>
+    + Type<MySql>
+{
+    /// Converts MySQL's last-insert-id into this type, for the key of an `Option<_>` primary
+    /// key. `None` for types that cannot be generated keys.
+    #[doc(hidden)]
+    fn __from_insert_id(id: u64) -> Option<Self> {
+        let _ = id;
+        None
+    }
+
+    /// Whether SQL `NULL` is a value of this type (`Option<T>`). Reading `NULL` into any
+    /// other type is an error: sqlx's SQLite driver would otherwise decode it as `0`, `0.0`
+    /// or `""`.
+    #[doc(hidden)]
+    const __NULLABLE: bool = false;
+
+    /// Binds this value to a MySQL statement.
+    #[doc(hidden)]
+    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
+        query.bind(self)
+    }
+}
+
+macro_rules! column_types {
+    ($($ty:ty),* $(,)?) => { $(impl ColumnType for $ty {})* };
+}
+
+column_types!(f32, f64, bool, String, Vec<u8>, NaiveDateTime, NaiveDate);
+
+impl ColumnType for DateTime<Utc> {
+    /// Sent as a `DATETIME` holding the UTC time. sqlx sends `DateTime<Utc>` as a
+    /// `TIMESTAMP`, whose range ends at 2038-01-19 03:14:07 UTC: MariaDB stores a later one
+    /// in a `DATETIME` column as `NULL`, silently, even in strict mode. sqlx sets every
+    /// MySQL session's time zone to UTC, so a `TIMESTAMP` column reads the same instant.
+    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
+        query.bind(self.naive_utc())
+    }
+}
+
+impl<T: ColumnType> ColumnType for Option<T> {
+    const __NULLABLE: bool = true;
+
+    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
+        match self {
+            Some(value) => value.__bind_mysql(query),
+            None => query.bind(None::<T>),
+        }
+    }
+}
+
+/// An integer type the database can generate as a primary key (`AUTOINCREMENT`,
+/// `GENERATED ... AS IDENTITY`, `AUTO_INCREMENT`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a generated primary key",
+    label = "an `Option<_>` primary key is filled in by the database, so it must be `Option<i16>`, `Option<i32>` or `Option<i64>`",
+    note = "for a key you always set yourself, drop the `Option`: `#[model(primary_key)] code: String`"
+)]
+pub trait GeneratedKey: ColumnType {}
+
+macro_rules! generated_keys {
+    ($($ty:ty),*) => {$(
+        impl ColumnType for $ty {
+            fn __from_insert_id(id: u64) -> Option<Self> {
+                <$ty>::try_from(id).ok()
+            }
+        }
+        impl GeneratedKey for $ty {}
+    )*};
+}
+
+generated_keys!(i16, i32, i64);

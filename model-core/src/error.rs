@@ -1,0 +1,189 @@
+//! The one error type of every operation.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::listener::Event;
+
+/// A listener's own error, boxed as it was returned: downcast it to get it back.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why an operation failed. When an operation returns it, nothing of that operation was
+/// written: not the row, not what its listeners wrote.
+///
+/// ```
+/// # use model_core::{ConstraintKind, Error};
+/// fn explain(error: &Error) -> &'static str {
+///     match error {
+///         Error::Listener { .. } => "a listener refused the write",
+///         Error::NotFound { .. } => "no such row",
+///         Error::Constraint { kind: ConstraintKind::Unique, .. } => "already exists",
+///         _ => "database trouble",
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A listener returned an error, so the write was rolled back. `source()` is the
+    /// listener's own error.
+    Listener {
+        /// The model's name, e.g. `"Post"`.
+        model: &'static str,
+        /// The event the listener was called for.
+        event: Event,
+        /// The listener's path as written in `#[listens_for(...)]`.
+        listener: &'static str,
+        /// The error the listener returned.
+        source: BoxError,
+    },
+    /// `update`, `delete` or `get` found no row with this primary key.
+    NotFound {
+        /// The model's name.
+        model: &'static str,
+        /// The primary key, `Debug`-formatted.
+        key: String,
+    },
+    /// `update` or `delete` was called on a model whose `Option` primary key is `None`, i.e.
+    /// one that was never inserted or loaded.
+    Unsaved {
+        /// The model's name.
+        model: &'static str,
+    },
+    /// The database refused the write because it violates a constraint.
+    Constraint {
+        /// The model's name.
+        model: &'static str,
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// The constraint's name where the database reports it (PostgreSQL does).
+        constraint: Option<String>,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// Any other database or driver error: connection lost, lock timeout, bad SQL, a value
+    /// the column refused or could not be decoded.
+    Database {
+        /// The model's name.
+        model: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+}
+
+/// The kind of constraint a write violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A unique index or primary key already holds this value.
+    Unique,
+    /// A `NOT NULL` column got `NULL`.
+    NotNull,
+    /// A foreign key points at no row, or a referenced row would be removed.
+    ForeignKey,
+    /// A `CHECK` constraint failed.
+    Check,
+}
+
+impl Error {
+    /// Classifies a driver error for `model`: constraint violations become
+    /// [`Error::Constraint`], everything else [`Error::Database`].
+    pub fn from_sqlx(model: &'static str, source: sqlx::Error) -> Self {
+        let classified = source.as_database_error().and_then(|db| {
+            let kind = match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => ConstraintKind::Unique,
+                sqlx::error::ErrorKind::NotNullViolation => ConstraintKind::NotNull,
+                sqlx::error::ErrorKind::ForeignKeyViolation => ConstraintKind::ForeignKey,
+                sqlx::error::ErrorKind::CheckViolation => ConstraintKind::Check,
+                _ => return None,
+            };
+            Some((kind, db.constraint().map(str::to_owned)))
+        });
+        match classified {
+            Some((kind, constraint)) => Error::Constraint {
+                model,
+                kind,
+                constraint,
+                source,
+            },
+            None => Error::Database { model, source },
+        }
+    }
+
+    /// The listener's own error, if a listener failed and its error is an `E`.
+    ///
+    /// ```
+    /// # fn check(error: model_core::Error) {
+    /// #[derive(Debug)]
+    /// struct TitleTooLong;
+    /// # impl std::fmt::Display for TitleTooLong { fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { Ok(()) } }
+    /// # impl std::error::Error for TitleTooLong {}
+    /// if let Some(TitleTooLong) = error.listener_error::<TitleTooLong>() { /* answer 422 */ }
+    /// # }
+    /// ```
+    pub fn listener_error<E: StdError + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Listener { source, .. } => source.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
+    /// The name of the model the failed operation was about.
+    pub fn model(&self) -> &'static str {
+        match self {
+            Error::Listener { model, .. }
+            | Error::NotFound { model, .. }
+            | Error::Unsaved { model }
+            | Error::Constraint { model, .. }
+            | Error::Database { model, .. } => model,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Following the std convention, the message does not repeat `source()`: error
+        // reporters (anyhow, eyre, tracing) print the chain themselves.
+        match self {
+            Error::Listener {
+                model,
+                event,
+                listener,
+                ..
+            } => write!(f, "{event} listener `{listener}` of {model} failed"),
+            Error::NotFound { model, key } => write!(f, "no {model} with primary key {key}"),
+            Error::Unsaved { model } => {
+                write!(f, "{model} has no primary key yet: insert it first")
+            }
+            Error::Constraint {
+                model,
+                kind,
+                constraint,
+                ..
+            } => {
+                let kind = match kind {
+                    ConstraintKind::Unique => "unique",
+                    ConstraintKind::NotNull => "not-null",
+                    ConstraintKind::ForeignKey => "foreign key",
+                    ConstraintKind::Check => "check",
+                };
+                write!(f, "writing {model} violates a {kind} constraint")?;
+                match constraint {
+                    Some(name) => write!(f, " ({name})"),
+                    None => Ok(()),
+                }
+            }
+            Error::Database { model, .. } => write!(f, "database error on {model}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Listener { source, .. } => Some(&**source),
+            Error::Constraint { source, .. } | Error::Database { source, .. } => Some(source),
+            Error::NotFound { .. } | Error::Unsaved { .. } => None,
+        }
+    }
+}

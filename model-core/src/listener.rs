@@ -1,0 +1,257 @@
+//! Listener events and the traits that let one expansion call any listener shape.
+//!
+//! The derive cannot see a listener's signature, only its path. It calls every listener
+//! through [`MutListener`] or [`RefListener`]; which of their implementations applies (plain,
+//! fallible or async) is chosen by the compiler from the function's type, as axum does for
+//! handlers. The third type parameter is a marker that keeps those implementations apart.
+
+use crate::backend::Backend;
+use crate::conn::Conn;
+use crate::error::BoxError;
+use crate::session::Session;
+use std::fmt;
+use std::future::{ready, Future};
+
+/// A point in a model's life at which listeners run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// Before the `INSERT`; listeners get `&mut Model` and may change what is written.
+    BeforeInsert,
+    /// After the `INSERT`, in the same transaction; listeners get `&Model` with its key set.
+    AfterInsert,
+    /// Before the `UPDATE`; listeners get `&mut Model` and may change what is written.
+    BeforeUpdate,
+    /// After the `UPDATE`, in the same transaction; listeners get `&Model`.
+    AfterUpdate,
+    /// Before the `DELETE`; listeners get `&Model` (nothing of it is written) and may veto.
+    BeforeDelete,
+    /// After the `DELETE`, in the same transaction; listeners get `&Model`.
+    AfterDelete,
+    /// After a row was read into a model; listeners get `&mut Model`.
+    Load,
+}
+
+impl Event {
+    /// Every event, in lifecycle order.
+    pub const ALL: [Event; 7] = [
+        Event::BeforeInsert,
+        Event::AfterInsert,
+        Event::BeforeUpdate,
+        Event::AfterUpdate,
+        Event::BeforeDelete,
+        Event::AfterDelete,
+        Event::Load,
+    ];
+
+    /// The event's name as written in `#[listens_for(...)]`, e.g. `"before_insert"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Event::BeforeInsert => "before_insert",
+            Event::AfterInsert => "after_insert",
+            Event::BeforeUpdate => "before_update",
+            Event::AfterUpdate => "after_update",
+            Event::BeforeDelete => "before_delete",
+            Event::AfterDelete => "after_delete",
+            Event::Load => "load",
+        }
+    }
+
+    /// Whether listeners of this event get the model mutably.
+    pub const fn is_mutable(self) -> bool {
+        matches!(
+            self,
+            Event::BeforeInsert | Event::BeforeUpdate | Event::Load
+        )
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One entry of a model's listener manifest, [`crate::Model::LISTENERS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerInfo {
+    /// The event it listens to.
+    pub event: Event,
+    /// The function's path as written in the attribute, e.g. `"audit::record_insert"`.
+    pub listener: &'static str,
+    /// Its position among the listeners of the same event, from 0: the order they run in.
+    pub order: usize,
+}
+
+/// A function that can listen to an event that hands out the model mutably
+/// (`before_insert`, `before_update`, `load`).
+///
+/// Implemented for these shapes, where `E: Into<Box<dyn Error + Send + Sync>>`:
+/// - `fn(&mut M)`
+/// - `fn(&mut M) -> Result<(), E>`
+/// - `async fn(&mut M, &mut Conn<DB>) -> Result<(), E>`, generic over `DB: Backend` to work on
+///   every backend, or for one concrete `DB` on a model pinned to it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a listener for this event of `{M}`",
+    label = "expected `fn(&mut {M})`, `fn(&mut {M}) -> Result<(), E>` or `async fn(&mut {M}, &mut Conn<DB>) -> Result<(), E>`",
+    note = "before_insert, before_update and load listeners get the model as `&mut {M}` so that they can change it",
+    note = "an async listener also takes the connection: `async fn(&mut {M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`"
+)]
+pub trait MutListener<M, DB: Backend, Marker> {
+    /// Calls the listener.
+    fn call<'a>(
+        &'a self,
+        model: &'a mut M,
+        session: &'a mut Session<'_, DB>,
+    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a;
+}
+
+/// A function that can listen to an event that hands out the model immutably
+/// (`after_insert`, `after_update`, `before_delete`, `after_delete`).
+///
+/// Implemented for these shapes, where `E: Into<Box<dyn Error + Send + Sync>>`:
+/// - `fn(&M)`
+/// - `fn(&M) -> Result<(), E>`
+/// - `async fn(&M, &mut Conn<DB>) -> Result<(), E>`
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a listener for this event of `{M}`",
+    label = "expected `fn(&{M})`, `fn(&{M}) -> Result<(), E>` or `async fn(&{M}, &mut Conn<DB>) -> Result<(), E>`",
+    note = "after_* and before_delete listeners get the model as `&{M}`: a change made there would never be written",
+    note = "an async listener also takes the connection: `async fn(&{M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`"
+)]
+pub trait RefListener<M, DB: Backend, Marker> {
+    /// Calls the listener.
+    fn call<'a>(
+        &'a self,
+        model: &'a M,
+        session: &'a mut Session<'_, DB>,
+    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a;
+}
+
+/// Markers that keep the listener implementations apart; never named by users.
+#[doc(hidden)]
+pub mod marker {
+    use std::marker::PhantomData;
+
+    /// `fn(&mut M)` / `fn(&M)`.
+    pub struct Plain;
+    /// `fn(..) -> Result<(), E>`.
+    pub struct Fallible<E>(PhantomData<E>);
+    /// `async fn(.., &mut Conn<DB>) -> Result<(), E>`.
+    pub struct Async;
+}
+
+/// Why a listener call failed.
+#[doc(hidden)]
+pub enum Failure {
+    /// The listener returned an error.
+    Listener(BoxError),
+    /// The transaction the listener needed could not be begun.
+    Begin(sqlx::Error),
+}
+
+/// What an async listener returns: `Result<(), E>` with `E: Into<BoxError>`.
+///
+/// A trait rather than `Out = Result<(), E>` in the listener bound: with the error type
+/// inferred inside a higher-ranked bound, rustc rejects `Box<dyn Error + Send + Sync>` as
+/// "one type is more general than the other".
+#[doc(hidden)]
+pub trait ListenerResult {
+    fn into_listener_result(self) -> Result<(), BoxError>;
+}
+
+impl<E: Into<BoxError>> ListenerResult for Result<(), E> {
+    fn into_listener_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Names the future of an async listener for every borrow lifetime, which `Fn` bounds alone
+/// cannot express on stable Rust while also requiring the future to be `Send`.
+#[doc(hidden)]
+pub trait AsyncMutFn<'a, M: 'a, DB: Backend>: Fn(&'a mut M, &'a mut Conn<DB>) -> Self::Fut {
+    type Fut: Future<Output = Self::Out> + Send + 'a;
+    type Out;
+}
+
+impl<'a, M: 'a, DB: Backend, F, Fut> AsyncMutFn<'a, M, DB> for F
+where
+    F: Fn(&'a mut M, &'a mut Conn<DB>) -> Fut,
+    Fut: Future + Send + 'a,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+}
+
+#[doc(hidden)]
+pub trait AsyncRefFn<'a, M: 'a, DB: Backend>: Fn(&'a M, &'a mut Conn<DB>) -> Self::Fut {
+    type Fut: Future<Output = Self::Out> + Send + 'a;
+    type Out;
+}
+
+impl<'a, M: 'a, DB: Backend, F, Fut> AsyncRefFn<'a, M, DB> for F
+where
+    F: Fn(&'a M, &'a mut Conn<DB>) -> Fut,
+    Fut: Future + Send + 'a,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+}
+
+/// Implements one of the listener traits for the three shapes. `mut` makes the model
+/// argument `&mut M`; without it, `&M`.
+macro_rules! listener_impls {
+    ($trait:ident, $async_fn:ident $(, $mut:ident)?) => {
+        impl<M: Send + Sync, DB: Backend, F> $trait<M, DB, marker::Plain> for F
+        where
+            F: Fn(& $($mut)? M) + Sync,
+        {
+            fn call<'a>(
+                &'a self,
+                model: &'a $($mut)? M,
+                _session: &'a mut Session<'_, DB>,
+            ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
+                self(model);
+                ready(Ok(()))
+            }
+        }
+
+        impl<M: Send + Sync, DB: Backend, F, E> $trait<M, DB, marker::Fallible<E>> for F
+        where
+            F: Fn(& $($mut)? M) -> Result<(), E> + Sync,
+            E: Into<BoxError>,
+        {
+            fn call<'a>(
+                &'a self,
+                model: &'a $($mut)? M,
+                _session: &'a mut Session<'_, DB>,
+            ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
+                ready(self(model).map_err(|e| Failure::Listener(e.into())))
+            }
+        }
+
+        impl<M: Send + Sync, DB: Backend, F> $trait<M, DB, marker::Async> for F
+        where
+            F: for<'a> $async_fn<'a, M, DB> + Sync,
+            for<'a> <F as $async_fn<'a, M, DB>>::Out: ListenerResult,
+        {
+            fn call<'a>(
+                &'a self,
+                model: &'a $($mut)? M,
+                session: &'a mut Session<'_, DB>,
+            ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
+                async move {
+                    // The listener may run SQL: it gets the connection inside the write's
+                    // transaction, begun now if it was not yet.
+                    session.begin().await.map_err(Failure::Begin)?;
+                    self(model, session.conn())
+                        .await
+                        .into_listener_result()
+                        .map_err(Failure::Listener)
+                }
+            }
+        }
+    };
+}
+
+listener_impls!(MutListener, AsyncMutFn, mut);
+listener_impls!(RefListener, AsyncRefFn);

@@ -1,0 +1,333 @@
+//! The operations behind [`Model`]'s methods: one transaction (or savepoint) per call, the
+//! listeners of each row around its statement, and rollback on every failure, panics included.
+
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::Poll;
+
+use sqlx::{Acquire, Connection as _};
+
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::listener::Event;
+use crate::model::Model;
+use crate::session::Session;
+
+/// Which rows of a model to read with [`Model::page`], by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Newest (highest key) first when `true`.
+    pub descending: bool,
+    /// At most this many rows.
+    pub limit: u32,
+    /// Skip this many rows first.
+    pub offset: u64,
+}
+
+impl Page {
+    /// The first `limit` rows, lowest key first.
+    pub fn first(limit: u32) -> Self {
+        Page {
+            descending: false,
+            limit,
+            offset: 0,
+        }
+    }
+
+    /// The first `limit` rows, highest key first: newest first for generated keys.
+    pub fn newest(limit: u32) -> Self {
+        Page {
+            descending: true,
+            limit,
+            offset: 0,
+        }
+    }
+
+    /// The same page size, skipping `offset` rows.
+    pub fn offset(self, offset: u64) -> Self {
+        Page { offset, ..self }
+    }
+}
+
+/// The rows of one write call. A single write is a batch of one, so single and bulk writes
+/// share one code path and a bulk write can never skip a listener.
+pub(crate) enum Batch<'m, M> {
+    Insert(&'m mut [M]),
+    Update(&'m mut [M]),
+    Delete(&'m [M]),
+}
+
+/// Runs a batch atomically: in a transaction (a savepoint if `db` already is one) whenever it
+/// needs one, see [`Session`]; commits it, or rolls it back on an error or a panic.
+pub(crate) async fn write<'c, M, A>(mut batch: Batch<'_, M>, db: A) -> Result<(), Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let mut conn = db
+        .acquire()
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    // A savepoint inside a caller's transaction even for one statement: a failed statement
+    // would otherwise abort the caller's whole transaction on PostgreSQL.
+    let needs_transaction =
+        batch.rows() != 1 || batch.has_after_listeners() || conn.is_in_transaction();
+    let mut session = Session::<A::Database>::new(&mut *conn);
+    if needs_transaction {
+        session
+            .begin()
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    }
+    // Keys the database generates are set on the models before `after_insert` runs; if the
+    // transaction then rolls back they name no row, so they are cleared again.
+    let unset_keys: Vec<bool> = match &batch {
+        Batch::Insert(models) if needs_transaction => {
+            models.iter().map(|m| m.__key().is_none()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let outcome = catch_panic(write_in(&mut batch, &mut session)).await;
+    let result = finish::<M, _, _>(session, outcome).await;
+    if result.is_err() {
+        if let Batch::Insert(models) = batch {
+            for (model, unset) in models.iter_mut().zip(unset_keys) {
+                if unset {
+                    model.__set_key(None);
+                }
+            }
+        }
+    }
+    result
+}
+
+impl<M: Model> Batch<'_, M> {
+    fn rows(&self) -> usize {
+        match self {
+            Batch::Insert(models) | Batch::Update(models) => models.len(),
+            Batch::Delete(models) => models.len(),
+        }
+    }
+
+    /// Whether a listener runs after the statement and could still veto it.
+    fn has_after_listeners(&self) -> bool {
+        let after = match self {
+            Batch::Insert(_) => Event::AfterInsert,
+            Batch::Update(_) => Event::AfterUpdate,
+            Batch::Delete(_) => Event::AfterDelete,
+        };
+        M::listeners(after).next().is_some()
+    }
+}
+
+async fn write_in<M: Model, DB: Backend>(
+    batch: &mut Batch<'_, M>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    match batch {
+        Batch::Insert(models) => {
+            for model in models.iter_mut() {
+                insert_in(model, session).await?;
+            }
+        }
+        Batch::Update(models) => {
+            for model in models.iter_mut() {
+                update_in(model, session).await?;
+            }
+        }
+        Batch::Delete(models) => {
+            for model in models.iter() {
+                delete_in(model, session).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn insert_in<M: Model, DB: Backend>(
+    model: &mut M,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    model.__run_mut(Event::BeforeInsert, session).await?;
+    let sql = M::__statements(DB::DIALECT);
+    let conn: &mut DB::Connection = session.conn();
+    if model.__key().is_some() {
+        let query = model.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
+        DB::execute(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    } else {
+        let query = model.__bind(sqlx::query(sql.insert.as_str()), false);
+        let key = DB::insert_returning_key::<M::Key>(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        model.__set_key(Some(key));
+    }
+    model.__run_ref(Event::AfterInsert, session).await
+}
+
+async fn update_in<M: Model, DB: Backend>(
+    model: &mut M,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    // The row to update is the one the model had when update was called: a listener that
+    // changes the key field moves the row to the new key (the UPDATE sets every column,
+    // key included), it does not retarget the UPDATE at another row.
+    let key = model
+        .__key()
+        .cloned()
+        .ok_or(Error::Unsaved { model: M::NAME })?;
+    model.__run_mut(Event::BeforeUpdate, session).await?;
+    let sql = M::__statements(DB::DIALECT);
+    let query = DB::bind(model.__bind(sqlx::query(sql.update.as_str()), true), &key);
+    let affected = DB::execute(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    if affected == 0 {
+        return Err(not_found::<M>(&key));
+    }
+    model.__run_ref(Event::AfterUpdate, session).await
+}
+
+async fn delete_in<M: Model, DB: Backend>(
+    model: &M,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
+    model.__run_ref(Event::BeforeDelete, session).await?;
+    let sql = M::__statements(DB::DIALECT);
+    let query = DB::bind(sqlx::query(sql.delete.as_str()), key);
+    let affected = DB::execute(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    if affected == 0 {
+        return Err(not_found::<M>(key));
+    }
+    model.__run_ref(Event::AfterDelete, session).await
+}
+
+fn not_found<M: Model>(key: &M::Key) -> Error {
+    Error::NotFound {
+        model: M::NAME,
+        key: format!("{key:?}"),
+    }
+}
+
+pub(crate) async fn find<'c, M, A>(db: A, key: M::Key) -> Result<Option<M>, Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let mut conn = db
+        .acquire()
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let sql = M::__statements(<A::Database as Backend>::DIALECT);
+    let query = <A::Database as Backend>::bind(sqlx::query(sql.select_by_key.as_str()), &key);
+    let row = <A::Database as Backend>::fetch_optional(&mut conn, query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let mut models = load::<M, A::Database>(vec![row], &mut conn).await?;
+            Ok(models.pop())
+        }
+    }
+}
+
+pub(crate) async fn fetch<'c, M, A>(db: A, page: Option<Page>) -> Result<Vec<M>, Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let mut conn = db
+        .acquire()
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let sql = M::__statements(<A::Database as Backend>::DIALECT);
+    let query = match page {
+        None => sqlx::query(sql.select_all.as_str()),
+        Some(page) => {
+            let text = if page.descending {
+                &sql.select_page_desc
+            } else {
+                &sql.select_page_asc
+            };
+            // Bound as i64: the one integer type every backend accepts for LIMIT/OFFSET.
+            let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+            let query =
+                <A::Database as Backend>::bind(sqlx::query(text.as_str()), &i64::from(page.limit));
+            <A::Database as Backend>::bind(query, &offset)
+        }
+    };
+    let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    load::<M, A::Database>(rows, &mut conn).await
+}
+
+/// Decodes rows and runs `load` listeners on each. An async load listener's SQL runs in a
+/// transaction of the read's own, committed when every row is loaded.
+async fn load<M: Model, DB: Backend>(
+    rows: Vec<DB::Row>,
+    conn: &mut DB::Connection,
+) -> Result<Vec<M>, Error> {
+    let mut session = Session::<DB>::new(conn);
+    let loaded = async {
+        let mut models = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            model.__run_mut(Event::Load, &mut session).await?;
+            models.push(model);
+        }
+        Ok(models)
+    };
+    let outcome = catch_panic(loaded).await;
+    finish::<M, _, _>(session, outcome).await
+}
+
+/// Polls `future`, turning a panic inside it into an `Err` so the transaction can be rolled
+/// back before the panic goes on.
+async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = pin!(future);
+    // AssertUnwindSafe: after a panic the future is never polled again, and the panic is
+    // resumed as soon as the rollback is done, so no broken state is observed.
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// Commits on success; otherwise rolls back, then returns the error or resumes the panic.
+async fn finish<M: Model, DB: Backend, T>(
+    session: Session<'_, DB>,
+    outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
+) -> Result<T, Error> {
+    match outcome {
+        Ok(Ok(value)) => {
+            session
+                .commit()
+                .await
+                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            Ok(value)
+        }
+        Ok(Err(error)) => {
+            session.rollback().await;
+            Err(error)
+        }
+        Err(panic) => {
+            session.rollback().await;
+            resume_unwind(panic)
+        }
+    }
+}

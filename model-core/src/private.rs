@@ -1,0 +1,67 @@
+//! Items only `#[derive(Model)]`'s expansion may use. Not part of the public API: they may
+//! change in any release.
+
+pub use sqlx;
+
+pub use crate::backend::{Backend, Dialect, Query};
+pub use crate::column::{ColumnType, GeneratedKey};
+pub use crate::conn::Conn;
+pub use crate::error::Error;
+pub use crate::listener::{Event, Failure, ListenerInfo, MutListener, RefListener};
+pub use crate::model::Model;
+pub use crate::session::Session;
+pub use crate::statements::{StatementCache, Statements};
+
+/// Calls one listener of an event that hands out `&mut M`, naming it in the error.
+#[inline]
+pub async fn call_mut<M, DB, Marker, L>(
+    listener: &L,
+    model: &mut M,
+    session: &mut Session<'_, DB>,
+    event: Event,
+    name: &'static str,
+) -> Result<(), Error>
+where
+    M: Model,
+    DB: Backend,
+    L: MutListener<M, DB, Marker>,
+{
+    listener
+        .call(model, session)
+        .await
+        .map_err(|failure| failure.into_error::<M>(event, name))
+}
+
+/// Calls one listener of an event that hands out `&M`, naming it in the error.
+#[inline]
+pub async fn call_ref<M, DB, Marker, L>(
+    listener: &L,
+    model: &M,
+    session: &mut Session<'_, DB>,
+    event: Event,
+    name: &'static str,
+) -> Result<(), Error>
+where
+    M: Model,
+    DB: Backend,
+    L: RefListener<M, DB, Marker>,
+{
+    listener
+        .call(model, session)
+        .await
+        .map_err(|failure| failure.into_error::<M>(event, name))
+}
+
+impl Failure {
+    fn into_error<M: Model>(self, event: Event, listener: &'static str) -> Error {
+        match self {
+            Failure::Listener(source) => Error::Listener {
+                model: M::NAME,
+                event,
+                listener,
+                source,
+            },
+            Failure::Begin(source) => Error::from_sqlx(M::NAME, source),
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Pass 1: the attributes as typed values, with their spans. Syntax only: whether a name is
+//! a known event or a field is a possible key is for [`crate::valid`].
+
+use proc_macro2::Span;
+use syn::parse::ParseStream;
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Type};
+
+use crate::ctxt::Ctxt;
+
+pub struct Input<'a> {
+    pub ident: &'a Ident,
+    pub table: Option<LitStr>,
+    pub fields: Vec<FieldInput<'a>>,
+    pub listeners: Vec<ListenerInput>,
+}
+
+pub struct FieldInput<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    /// The span of `primary_key` in `#[model(primary_key)]`.
+    pub primary_key: Option<Span>,
+    pub column: Option<LitStr>,
+    /// The span of `skip` in `#[model(skip)]`.
+    pub skip: Option<Span>,
+}
+
+pub struct ListenerInput {
+    pub event: Ident,
+    /// One or more, in the order written.
+    pub paths: Vec<Path>,
+}
+
+const STRUCT_KEYS: &str = "`table = \"...\"`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`";
+
+impl<'a> Input<'a> {
+    /// Parses what it can; every problem goes to `cx`.
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) if named.named.is_empty() => {
+                    cx.error_at(
+                        input.ident.span(),
+                        "#[derive(Model)] needs at least one field: the primary key",
+                    );
+                    Vec::new()
+                }
+                Fields::Named(named) => named.named.iter().collect(),
+                Fields::Unnamed(_) => {
+                    cx.error_spanned(
+                        &data.fields,
+                        "#[derive(Model)] needs named fields: each field is a column named after it",
+                    );
+                    Vec::new()
+                }
+                Fields::Unit => {
+                    cx.error_at(
+                        input.ident.span(),
+                        "#[derive(Model)] needs a struct with named fields, one per column; a unit struct has none",
+                    );
+                    Vec::new()
+                }
+            },
+            Data::Enum(data) => {
+                cx.error_at(
+                    data.enum_token.span,
+                    "#[derive(Model)] works on structs with named fields, not enums: a model is one row of one table",
+                );
+                Vec::new()
+            }
+            Data::Union(data) => {
+                cx.error_at(
+                    data.union_token.span,
+                    "#[derive(Model)] works on structs with named fields, not unions",
+                );
+                Vec::new()
+            }
+        };
+        if !input.generics.params.is_empty() {
+            cx.error_spanned(
+                &input.generics,
+                "#[derive(Model)] does not support generic parameters or lifetimes: a model owns its values; make the struct concrete",
+            );
+        }
+
+        let mut table = None;
+        let mut listeners = Vec::new();
+        for attr in &input.attrs {
+            if attr.path().is_ident("model") {
+                parse_struct_attr(cx, attr, &mut table);
+            } else if attr.path().is_ident("listens_for") {
+                match parse_listens_for(attr) {
+                    Ok(parsed) => listeners.push(parsed),
+                    Err(error) => cx.push(error),
+                }
+            }
+        }
+
+        let fields = fields
+            .into_iter()
+            .map(|field| {
+                let mut parsed = FieldInput {
+                    // Named fields always have an ident.
+                    ident: field.ident.as_ref().expect("named field"),
+                    ty: &field.ty,
+                    primary_key: None,
+                    column: None,
+                    skip: None,
+                };
+                for attr in &field.attrs {
+                    if attr.path().is_ident("model") {
+                        parse_field_attr(cx, attr, &mut parsed);
+                    } else if attr.path().is_ident("listens_for") {
+                        cx.error_spanned(
+                            attr,
+                            "#[listens_for(...)] goes on the struct, not on a field",
+                        );
+                    }
+                }
+                parsed
+            })
+            .collect();
+
+        Input {
+            ident: &input.ident,
+            table,
+            fields,
+            listeners,
+        }
+    }
+}
+
+fn parse_struct_attr(cx: &Ctxt, attr: &Attribute, table: &mut Option<LitStr>) {
+    let result = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("table") {
+            let value = string_value(&meta, "table = \"posts\"")?;
+            if table.is_some() {
+                cx.error_spanned(&meta.path, "duplicate `table`: give the table name once");
+            }
+            *table = Some(value);
+        } else if is_any(&meta.path, &["primary_key", "column", "skip"]) {
+            return Err(meta.error(format!(
+                "`{}` goes on a field, not on the struct; on the struct `#[model(...)]` takes {STRUCT_KEYS}",
+                path_text(&meta.path)
+            )));
+        } else {
+            return Err(meta.error(format!(
+                "unknown model attribute `{}`; on the struct `#[model(...)]` takes {STRUCT_KEYS}",
+                path_text(&meta.path)
+            )));
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        cx.push(error);
+    }
+}
+
+fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
+    let result = attr.parse_nested_meta(|meta| {
+        let duplicate = |what: &str| {
+            cx.error_spanned(
+                &meta.path,
+                format!("duplicate `{what}` on field `{}`", field.ident),
+            )
+        };
+        if meta.path.is_ident("primary_key") {
+            no_value(&meta, "primary_key")?;
+            if field.primary_key.is_some() {
+                duplicate("primary_key");
+            }
+            field.primary_key = Some(meta.path.span());
+        } else if meta.path.is_ident("skip") {
+            no_value(&meta, "skip")?;
+            if field.skip.is_some() {
+                duplicate("skip");
+            }
+            field.skip = Some(meta.path.span());
+        } else if meta.path.is_ident("column") {
+            let value = string_value(&meta, "column = \"created\"")?;
+            if field.column.is_some() {
+                duplicate("column");
+            }
+            field.column = Some(value);
+        } else if meta.path.is_ident("table") {
+            return Err(meta.error(format!(
+                "`table` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}"
+            )));
+        } else {
+            return Err(meta.error(format!(
+                "unknown model attribute `{}`; on a field `#[model(...)]` takes {FIELD_KEYS}",
+                path_text(&meta.path)
+            )));
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        cx.push(error);
+    }
+}
+
+/// `key = "string"`, with an error that shows the expected form.
+fn string_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
+    let key = path_text(&meta.path);
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
+    }
+    let expr: syn::Expr = meta.value()?.parse()?;
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(value),
+            ..
+        }) => Ok(value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string literal: `{example}`"),
+        )),
+    }
+}
+
+/// A flag like `primary_key` must not have `= value` or `(...)`.
+fn no_value(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{key}` takes no value: write `#[model({key})]`")));
+    }
+    Ok(())
+}
+
+/// `#[listens_for(event, path::to::listener, ...)]`: one event, then one or more listeners,
+/// which run in the order written.
+fn parse_listens_for(attr: &Attribute) -> syn::Result<ListenerInput> {
+    const FORM: &str = "`#[listens_for(before_insert, path::to::listener)]`";
+    let list = match &attr.meta {
+        syn::Meta::List(list) => list,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("expected an event and a listener function: {FORM}"),
+            ))
+        }
+    };
+    list.parse_args_with(|input: ParseStream<'_>| {
+        if input.is_empty() {
+            return Err(syn::Error::new_spanned(
+                list,
+                format!("expected an event and a listener function: {FORM}"),
+            ));
+        }
+        let event: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("expected an event name: {FORM}"))
+        })?;
+        let missing = || {
+            syn::Error::new(
+                event.span(),
+                format!("missing the listener function after `{event}`: {FORM}"),
+            )
+        };
+        if input.is_empty() {
+            return Err(missing());
+        }
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            return Err(missing());
+        }
+        let mut paths = Vec::new();
+        while !input.is_empty() {
+            let path: Path = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("expected the path of a listener function: {FORM}"),
+                )
+            })?;
+            paths.push(path);
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `,` between listeners: `#[listens_for(before_insert, first, second)]`",
+                )
+            })?;
+        }
+        Ok(ListenerInput { event, paths })
+    })
+}
+
+fn is_any(path: &Path, names: &[&str]) -> bool {
+    names.iter().any(|name| path.is_ident(name))
+}
+
+pub fn path_text(path: &Path) -> String {
+    quote::quote!(#path).to_string().replace(' ', "")
+}

@@ -1,0 +1,102 @@
+//! The listener manifest and the methods that call the listeners, in declaration order.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::event::Event;
+use crate::valid::{Listener, Model};
+
+/// `LISTENERS`: every listener with its event and position.
+pub fn manifest(model: &Model<'_>) -> TokenStream {
+    let entries = model.listeners.iter().map(|listener| {
+        let event = listener.event.path();
+        let name = path_text(&listener.path);
+        let order = listener.order;
+        quote! {
+            ::model_core::__private::ListenerInfo {
+                event: #event,
+                listener: #name,
+                order: #order,
+            }
+        }
+    });
+    quote!(&[#(#entries),*])
+}
+
+/// `__run_mut` and `__run_ref`, each only if some listener needs it; the trait's defaults
+/// (no listeners) cover the rest.
+pub fn run_methods(model: &Model<'_>) -> TokenStream {
+    let run_mut = run_method(model, true);
+    let run_ref = run_method(model, false);
+    quote!(#run_mut #run_ref)
+}
+
+fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
+    let arms: Vec<TokenStream> = Event::ALL
+        .into_iter()
+        .filter(|event| event.is_mutable() == mutable)
+        .filter_map(|event| {
+            let calls: Vec<TokenStream> = model
+                .listeners
+                .iter()
+                .filter(|l| l.event == event)
+                .map(|l| call(l, mutable))
+                .collect();
+            if calls.is_empty() {
+                return None;
+            }
+            let path = event.path();
+            Some(quote!(#path => { #(#calls)* }))
+        })
+        .collect();
+    if arms.is_empty() {
+        return None;
+    }
+    let (name, receiver) = if mutable {
+        (quote!(__run_mut), quote!(&'__a mut self))
+    } else {
+        (quote!(__run_ref), quote!(&'__a self))
+    };
+    Some(quote! {
+        fn #name<'__a, __DB: ::model_core::__private::Backend>(
+            #receiver,
+            __event: ::model_core::__private::Event,
+            __session: &'__a mut ::model_core::__private::Session<'_, __DB>,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<(), ::model_core::__private::Error>,
+        > + ::core::marker::Send + '__a {
+            async move {
+                #[allow(unreachable_patterns)]
+                match __event {
+                    #(#arms)*
+                    _ => {}
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+    })
+}
+
+/// One listener call, awaited before the next. Spanned at the listener's path, so that a
+/// function with the wrong signature is reported at the path in the attribute.
+fn call(listener: &Listener, mutable: bool) -> TokenStream {
+    let path = &listener.path;
+    let event = listener.event.path();
+    let name = path_text(path);
+    let span = path.span();
+    if mutable {
+        quote_spanned! {span=>
+            ::model_core::__private::call_mut::<Self, __DB, _, _>(&#path, &mut *self, &mut *__session, #event, #name).await?;
+        }
+    } else {
+        quote_spanned! {span=>
+            ::model_core::__private::call_ref::<Self, __DB, _, _>(&#path, &*self, &mut *__session, #event, #name).await?;
+        }
+    }
+}
+
+/// The path as the user wrote it, without the spaces `to_string` puts around `::`.
+fn path_text(path: &syn::Path) -> String {
+    quote!(#path).to_string().replace(' ', "")
+}

@@ -1,0 +1,64 @@
+//! Binding a model's columns into a statement, and reading it back from a row.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::valid::Model;
+
+/// `__bind`: every column in `COLUMNS` order; the key only when asked.
+pub fn bind(model: &Model<'_>) -> TokenStream {
+    let binds = model.columns().map(|(i, field, _)| {
+        let member = field.ident;
+        let ty = field.ty;
+        // Spanned at the field's type: a type that is not a column is reported there.
+        let bind = quote_spanned! {ty.span()=>
+            __DB::bind::<#ty>(__query, &self.#member)
+        };
+        if i == model.primary_key {
+            quote! { let __query = if __with_key { #bind } else { __query }; }
+        } else {
+            quote! { let __query = #bind; }
+        }
+    });
+    quote! {
+        fn __bind<'__q, __DB: ::model_core::__private::Backend>(
+            &self,
+            __query: ::model_core::__private::Query<'__q, __DB>,
+            __with_key: bool,
+        ) -> ::model_core::__private::Query<'__q, __DB> {
+            #(#binds)*
+            __query
+        }
+    }
+}
+
+/// `__from_row`: the columns by position, skipped fields from `Default`.
+pub fn from_row(model: &Model<'_>) -> TokenStream {
+    let mut index = 0usize;
+    let inits = model.fields.iter().map(|field| {
+        let member = field.ident;
+        let ty = field.ty;
+        match field.column {
+            Some(_) => {
+                let init = quote_spanned! {ty.span()=>
+                    #member: __DB::get::<#ty>(__row, #index)?
+                };
+                index += 1;
+                init
+            }
+            None => quote_spanned! {ty.span()=>
+                #member: <#ty as ::core::default::Default>::default()
+            },
+        }
+    });
+    // Collected first: `index` is advanced inside the closure.
+    let inits: Vec<TokenStream> = inits.collect();
+    quote! {
+        fn __from_row<__DB: ::model_core::__private::Backend>(
+            __row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
+        ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {
+            ::core::result::Result::Ok(Self { #(#inits),* })
+        }
+    }
+}

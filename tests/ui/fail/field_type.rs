@@ -1,0 +1,10 @@
+use model_core::Model;
+
+#[derive(Model)]
+struct Post {
+    id: Option<i64>,
+    tags: std::collections::HashMap<String, String>,
+    views: u64,
+}
+
+fn main() {}
