@@ -1,6 +1,8 @@
 //! Which Rust types can be stored in a column.
 
-use crate::backend::Query;
+use chrono::Datelike;
+
+use crate::backend::{Dialect, Query};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::{Decode, Encode, MySql, Postgres, Sqlite, Type};
 
@@ -47,6 +49,13 @@ pub trait ColumnType:
     #[doc(hidden)]
     const __NULLABLE: bool = false;
 
+    /// Why `dialect` cannot store this value as it is, if it cannot.
+    #[doc(hidden)]
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        let _ = dialect;
+        Ok(())
+    }
+
     /// Binds this value to a MySQL statement.
     #[doc(hidden)]
     fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
@@ -58,9 +67,56 @@ macro_rules! column_types {
     ($($ty:ty),* $(,)?) => { $(impl ColumnType for $ty {})* };
 }
 
-column_types!(f32, f64, bool, String, Vec<u8>, NaiveDateTime, NaiveDate);
+column_types!(bool, String, Vec<u8>);
+
+/// SQLite has no NaN: it stores `NULL` instead.
+fn check_float(nan: bool, dialect: Dialect) -> Result<(), &'static str> {
+    if nan && dialect == Dialect::Sqlite {
+        Err("SQLite cannot store NaN (it would store NULL)")
+    } else {
+        Ok(())
+    }
+}
+
+/// MySQL's `DATE` and `DATETIME` end at year 9999, and MariaDB stores a later date as `NULL`
+/// without an error, even in strict mode. Years before 1 are refused alike.
+fn check_year(year: i32, dialect: Dialect) -> Result<(), &'static str> {
+    if dialect == Dialect::MySql && !(1..=9999).contains(&year) {
+        Err("MySQL stores years 1 to 9999 (MariaDB would store NULL)")
+    } else {
+        Ok(())
+    }
+}
+
+impl ColumnType for f32 {
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        check_float(self.is_nan(), dialect)
+    }
+}
+
+impl ColumnType for f64 {
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        check_float(self.is_nan(), dialect)
+    }
+}
+
+impl ColumnType for NaiveDate {
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        check_year(self.year(), dialect)
+    }
+}
+
+impl ColumnType for NaiveDateTime {
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        check_year(self.year(), dialect)
+    }
+}
 
 impl ColumnType for DateTime<Utc> {
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        check_year(self.year(), dialect)
+    }
+
     /// Sent as a `DATETIME` holding the UTC time. sqlx sends `DateTime<Utc>` as a
     /// `TIMESTAMP`, whose range ends at 2038-01-19 03:14:07 UTC: MariaDB stores a later one
     /// in a `DATETIME` column as `NULL`, silently, even in strict mode. sqlx sets every
@@ -72,6 +128,13 @@ impl ColumnType for DateTime<Utc> {
 
 impl<T: ColumnType> ColumnType for Option<T> {
     const __NULLABLE: bool = true;
+
+    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+        match self {
+            Some(value) => value.__check(dialect),
+            None => Ok(()),
+        }
+    }
 
     fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
         match self {

@@ -61,6 +61,17 @@ pub enum Error {
         /// The driver's error.
         source: sqlx::Error,
     },
+    /// A value this backend cannot store as it is: writing it would fail on the server or,
+    /// worse, store something else (MariaDB turns a year past 9999 into `NULL`, SQLite turns
+    /// NaN into `NULL`). Checked before any SQL is sent.
+    Value {
+        /// The model's name.
+        model: &'static str,
+        /// The column holding the value.
+        column: &'static str,
+        /// What is wrong with it, for this backend.
+        reason: &'static str,
+    },
     /// Any other database or driver error: connection lost, lock timeout, bad SQL, a value
     /// the column refused or could not be decoded.
     Database {
@@ -134,6 +145,7 @@ impl Error {
             Error::Listener { model, .. }
             | Error::NotFound { model, .. }
             | Error::Unsaved { model }
+            | Error::Value { model, .. }
             | Error::Constraint { model, .. }
             | Error::Database { model, .. } => model,
         }
@@ -173,6 +185,11 @@ impl fmt::Display for Error {
                     None => Ok(()),
                 }
             }
+            Error::Value {
+                model,
+                column,
+                reason,
+            } => write!(f, "{model}.{column} cannot be written: {reason}"),
             Error::Database { model, .. } => write!(f, "database error on {model}"),
         }
     }
@@ -183,7 +200,7 @@ impl StdError for Error {
         match self {
             Error::Listener { source, .. } => Some(&**source),
             Error::Constraint { source, .. } | Error::Database { source, .. } => Some(source),
-            Error::NotFound { .. } | Error::Unsaved { .. } => None,
+            Error::NotFound { .. } | Error::Unsaved { .. } | Error::Value { .. } => None,
         }
     }
 }

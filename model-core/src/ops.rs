@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use sqlx::{Acquire, Connection as _};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Dialect};
 use crate::error::Error;
 use crate::listener::Event;
 use crate::model::Model;
@@ -152,6 +152,7 @@ async fn insert_in<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     model.__run_mut(Event::BeforeInsert, session).await?;
+    check(model, DB::DIALECT)?;
     let sql = M::__statements(DB::DIALECT);
     let conn: &mut DB::Connection = session.conn();
     if model.__key().is_some() {
@@ -181,6 +182,7 @@ async fn update_in<M: Model, DB: Backend>(
         .cloned()
         .ok_or(Error::Unsaved { model: M::NAME })?;
     model.__run_mut(Event::BeforeUpdate, session).await?;
+    check(model, DB::DIALECT)?;
     let sql = M::__statements(DB::DIALECT);
     let query = DB::bind(model.__bind(sqlx::query(sql.update.as_str()), true), &key);
     let affected = DB::execute(session.conn(), query)
@@ -207,6 +209,18 @@ async fn delete_in<M: Model, DB: Backend>(
         return Err(not_found::<M>(key));
     }
     model.__run_ref(Event::AfterDelete, session).await
+}
+
+/// Refuses a value the backend would reject or silently change, after the `before_*`
+/// listeners (they may have set it) and before any SQL.
+fn check<M: Model>(model: &M, dialect: Dialect) -> Result<(), Error> {
+    model
+        .__check(dialect)
+        .map_err(|(column, reason)| Error::Value {
+            model: M::NAME,
+            column,
+            reason,
+        })
 }
 
 fn not_found<M: Model>(key: &M::Key) -> Error {

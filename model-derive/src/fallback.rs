@@ -43,6 +43,12 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> ::model_core::__private::Query<'__q, __DB> {
                 ::core::unreachable!()
             }
+            fn __check(
+                &self,
+                dialect: ::model_core::__private::Dialect,
+            ) -> ::core::result::Result<(), (&'static str, &'static str)> {
+                ::core::unreachable!()
+            }
             fn __from_row<__DB: ::model_core::__private::Backend>(
                 row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
             ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {

@@ -33,6 +33,30 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
     }
 }
 
+/// `__check`: every column's value, in `COLUMNS` order.
+pub fn check(model: &Model<'_>) -> TokenStream {
+    let checks = model.columns().map(|(_, field, column)| {
+        let member = field.ident;
+        let ty = field.ty;
+        quote! {
+            if let ::core::result::Result::Err(reason) =
+                <#ty as ::model_core::__private::ColumnType>::__check(&self.#member, __dialect)
+            {
+                return ::core::result::Result::Err((#column, reason));
+            }
+        }
+    });
+    quote! {
+        fn __check(
+            &self,
+            __dialect: ::model_core::__private::Dialect,
+        ) -> ::core::result::Result<(), (&'static str, &'static str)> {
+            #(#checks)*
+            ::core::result::Result::Ok(())
+        }
+    }
+}
+
 /// `__from_row`: the columns by position, skipped fields from `Default`.
 pub fn from_row(model: &Model<'_>) -> TokenStream {
     let mut index = 0usize;
