@@ -14,4 +14,4 @@ wrk -t2 -c8 -d10s --latency http://127.0.0.1:5077/add_post | tee "$dir/wrk.txt"
 sleep 0.5
 requests=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from posts').fetchone()[0])" "$dir/blog.db")
-echo "requests answered: $requests, rows stored: $rows (a request still in flight when wrk stops may add one)"
+echo "requests answered: $requests, rows stored: $rows (requests still in flight when wrk stops, at most one per connection, may add rows)"
