@@ -247,6 +247,16 @@ fn parse_listens_for(attr: &Attribute) -> syn::Result<ListenerInput> {
                 format!("expected an event and a listener function: {FORM}"),
             ));
         }
+        if input.peek(LitStr) {
+            let quoted: LitStr = input.parse()?;
+            return Err(syn::Error::new(
+                quoted.span(),
+                format!(
+                    "write the event without quotes: `#[listens_for({}, ...)]`",
+                    quoted.value()
+                ),
+            ));
+        }
         let event: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), format!("expected an event name: {FORM}"))
         })?;
