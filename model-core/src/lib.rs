@@ -37,8 +37,8 @@
 //!
 //! On the struct (named fields only):
 //! - `#[model(table = "posts")]`: the table; default: the struct name in snake_case.
-//! - `#[listens_for(event, path::to::listener)]`: repeatable; listeners of one event run in
-//!   the order they are declared.
+//! - `#[listens_for(event, path::to::listener, ...)]`: one or more listeners of one event;
+//!   repeatable; listeners of one event run in the order they are written.
 //!
 //! On a field:
 //! - `#[model(primary_key)]`: the primary key; default: the field named `id`. An

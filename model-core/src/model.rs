@@ -40,9 +40,22 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// The listeners that run for `event`, in the order they run.
     ///
-    /// ```ignore
+    /// ```
+    /// use model_core::{Event, Model};
+    ///
+    /// #[derive(Model)]
+    /// #[listens_for(before_insert, set_created_at, check_title)]
+    /// #[listens_for(after_insert, announce)]
+    /// struct Post {
+    ///     id: Option<i64>,
+    ///     title: String,
+    /// }
+    /// # fn set_created_at(_: &mut Post) {}
+    /// # fn check_title(_: &mut Post) {}
+    /// # fn announce(_: &Post) {}
+    ///
     /// let names: Vec<_> = Post::listeners(Event::BeforeInsert).map(|l| l.listener).collect();
-    /// assert_eq!(names, ["set_created_at"]);
+    /// assert_eq!(names, ["set_created_at", "check_title"]);
     /// ```
     fn listeners(event: Event) -> impl Iterator<Item = &'static ListenerInfo> {
         Self::LISTENERS.iter().filter(move |l| l.event == event)
