@@ -20,6 +20,9 @@ struct Item {
     panic: bool,
     #[model(skip)]
     fail: bool,
+    /// `audit` hangs after writing its log row, until the caller gives up.
+    #[model(skip)]
+    stall: bool,
 }
 
 #[derive(Debug, Model)]
@@ -35,7 +38,11 @@ async fn audit<DB: Backend>(item: &mut Item, conn: &mut Conn<DB>) -> Result<(), 
         name: item.name.clone(),
     }
     .insert(conn)
-    .await
+    .await?;
+    if item.stall {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -160,7 +167,61 @@ async fn error_on_the_third_of_five_writes_leaves_the_caller_in_charge<DB: TestB
     assert_eq!(db.count("item_log").await, 2);
 }
 
+/// A write whose future is dropped halfway (a timeout, a client gone) while its listener
+/// has already written: nothing of it stays, on its own or inside a caller's transaction,
+/// and the one connection of the pool serves the next write.
+async fn cancelled_write_leaves_nothing_and_the_pool_keeps_serving<DB: TestBackend>(
+    db: &TestDb<DB>,
+) {
+    schema(db).await;
+    let pool = one_connection_pool(db).await;
+    let stalled = || Item {
+        stall: true,
+        ..item("stalled")
+    };
+    let patience = Duration::from_millis(300);
+
+    let mut alone = stalled();
+    let outcome = tokio::time::timeout(patience, alone.insert(&pool)).await;
+    assert!(
+        outcome.is_err(),
+        "the write was still waiting on its listener"
+    );
+    item("next").insert(&pool).await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    item("kept").insert(&mut tx).await.unwrap();
+    let mut inside = stalled();
+    let outcome = tokio::time::timeout(patience, inside.insert(&mut tx)).await;
+    assert!(
+        outcome.is_err(),
+        "the write was still waiting on its listener"
+    );
+    item("after").insert(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let names: Vec<String> = Item::all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, ["next", "kept", "after"]);
+    let logged: Vec<String> = ItemLog::all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(
+        logged,
+        ["next", "kept", "after"],
+        "the stalled listeners' log rows went with their writes"
+    );
+}
+
 per_backend!(
+    cancelled_write_leaves_nothing_and_the_pool_keeps_serving,
     panicking_listener_rolls_back_and_the_pool_keeps_serving,
     error_on_the_third_of_five_writes_leaves_the_caller_in_charge,
     deadlock_fails_one_writer_cleanly,
