@@ -193,6 +193,10 @@ async fn extreme_values_round_trip_or_fail_typed<DB: TestBackend>(db: &TestDb<DB
     // `DateTime<Utc>` as a DATETIME.
     for (at, day) in [
         (
+            "0001-01-01T00:00:00Z",
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+        ),
+        (
             "1000-01-01T00:00:00Z",
             NaiveDate::from_ymd_opt(1000, 1, 1).unwrap(),
         ),
