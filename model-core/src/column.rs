@@ -69,12 +69,13 @@ macro_rules! column_types {
 
 column_types!(bool, String, Vec<u8>);
 
-/// SQLite has no NaN: it stores `NULL` instead.
-fn check_float(nan: bool, dialect: Dialect) -> Result<(), &'static str> {
-    if nan && dialect == Dialect::Sqlite {
-        Err("SQLite cannot store NaN (it would store NULL)")
-    } else {
-        Ok(())
+/// SQLite has no NaN: it stores `NULL` instead. MySQL has neither NaN nor infinities: it
+/// refuses them in strict mode and stores something else without it.
+fn check_float(nan: bool, infinite: bool, dialect: Dialect) -> Result<(), &'static str> {
+    match dialect {
+        Dialect::Sqlite if nan => Err("SQLite cannot store NaN (it would store NULL)"),
+        Dialect::MySql if nan || infinite => Err("MySQL cannot store NaN or infinity"),
+        _ => Ok(()),
     }
 }
 
@@ -90,13 +91,13 @@ fn check_year(year: i32, dialect: Dialect) -> Result<(), &'static str> {
 
 impl ColumnType for f32 {
     fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), dialect)
+        check_float(self.is_nan(), self.is_infinite(), dialect)
     }
 }
 
 impl ColumnType for f64 {
     fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), dialect)
+        check_float(self.is_nan(), self.is_infinite(), dialect)
     }
 }
 
