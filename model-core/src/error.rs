@@ -72,6 +72,14 @@ pub enum Error {
         /// What is wrong with it, for this backend.
         reason: &'static str,
     },
+    /// The model has `after_*_commit` listeners and the write runs inside a transaction
+    /// model-core did not begin (a `sqlx::Transaction`), whose commit it cannot see: the
+    /// listeners could neither wait for it nor be skipped. Nothing was written. Run the
+    /// write through [`crate::transaction`] instead.
+    CommitScope {
+        /// The model's name.
+        model: &'static str,
+    },
     /// Any other database or driver error: connection lost, lock timeout, bad SQL, a value
     /// the column refused or could not be decoded.
     Database {
@@ -146,6 +154,7 @@ impl Error {
             | Error::NotFound { model, .. }
             | Error::Unsaved { model }
             | Error::Value { model, .. }
+            | Error::CommitScope { model }
             | Error::Constraint { model, .. }
             | Error::Database { model, .. } => model,
         }
@@ -190,6 +199,12 @@ impl fmt::Display for Error {
                 column,
                 reason,
             } => write!(f, "{model}.{column} cannot be written: {reason}"),
+            Error::CommitScope { model } => write!(
+                f,
+                "{model} has after-commit listeners, and this write runs in a transaction \
+                 model-core did not begin, whose commit it cannot see: write it through \
+                 model_core::transaction"
+            ),
             Error::Database { model, .. } => write!(f, "database error on {model}"),
         }
     }
@@ -200,7 +215,10 @@ impl StdError for Error {
         match self {
             Error::Listener { source, .. } => Some(&**source),
             Error::Constraint { source, .. } | Error::Database { source, .. } => Some(source),
-            Error::NotFound { .. } | Error::Unsaved { .. } | Error::Value { .. } => None,
+            Error::NotFound { .. }
+            | Error::Unsaved { .. }
+            | Error::Value { .. }
+            | Error::CommitScope { .. } => None,
         }
     }
 }

@@ -61,6 +61,7 @@
 //! | `before_delete` | before the `DELETE` | `&M` |
 //! | `after_delete` | after the `DELETE`, same transaction | `&M` |
 //! | `load` | after a row is read (`find`, `get`, `all`, `page`) | `&mut M` |
+//! | `after_insert_commit`, `after_update_commit`, `after_delete_commit` | after the outermost transaction committed | `&M` (a clone) |
 //!
 //! A listener is one of ([`MutListener`], [`RefListener`]):
 //! - `fn(&mut M)` (or `fn(&M)`): cannot fail;
@@ -72,6 +73,16 @@
 //! `E` is any error convertible to `Box<dyn Error + Send + Sync>`. The listeners of one
 //! event run one after another, each awaited before the next starts, and are called
 //! directly: no boxing, no registry.
+//!
+//! `after_*` listeners run before the commit, so anything they do outside the database would
+//! also happen for a write that a later listener or the caller rolls back. Effects like an
+//! email or a message belong in `after_*_commit` listeners ([`CommitListener`]: `fn(&M)` or
+//! `async fn(&M)`, on a clone of the model, so the model must be `Clone`). They run once the
+//! outermost transaction has committed, and never for a write that was rolled back. The
+//! transaction of a write on a pool or connection is its own; to group writes, use
+//! [`transaction`], which runs them all after its commit. A write of a model with
+//! after-commit listeners inside a `sqlx::Transaction` is refused with
+//! [`Error::CommitScope`]: model-core cannot see when that commits.
 //!
 //! # Guarantees
 //!
@@ -124,6 +135,7 @@
 
 mod backend;
 mod column;
+mod commit;
 mod conn;
 mod error;
 mod listener;
@@ -138,11 +150,12 @@ pub mod __private;
 
 pub use backend::{Backend, Dialect, Query};
 pub use column::{ColumnType, GeneratedKey};
+pub use commit::{transaction, TransactionFuture};
 pub use conn::Conn;
 pub use error::{BoxError, ConstraintKind, Error};
 #[doc(hidden)]
-pub use listener::{marker, AsyncMutFn, AsyncRefFn, ListenerResult};
-pub use listener::{Event, ListenerInfo, MutListener, RefListener};
+pub use listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
+pub use listener::{CommitListener, Event, ListenerInfo, MutListener, RefListener};
 pub use model::Model;
 pub use ops::Page;
 pub use statements::{StatementCache, Statements};

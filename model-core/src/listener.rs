@@ -29,11 +29,19 @@ pub enum Event {
     AfterDelete,
     /// After a row was read into a model; listeners get `&mut Model`.
     Load,
+    /// After the transaction that inserted the row committed; listeners get `&Model`. For
+    /// effects outside the database (an email, a message) that must not happen for a write
+    /// that is rolled back.
+    AfterInsertCommit,
+    /// After the transaction that updated the row committed; listeners get `&Model`.
+    AfterUpdateCommit,
+    /// After the transaction that deleted the row committed; listeners get `&Model`.
+    AfterDeleteCommit,
 }
 
 impl Event {
     /// Every event, in lifecycle order.
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 10] = [
         Event::BeforeInsert,
         Event::AfterInsert,
         Event::BeforeUpdate,
@@ -41,6 +49,9 @@ impl Event {
         Event::BeforeDelete,
         Event::AfterDelete,
         Event::Load,
+        Event::AfterInsertCommit,
+        Event::AfterUpdateCommit,
+        Event::AfterDeleteCommit,
     ];
 
     /// The event's name as written in `#[listens_for(...)]`, e.g. `"before_insert"`.
@@ -53,7 +64,19 @@ impl Event {
             Event::BeforeDelete => "before_delete",
             Event::AfterDelete => "after_delete",
             Event::Load => "load",
+            Event::AfterInsertCommit => "after_insert_commit",
+            Event::AfterUpdateCommit => "after_update_commit",
+            Event::AfterDeleteCommit => "after_delete_commit",
         }
+    }
+
+    /// Whether listeners of this event run after the outermost commit, outside any
+    /// transaction.
+    pub const fn is_after_commit(self) -> bool {
+        matches!(
+            self,
+            Event::AfterInsertCommit | Event::AfterUpdateCommit | Event::AfterDeleteCommit
+        )
     }
 
     /// Whether listeners of this event get the model mutably.
@@ -255,3 +278,52 @@ macro_rules! listener_impls {
 
 listener_impls!(MutListener, AsyncMutFn, mut);
 listener_impls!(RefListener, AsyncRefFn);
+
+/// A function that can listen to an `after_*_commit` event. The write is over and
+/// committed: the listener gets `&M`, no connection, and cannot fail (there is nothing left
+/// to veto).
+///
+/// Implemented for `fn(&M)` and `async fn(&M)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an after-commit listener of `{M}`",
+    label = "expected `fn(&{M})` or `async fn(&{M})`",
+    note = "after_*_commit listeners run once the write is committed: there is no transaction to use and nothing to veto, so they take no connection and return nothing"
+)]
+pub trait CommitListener<M, Marker>: Send + Sync + 'static {
+    /// Calls the listener.
+    fn call<'a>(&'a self, model: &'a M) -> impl Future<Output = ()> + Send + 'a;
+}
+
+#[doc(hidden)]
+pub trait AsyncCommitFn<'a, M: 'a>: Fn(&'a M) -> Self::Fut {
+    type Fut: Future<Output = Self::Out> + Send + 'a;
+    type Out;
+}
+
+impl<'a, M: 'a, F, Fut> AsyncCommitFn<'a, M> for F
+where
+    F: Fn(&'a M) -> Fut,
+    Fut: Future + Send + 'a,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+}
+
+impl<M: Send + Sync, F> CommitListener<M, marker::Plain> for F
+where
+    F: Fn(&M) + Send + Sync + 'static,
+{
+    fn call<'a>(&'a self, model: &'a M) -> impl Future<Output = ()> + Send + 'a {
+        self(model);
+        ready(())
+    }
+}
+
+impl<M: Send + Sync, F> CommitListener<M, marker::Async> for F
+where
+    F: for<'a> AsyncCommitFn<'a, M, Out = ()> + Send + Sync + 'static,
+{
+    fn call<'a>(&'a self, model: &'a M) -> impl Future<Output = ()> + Send + 'a {
+        self(model)
+    }
+}

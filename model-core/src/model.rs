@@ -95,6 +95,12 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         ready(Ok(()))
     }
 
+    /// Queues the listeners of an `after_*_commit` event, in declaration order.
+    #[doc(hidden)]
+    fn __after_commit(&self, event: Event, queue: &mut Vec<crate::commit::Callback>) {
+        let _ = (event, queue);
+    }
+
     /// Runs the listeners of an event that hands out `&Self`, in declaration order.
     #[doc(hidden)]
     fn __run_ref<'a, DB: Backend>(

@@ -10,6 +10,7 @@ use std::task::Poll;
 use sqlx::{Acquire, Connection as _};
 
 use crate::backend::{Backend, Dialect};
+use crate::commit;
 use crate::error::Error;
 use crate::listener::Event;
 use crate::model::Model;
@@ -60,7 +61,9 @@ pub(crate) enum Batch<'m, M> {
 }
 
 /// Runs a batch atomically: in a transaction (a savepoint if `db` already is one) whenever it
-/// needs one, see [`Session`]; commits it, or rolls it back on an error or a panic.
+/// needs one, see [`Session`]; commits it, or rolls it back on an error or a panic. Its
+/// `after_*_commit` listeners run once the outermost transaction has committed, see
+/// [`crate::commit`].
 pub(crate) async fn write<'c, M, A>(mut batch: Batch<'_, M>, db: A) -> Result<(), Error>
 where
     M: Model,
@@ -71,11 +74,34 @@ where
         .acquire()
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    // The write's state (statements, listener futures, a listener's own writes) lives in one
+    // heap allocation: inline, a write whose listener writes another model would make a
+    // future of tens of kilobytes for the caller to hold (clippy's `large_futures`).
+    if conn.is_in_transaction() {
+        if batch.has_commit_listeners() && !commit::is_open() {
+            return Err(Error::CommitScope { model: M::NAME });
+        }
+        return Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn)).await;
+    }
+    // This write owns the outermost transaction: it runs the after-commit listeners queued
+    // by itself and by whatever its listeners wrote, once it has committed.
+    let (result, callbacks) =
+        commit::scope(Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn))).await;
+    if result.is_ok() {
+        commit::run(callbacks).await;
+    }
+    result
+}
+
+async fn write_on<M: Model, DB: Backend>(
+    batch: &mut Batch<'_, M>,
+    conn: &mut DB::Connection,
+) -> Result<(), Error> {
     // A savepoint inside a caller's transaction even for one statement: a failed statement
     // would otherwise abort the caller's whole transaction on PostgreSQL.
     let needs_transaction =
         batch.rows() != 1 || batch.has_after_listeners() || conn.is_in_transaction();
-    let mut session = Session::<A::Database>::new(&mut *conn);
+    let mut session = Session::<DB>::new(conn);
     if needs_transaction {
         session
             .begin()
@@ -90,16 +116,26 @@ where
         }
         _ => Vec::new(),
     };
-    let outcome = catch_panic(write_in(&mut batch, &mut session)).await;
+    let outcome = catch_panic(write_in(batch, &mut session)).await;
     let result = finish::<M, _, _>(session, outcome).await;
-    if result.is_err() {
-        if let Batch::Insert(models) = batch {
+    match batch {
+        Batch::Insert(models) if result.is_err() => {
             for (model, unset) in models.iter_mut().zip(unset_keys) {
                 if unset {
                     model.__set_key(None);
                 }
             }
         }
+        _ if result.is_ok() && batch.has_commit_listeners() => {
+            let event = batch.commit_event();
+            let queued = commit::enqueue(|queue| {
+                for model in batch.models() {
+                    model.__after_commit(event, queue);
+                }
+            });
+            debug_assert!(queued, "write() checked that a queue is open");
+        }
+        _ => {}
     }
     result
 }
@@ -110,6 +146,25 @@ impl<M: Model> Batch<'_, M> {
             Batch::Insert(models) | Batch::Update(models) => models.len(),
             Batch::Delete(models) => models.len(),
         }
+    }
+
+    fn models(&self) -> &[M] {
+        match self {
+            Batch::Insert(models) | Batch::Update(models) => models,
+            Batch::Delete(models) => models,
+        }
+    }
+
+    fn commit_event(&self) -> Event {
+        match self {
+            Batch::Insert(_) => Event::AfterInsertCommit,
+            Batch::Update(_) => Event::AfterUpdateCommit,
+            Batch::Delete(_) => Event::AfterDeleteCommit,
+        }
+    }
+
+    fn has_commit_listeners(&self) -> bool {
+        M::listeners(self.commit_event()).next().is_some()
     }
 
     /// Whether a listener runs after the statement and could still veto it.

@@ -5,9 +5,10 @@ pub use sqlx;
 
 pub use crate::backend::{Backend, Dialect, Query};
 pub use crate::column::{ColumnType, GeneratedKey};
+pub use crate::commit::Callback;
 pub use crate::conn::Conn;
 pub use crate::error::Error;
-pub use crate::listener::{Event, Failure, ListenerInfo, MutListener, RefListener};
+pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
 pub use crate::model::Model;
 pub use crate::session::Session;
 pub use crate::statements::{StatementCache, Statements};
@@ -64,4 +65,21 @@ impl Failure {
             Failure::Begin(source) => Error::from_sqlx(M::NAME, source),
         }
     }
+}
+
+/// The model, cloned once for all its after-commit listeners: they run after the write
+/// returned the borrow.
+#[inline]
+pub fn share<M: Clone>(model: &M) -> std::sync::Arc<M> {
+    std::sync::Arc::new(model.clone())
+}
+
+/// One after-commit listener call on `model`, to queue.
+#[inline]
+pub fn commit_callback<M, Marker, L>(listener: L, model: std::sync::Arc<M>) -> Callback
+where
+    M: Send + Sync + 'static,
+    L: CommitListener<M, Marker>,
+{
+    Box::new(move || Box::pin(async move { listener.call(&model).await }))
 }

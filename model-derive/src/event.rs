@@ -12,10 +12,13 @@ pub enum Event {
     BeforeDelete,
     AfterDelete,
     Load,
+    AfterInsertCommit,
+    AfterUpdateCommit,
+    AfterDeleteCommit,
 }
 
 impl Event {
-    pub const ALL: [Event; 7] = [
+    pub const ALL: [Event; 10] = [
         Event::BeforeInsert,
         Event::AfterInsert,
         Event::BeforeUpdate,
@@ -23,6 +26,9 @@ impl Event {
         Event::BeforeDelete,
         Event::AfterDelete,
         Event::Load,
+        Event::AfterInsertCommit,
+        Event::AfterUpdateCommit,
+        Event::AfterDeleteCommit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +40,9 @@ impl Event {
             Event::BeforeDelete => "before_delete",
             Event::AfterDelete => "after_delete",
             Event::Load => "load",
+            Event::AfterInsertCommit => "after_insert_commit",
+            Event::AfterUpdateCommit => "after_update_commit",
+            Event::AfterDeleteCommit => "after_delete_commit",
         }
     }
 
@@ -50,6 +59,15 @@ impl Event {
         )
     }
 
+    /// Whether listeners run after the outermost commit. Mirrors
+    /// `model_core::Event::is_after_commit`.
+    pub fn is_after_commit(self) -> bool {
+        matches!(
+            self,
+            Event::AfterInsertCommit | Event::AfterUpdateCommit | Event::AfterDeleteCommit
+        )
+    }
+
     /// `::model_core::__private::Event::BeforeInsert`, etc.
     pub fn path(self) -> TokenStream {
         let variant = match self {
@@ -60,6 +78,9 @@ impl Event {
             Event::BeforeDelete => quote!(BeforeDelete),
             Event::AfterDelete => quote!(AfterDelete),
             Event::Load => quote!(Load),
+            Event::AfterInsertCommit => quote!(AfterInsertCommit),
+            Event::AfterUpdateCommit => quote!(AfterUpdateCommit),
+            Event::AfterDeleteCommit => quote!(AfterDeleteCommit),
         };
         quote!(::model_core::__private::Event::#variant)
     }
@@ -80,6 +101,11 @@ pub fn unknown_event_message(name: &str) -> String {
         "after_find" | "after_load" | "on_load" | "post_load" | "after_initialize" => {
             Some("did you mean `load`?".to_owned())
         }
+        "after_commit" | "on_commit" | "after_create_commit" | "after_save_commit" => Some(
+            "did you mean `after_insert_commit` (or `after_update_commit`, `after_delete_commit`)?"
+                .to_owned(),
+        ),
+        "after_destroy_commit" => Some("did you mean `after_delete_commit`?".to_owned()),
         "before_destroy" | "pre_delete" => Some("did you mean `before_delete`?".to_owned()),
         "after_destroy" | "post_delete" => Some("did you mean `after_delete`?".to_owned()),
         _ => closest(name).map(|event| format!("did you mean `{}`?", event.name())),

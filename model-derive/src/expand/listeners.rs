@@ -29,13 +29,62 @@ pub fn manifest(model: &Model<'_>) -> TokenStream {
 pub fn run_methods(model: &Model<'_>) -> TokenStream {
     let run_mut = run_method(model, true);
     let run_ref = run_method(model, false);
-    quote!(#run_mut #run_ref)
+    let after_commit = after_commit_method(model);
+    quote!(#run_mut #run_ref #after_commit)
+}
+
+/// `__after_commit`, if some listener needs it: queues each listener of the event with one
+/// shared clone of the model, since they run after the write has returned.
+fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
+    let arms: Vec<TokenStream> = Event::ALL
+        .into_iter()
+        .filter(|event| event.is_after_commit())
+        .filter_map(|event| {
+            let listeners: Vec<&Listener> = model
+                .listeners
+                .iter()
+                .filter(|l| l.event == event)
+                .collect();
+            let first = listeners.first()?;
+            // Spanned at the first listener: a model that is not `Clone` is reported there.
+            let share = quote_spanned! {first.path.span()=>
+                let __shared = ::model_core::__private::share::<Self>(self);
+            };
+            let pushes = listeners.iter().map(|l| {
+                let path = &l.path;
+                quote_spanned! {path.span()=>
+                    __queue.push(::model_core::__private::commit_callback::<Self, _, _>(
+                        #path,
+                        <::std::sync::Arc<Self> as ::core::clone::Clone>::clone(&__shared),
+                    ));
+                }
+            });
+            let path = event.path();
+            Some(quote!(#path => { #share #(#pushes)* }))
+        })
+        .collect();
+    if arms.is_empty() {
+        return None;
+    }
+    Some(quote! {
+        fn __after_commit(
+            &self,
+            __event: ::model_core::__private::Event,
+            __queue: &mut ::std::vec::Vec<::model_core::__private::Callback>,
+        ) {
+            #[allow(unreachable_patterns)]
+            match __event {
+                #(#arms)*
+                _ => {}
+            }
+        }
+    })
 }
 
 fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
     let arms: Vec<TokenStream> = Event::ALL
         .into_iter()
-        .filter(|event| event.is_mutable() == mutable)
+        .filter(|event| event.is_mutable() == mutable && !event.is_after_commit())
         .filter_map(|event| {
             let calls: Vec<TokenStream> = model
                 .listeners
