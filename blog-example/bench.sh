@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The blog-example benchmark of BENCHMARKS.md: wrk on /add_post against a release build on a
 # fresh SQLite database, then a check that every answered request left exactly one row.
+# `bench.sh path/to/blog-example` runs another build instead (to compare two commits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -p blog-example
+if [ $# -ge 1 ]; then
+  bin=$(realpath "$1")
+else
+  cargo build --release -p blog-example
+  bin=$PWD/target/release/blog-example
+fi
 dir=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
-(cd "$dir" && exec "$OLDPWD/target/release/blog-example" --bind 127.0.0.1:5077 >"$dir/server.log" 2>&1) &
+(cd "$dir" && exec "$bin" --bind 127.0.0.1:5077 >"$dir/server.log" 2>&1) &
 server=$!
 for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:5077/posts && break; sleep 0.1; done
 wrk -t2 -c8 -d10s --latency http://127.0.0.1:5077/add_post | tee "$dir/wrk.txt"
