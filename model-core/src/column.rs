@@ -1,9 +1,8 @@
 //! Which Rust types can be stored in a column.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use crate::backend::{Dialect, Query};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::{Decode, Encode, MySql, Postgres, Sqlite, Type};
 
 /// A Rust type that every backend can store in one column and read back.

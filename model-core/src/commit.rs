@@ -37,21 +37,25 @@ pub(crate) fn enqueue(add: impl FnOnce(&mut Vec<Callback>)) -> bool {
     QUEUE.try_with(|queue| add(&mut queue.borrow_mut())).is_ok()
 }
 
-/// Runs `work` with a queue of its own, and returns what it queued.
-pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Vec<Callback>) {
-    QUEUE
+/// Runs `work`, which owns the outermost transaction, with a queue of its own; once it has
+/// succeeded (committed), runs what it queued, one after another, in the order queued. On
+/// an error, a panic or a dropped future the queue is dropped unrun.
+pub(crate) async fn outermost<T, E, F>(work: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let (result, callbacks) = QUEUE
         .scope(RefCell::new(Vec::new()), async {
             let output = work.await;
             (output, QUEUE.with(RefCell::take))
         })
-        .await
-}
-
-/// Runs the queued calls, one after another, in the order they were queued.
-pub(crate) async fn run(callbacks: Vec<Callback>) {
-    for callback in callbacks {
-        callback().await;
+        .await;
+    if result.is_ok() {
+        for callback in callbacks {
+            callback().await;
+        }
     }
+    result
 }
 
 /// The future a [`transaction`] body returns.
@@ -93,7 +97,7 @@ where
 {
     const NAME: &str = "transaction";
     let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(NAME, e))?;
-    let outermost = !conn.is_in_transaction();
+    let owns_transaction = !conn.is_in_transaction();
     let work = async {
         let mut tx = conn.begin().await.map_err(|e| Error::from_sqlx(NAME, e))?;
         // On an error the dropped `tx` rolls back.
@@ -101,12 +105,9 @@ where
         tx.commit().await.map_err(|e| Error::from_sqlx(NAME, e))?;
         Ok(value)
     };
-    if !outermost {
-        return work.await;
+    if owns_transaction {
+        outermost(work).await
+    } else {
+        work.await
     }
-    let (result, callbacks) = scope(work).await;
-    if result.is_ok() {
-        run(callbacks).await;
-    }
-    result
 }

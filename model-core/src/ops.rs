@@ -85,12 +85,7 @@ where
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
     // by itself and by whatever its listeners wrote, once it has committed.
-    let (result, callbacks) =
-        commit::scope(Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn))).await;
-    if result.is_ok() {
-        commit::run(callbacks).await;
-    }
-    result
+    commit::outermost(Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn))).await
 }
 
 async fn write_on<M: Model, DB: Backend>(
@@ -100,7 +95,7 @@ async fn write_on<M: Model, DB: Backend>(
     // A savepoint inside a caller's transaction even for one statement: a failed statement
     // would otherwise abort the caller's whole transaction on PostgreSQL.
     let needs_transaction =
-        batch.rows() != 1 || batch.has_after_listeners() || conn.is_in_transaction();
+        batch.models().len() != 1 || batch.has_after_listeners() || conn.is_in_transaction();
     let mut session = Session::<DB>::new(conn);
     if needs_transaction {
         session
@@ -141,13 +136,6 @@ async fn write_on<M: Model, DB: Backend>(
 }
 
 impl<M: Model> Batch<'_, M> {
-    fn rows(&self) -> usize {
-        match self {
-            Batch::Insert(models) | Batch::Update(models) => models.len(),
-            Batch::Delete(models) => models.len(),
-        }
-    }
-
     fn models(&self) -> &[M] {
         match self {
             Batch::Insert(models) | Batch::Update(models) => models,
