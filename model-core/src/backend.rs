@@ -131,6 +131,31 @@ pub trait Backend: Database + sealed::Sealed {
     ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
 }
 
+/// The key of the one row an `INSERT ... RETURNING` returned.
+///
+/// The statement is always run to its end (`fetch_all`), never stopped after the first row
+/// (`fetch_one`): on SQLite a statement sent without `BEGIN` commits when it finishes, and
+/// an error of that commit (a deferred foreign key, a full or read-only disk) is reported
+/// only to whoever steps it to the end. Stopped early, sqlx resets the statement and drops
+/// that error: the write is answered as a success and nothing is stored.
+fn returned_key<R, K>(rows: Vec<R>) -> Result<K, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    K: ColumnType + for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    match rows.as_slice() {
+        [row] => row.try_get(0),
+        _ => Err(sqlx::Error::Decode(
+            format!(
+                "INSERT ... RETURNING returned {} rows, expected 1",
+                rows.len()
+            )
+            .into(),
+        )),
+    }
+}
+
 /// Implements [`Backend`] for one driver. The bodies are the same text for each driver, but
 /// they must be written against the concrete type: sqlx implements `Executor` for each
 /// driver's connection separately, not for `Database::Connection` in general.
@@ -174,7 +199,8 @@ macro_rules! backend {
                 conn: &'e mut Self::Connection,
                 query: Query<'e, Self>,
             ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e {
-                query.fetch_optional(conn)
+                // Every row is read, not just the first: see `returned_key`.
+                async move { Ok(query.fetch_all(conn).await?.into_iter().next()) }
             }
 
             fn fetch_all<'e>(
@@ -198,20 +224,14 @@ backend!(
     Sqlite,
     Dialect::Sqlite,
     bind: |query, value| query.bind(value),
-    insert_key: |conn, query| {
-        let row = query.fetch_one(conn).await?;
-        row.try_get(0)
-    },
+    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
 );
 
 backend!(
     Postgres,
     Dialect::Postgres,
     bind: |query, value| query.bind(value),
-    insert_key: |conn, query| {
-        let row = query.fetch_one(conn).await?;
-        row.try_get(0)
-    },
+    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
 );
 
 backend!(

@@ -1,6 +1,6 @@
 //! Which Rust types can be stored in a column.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use crate::backend::{Dialect, Query};
 use sqlx::{Decode, Encode, MySql, Postgres, Sqlite, Type};
@@ -48,9 +48,11 @@ pub trait ColumnType:
     #[doc(hidden)]
     const __NULLABLE: bool = false;
 
-    /// Why `dialect` cannot store this value as it is, if it cannot.
+    /// Makes the value what `dialect` will store, where the two differ only in precision or
+    /// sign of zero (so that the model, after a write, equals a fresh read of its row), or
+    /// says why `dialect` cannot store it at all.
     #[doc(hidden)]
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         let _ = dialect;
         Ok(())
     }
@@ -66,7 +68,18 @@ macro_rules! column_types {
     ($($ty:ty),* $(,)?) => { $(impl ColumnType for $ty {})* };
 }
 
-column_types!(bool, String, Vec<u8>);
+column_types!(bool, Vec<u8>);
+
+impl ColumnType for String {
+    /// PostgreSQL text cannot hold the NUL character; it fails on the server with `22021`.
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        if dialect == Dialect::Postgres && self.contains('\0') {
+            Err("PostgreSQL text cannot hold the NUL character (\\0)")
+        } else {
+            Ok(())
+        }
+    }
+}
 
 /// SQLite has no NaN: it stores `NULL` instead. MySQL has neither NaN nor infinities: it
 /// refuses them in strict mode and stores something else without it.
@@ -88,33 +101,59 @@ fn check_year(year: i32, dialect: Dialect) -> Result<(), &'static str> {
     }
 }
 
+/// `-0.0` is stored as `0.0` by SQLite and MySQL: the model is given what they store.
+fn normalise_zero<F: PartialEq + Default>(value: &mut F, dialect: Dialect) {
+    if dialect != Dialect::Postgres && *value == F::default() {
+        *value = F::default();
+    }
+}
+
+/// PostgreSQL and MySQL (`DATETIME(6)`) keep microseconds, `Utc::now()` has nanoseconds:
+/// the model is given the microseconds that are stored (truncated, as the drivers do).
+fn truncate_to_micros(nanos: u32, dialect: Dialect) -> Option<u32> {
+    let extra = nanos % 1_000;
+    (dialect != Dialect::Sqlite && extra != 0).then_some(nanos - extra)
+}
+
 impl ColumnType for f32 {
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), self.is_infinite(), dialect)
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        check_float(self.is_nan(), self.is_infinite(), dialect)?;
+        normalise_zero(self, dialect);
+        Ok(())
     }
 }
 
 impl ColumnType for f64 {
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), self.is_infinite(), dialect)
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        check_float(self.is_nan(), self.is_infinite(), dialect)?;
+        normalise_zero(self, dialect);
+        Ok(())
     }
 }
 
 impl ColumnType for NaiveDate {
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_year(self.year(), dialect)
     }
 }
 
 impl ColumnType for NaiveDateTime {
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_year(self.year(), dialect)
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        check_year(self.year(), dialect)?;
+        if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {
+            *self = self.with_nanosecond(nanos).unwrap_or(*self);
+        }
+        Ok(())
     }
 }
 
 impl ColumnType for DateTime<Utc> {
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
-        check_year(self.year(), dialect)
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        check_year(self.year(), dialect)?;
+        if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {
+            *self = self.with_nanosecond(nanos).unwrap_or(*self);
+        }
+        Ok(())
     }
 
     /// Sent as a `DATETIME` holding the UTC time. sqlx sends `DateTime<Utc>` as a
@@ -129,9 +168,9 @@ impl ColumnType for DateTime<Utc> {
 impl<T: ColumnType> ColumnType for Option<T> {
     const __NULLABLE: bool = true;
 
-    fn __check(&self, dialect: Dialect) -> Result<(), &'static str> {
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         match self {
-            Some(value) => value.__check(dialect),
+            Some(value) => value.__prepare(dialect),
             None => Ok(()),
         }
     }

@@ -99,10 +99,19 @@ where
     let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(NAME, e))?;
     let owns_transaction = !conn.is_in_transaction();
     let work = async {
-        let mut tx = conn.begin().await.map_err(|e| Error::from_sqlx(NAME, e))?;
+        // The outermost transaction begins as a write transaction (SQLite: `BEGIN
+        // IMMEDIATE`, see `Dialect::begin_write`), so that a body that reads before it
+        // writes queues for the write lock instead of failing with "database is locked".
+        let begun = match <A::Database as Backend>::DIALECT.begin_write() {
+            Some(statement) if owns_transaction => {
+                conn.begin_with(sqlx::SqlStr::from_static(statement)).await
+            }
+            _ => conn.begin().await,
+        };
+        let mut tx = begun.map_err(|e| Error::from_sqlx(NAME, e))?;
         // On an error the dropped `tx` rolls back.
         let value = body(Conn::from_mut(&mut *tx)).await?;
-        tx.commit().await.map_err(|e| Error::from_sqlx(NAME, e))?;
+        tx.commit().await.map_err(|e| Error::from_commit(NAME, e))?;
         Ok(value)
     };
     if owns_transaction {

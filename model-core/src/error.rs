@@ -80,8 +80,22 @@ pub enum Error {
         /// The model's name.
         model: &'static str,
     },
-    /// Any other database or driver error: connection lost, lock timeout, bad SQL, a value
-    /// the column refused or could not be decoded.
+    /// The connection was lost while the write was being committed (during `COMMIT`, or
+    /// during a single statement sent without `BEGIN`, which commits on its own): the
+    /// database may or may not have committed it, and nothing can tell from this side.
+    ///
+    /// **The write may have been stored.** Do not retry blindly: read the row back (by its
+    /// natural key, or whatever identifies it) and retry only if it is absent. A generated
+    /// key is not set on the model (it would name a row that may not exist). Connection loss
+    /// anywhere else is [`Error::Database`]: the transaction was not committed.
+    OutcomeUnknown {
+        /// The model's name, or `"transaction"` for [`crate::transaction`].
+        model: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// Any other database or driver error: connection lost before the commit, lock timeout,
+    /// bad SQL, a value the column refused or could not be decoded.
     Database {
         /// The model's name.
         model: &'static str,
@@ -129,6 +143,29 @@ impl Error {
         }
     }
 
+    /// Classifies a driver error that ended a commit (`COMMIT`, or a statement that commits
+    /// on its own): a lost connection there is [`Error::OutcomeUnknown`]; anything else
+    /// as [`Error::from_sqlx`].
+    pub fn from_commit(model: &'static str, source: sqlx::Error) -> Self {
+        Error::from_sqlx(model, source).at_commit()
+    }
+
+    /// This error, as the error of a commit: a [`Error::Database`] whose connection was lost
+    /// becomes [`Error::OutcomeUnknown`].
+    pub(crate) fn at_commit(self) -> Self {
+        match self {
+            Error::Database { model, source } if is_connection_lost(&source) => {
+                Error::OutcomeUnknown { model, source }
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the outcome of the write is unknown: it may have been committed.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
     /// The listener's own error, if a listener failed and its error is an `E`.
     ///
     /// ```
@@ -156,6 +193,7 @@ impl Error {
             | Error::Value { model, .. }
             | Error::CommitScope { model }
             | Error::Constraint { model, .. }
+            | Error::OutcomeUnknown { model, .. }
             | Error::Database { model, .. } => model,
         }
     }
@@ -205,6 +243,11 @@ impl fmt::Display for Error {
                  model-core did not begin, whose commit it cannot see: write it through \
                  model_core::transaction"
             ),
+            Error::OutcomeUnknown { model, .. } => write!(
+                f,
+                "the connection was lost while committing {model}: the write may or may not \
+                 have been stored"
+            ),
             Error::Database { model, .. } => write!(f, "database error on {model}"),
         }
     }
@@ -214,11 +257,34 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Error::Listener { source, .. } => Some(&**source),
-            Error::Constraint { source, .. } | Error::Database { source, .. } => Some(source),
+            Error::Constraint { source, .. }
+            | Error::OutcomeUnknown { source, .. }
+            | Error::Database { source, .. } => Some(source),
             Error::NotFound { .. }
             | Error::Unsaved { .. }
             | Error::Value { .. }
             | Error::CommitScope { .. } => None,
         }
+    }
+}
+
+/// Whether `error` means the connection to the server is gone or the statement was cut
+/// off (so the server may have done more than the client saw): an I/O error, a broken
+/// protocol stream, a crashed SQLite worker, or the server ending the session or the
+/// statement: PostgreSQL classes `57P` (operator intervention: `pg_terminate_backend`, a
+/// shutdown) and `08` (connection exception); MySQL SQLSTATE `70100` (`KILL`, `KILL
+/// QUERY`) and `08S01`, and error 1053 (server shutdown).
+fn is_connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            let mysql_shutdown = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|e| e.number() == 1053);
+            code.starts_with("57P") || code.starts_with("08") || code == "70100" || mysql_shutdown
+        }
+        _ => false,
     }
 }

@@ -76,10 +76,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn __bind<'q, DB: Backend>(&self, query: Query<'q, DB>, with_key: bool) -> Query<'q, DB>;
 
-    /// The first column, in [`Model::COLUMNS`] order, whose value `dialect` cannot store,
-    /// and why.
+    /// Gives every column the value `dialect` will store (microseconds, `0.0` for `-0.0`);
+    /// the first column, in [`Model::COLUMNS`] order, whose value `dialect` cannot store at
+    /// all, and why.
     #[doc(hidden)]
-    fn __check(&self, dialect: Dialect) -> Result<(), (&'static str, &'static str)>;
+    fn __prepare(&mut self, dialect: Dialect) -> Result<(), (&'static str, &'static str)>;
 
     #[doc(hidden)]
     fn __from_row<DB: Backend>(row: &DB::Row) -> Result<Self, sqlx::Error>;

@@ -103,25 +103,22 @@ async fn write_on<M: Model, DB: Backend>(
             .await
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     }
-    // Keys the database generates are set on the models before `after_insert` runs; if the
-    // transaction then rolls back they name no row, so they are cleared again.
-    let unset_keys: Vec<bool> = match &batch {
-        Batch::Insert(models) if needs_transaction => {
-            models.iter().map(|m| m.__key().is_none()).collect()
+    let mut keys = KeyGuard::new(batch);
+    let outcome = catch_panic(write_in(keys.batch, &mut session)).await;
+    // Without a transaction the one statement commits on its own: a connection lost
+    // during it leaves the outcome unknown, as during a COMMIT.
+    let autocommit = session.autocommits();
+    let result = finish::<M, _, _>(session, outcome).await.map_err(|error| {
+        if autocommit {
+            error.at_commit()
+        } else {
+            error
         }
-        _ => Vec::new(),
-    };
-    let outcome = catch_panic(write_in(batch, &mut session)).await;
-    let result = finish::<M, _, _>(session, outcome).await;
-    match batch {
-        Batch::Insert(models) if result.is_err() => {
-            for (model, unset) in models.iter_mut().zip(unset_keys) {
-                if unset {
-                    model.__set_key(None);
-                }
-            }
-        }
-        _ if result.is_ok() && batch.has_commit_listeners() => {
+    });
+    if result.is_ok() {
+        keys.keep();
+        let batch = &*keys.batch;
+        if batch.has_commit_listeners() {
             let event = batch.commit_event();
             let queued = commit::enqueue(|queue| {
                 for model in batch.models() {
@@ -130,9 +127,48 @@ async fn write_on<M: Model, DB: Backend>(
             });
             debug_assert!(queued, "write() checked that a queue is open");
         }
-        _ => {}
     }
     result
+}
+
+/// Clears the keys an insert had the database generate, unless the write is kept: after
+/// an error, a panic or a dropped future (a timeout, a client gone) they name no row, and
+/// the next insert may be given the same key.
+///
+/// Which keys to clear is decided from the models before anything runs, not from whether a
+/// transaction was begun: a listener may begin one later, and a commit may fail after the
+/// key was set.
+struct KeyGuard<'b, 'm, M: Model> {
+    batch: &'b mut Batch<'m, M>,
+    /// For an insert, whether each model's key was unset (so the database generates it).
+    unset: Vec<bool>,
+}
+
+impl<'b, 'm, M: Model> KeyGuard<'b, 'm, M> {
+    fn new(batch: &'b mut Batch<'m, M>) -> Self {
+        let unset = match &*batch {
+            Batch::Insert(models) => models.iter().map(|m| m.__key().is_none()).collect(),
+            Batch::Update(_) | Batch::Delete(_) => Vec::new(),
+        };
+        KeyGuard { batch, unset }
+    }
+
+    /// The write succeeded: its keys name stored rows, and stay.
+    fn keep(&mut self) {
+        self.unset.clear();
+    }
+}
+
+impl<M: Model> Drop for KeyGuard<'_, '_, M> {
+    fn drop(&mut self) {
+        if let Batch::Insert(models) = &mut *self.batch {
+            for (model, unset) in models.iter_mut().zip(&self.unset) {
+                if *unset {
+                    model.__set_key(None);
+                }
+            }
+        }
+    }
 }
 
 impl<M: Model> Batch<'_, M> {
@@ -195,7 +231,7 @@ async fn insert_in<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     model.__run_mut(Event::BeforeInsert, session).await?;
-    check(model, DB::DIALECT)?;
+    prepare(model, DB::DIALECT)?;
     let sql = M::__statements(DB::DIALECT);
     let conn: &mut DB::Connection = session.conn();
     if model.__key().is_some() {
@@ -225,7 +261,7 @@ async fn update_in<M: Model, DB: Backend>(
         .cloned()
         .ok_or(Error::Unsaved { model: M::NAME })?;
     model.__run_mut(Event::BeforeUpdate, session).await?;
-    check(model, DB::DIALECT)?;
+    prepare(model, DB::DIALECT)?;
     let sql = M::__statements(DB::DIALECT);
     let query = DB::bind(model.__bind(sqlx::query(sql.update.as_str()), true), &key);
     let affected = DB::execute(session.conn(), query)
@@ -254,11 +290,12 @@ async fn delete_in<M: Model, DB: Backend>(
     model.__run_ref(Event::AfterDelete, session).await
 }
 
-/// Refuses a value the backend would reject or silently change, after the `before_*`
-/// listeners (they may have set it) and before any SQL.
-fn check<M: Model>(model: &M, dialect: Dialect) -> Result<(), Error> {
+/// Refuses a value the backend would reject or store as something else, and gives the model
+/// the stored precision: after the `before_*` listeners (they may have set it) and before
+/// any SQL.
+fn prepare<M: Model>(model: &mut M, dialect: Dialect) -> Result<(), Error> {
     model
-        .__check(dialect)
+        .__prepare(dialect)
         .map_err(|(column, reason)| Error::Value {
             model: M::NAME,
             column,
@@ -375,7 +412,7 @@ async fn finish<M: Model, DB: Backend, T>(
             session
                 .commit()
                 .await
-                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+                .map_err(|e| Error::from_commit(M::NAME, e))?;
             Ok(value)
         }
         Ok(Err(error)) => {

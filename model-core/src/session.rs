@@ -39,7 +39,10 @@ impl<'c, DB: Backend> Session<'c, DB> {
             // Inside a caller's transaction `begin` opens a savepoint; `begin_with` is only
             // for the outermost transaction.
             let tx = match DB::DIALECT.begin_write() {
-                Some(statement) if !conn.is_in_transaction() => conn.begin_with(statement).await?,
+                Some(statement) if !conn.is_in_transaction() => {
+                    conn.begin_with(sqlx::SqlStr::from_static(statement))
+                        .await?
+                }
                 _ => conn.begin().await?,
             };
             self.state = Some(State::Transaction(tx));
@@ -57,6 +60,11 @@ impl<'c, DB: Backend> Session<'c, DB> {
             State::Plain(conn) => Conn::from_mut(&mut **conn),
             State::Transaction(tx) => Conn::from_mut(&mut **tx),
         }
+    }
+
+    /// Whether statements run outside any transaction, each committing on its own.
+    pub(crate) fn autocommits(&self) -> bool {
+        matches!(&self.state, Some(State::Plain(conn)) if !conn.is_in_transaction())
     }
 
     /// Commits the transaction if one was begun.

@@ -43,8 +43,8 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> ::model_core::__private::Query<'__q, __DB> {
                 ::core::unreachable!()
             }
-            fn __check(
-                &self,
+            fn __prepare(
+                &mut self,
                 dialect: ::model_core::__private::Dialect,
             ) -> ::core::result::Result<(), (&'static str, &'static str)> {
                 ::core::unreachable!()

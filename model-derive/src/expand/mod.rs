@@ -53,7 +53,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let run = listeners::run_methods(model);
     let bind = row::bind(model);
     let from_row = row::from_row(model);
-    let check = row::check(model);
+    let prepare = row::prepare(model);
     let where_clause = checks::where_clause(model);
 
     quote! {
@@ -84,7 +84,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #key_accessors
             #bind
             #from_row
-            #check
+            #prepare
             #run
         }
     }

@@ -33,22 +33,22 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
     }
 }
 
-/// `__check`: every column's value, in `COLUMNS` order.
-pub fn check(model: &Model<'_>) -> TokenStream {
+/// `__prepare`: every column's value, in `COLUMNS` order.
+pub fn prepare(model: &Model<'_>) -> TokenStream {
     let checks = model.columns().map(|(_, field, column)| {
         let member = field.ident;
         let ty = field.ty;
         quote! {
             if let ::core::result::Result::Err(reason) =
-                <#ty as ::model_core::__private::ColumnType>::__check(&self.#member, __dialect)
+                <#ty as ::model_core::__private::ColumnType>::__prepare(&mut self.#member, __dialect)
             {
                 return ::core::result::Result::Err((#column, reason));
             }
         }
     });
     quote! {
-        fn __check(
-            &self,
+        fn __prepare(
+            &mut self,
             __dialect: ::model_core::__private::Dialect,
         ) -> ::core::result::Result<(), (&'static str, &'static str)> {
             #(#checks)*
