@@ -129,6 +129,13 @@ pub trait Backend: Database + sealed::Sealed {
         conn: &'e mut Self::Connection,
         query: Query<'e, Self>,
     ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
+
+    /// Waits for this writer's turn at the database, where the backend needs writers
+    /// queued in-process (SQLite: see `writers`); `None` where it does not.
+    #[doc(hidden)]
+    fn __writer_turn(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<Option<crate::writers::Turn>, sqlx::Error>> + Send + '_;
 }
 
 /// The key of the one row an `INSERT ... RETURNING` returned.
@@ -164,7 +171,8 @@ macro_rules! backend {
         $db:ty,
         $dialect:expr,
         bind: |$bind_query:ident, $value:ident| $bind:expr,
-        insert_key: |$conn:ident, $query:ident| $insert_key:expr $(,)?
+        insert_key: |$conn:ident, $query:ident| $insert_key:expr,
+        writer_turn: |$turn_conn:ident| $writer_turn:expr $(,)?
     ) => {
         impl Backend for $db {
             const DIALECT: Dialect = $dialect;
@@ -216,6 +224,13 @@ macro_rules! backend {
             ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
                 async move { $insert_key }
             }
+
+            fn __writer_turn(
+                $turn_conn: &mut Self::Connection,
+            ) -> impl Future<Output = Result<Option<crate::writers::Turn>, sqlx::Error>> + Send + '_
+            {
+                $writer_turn
+            }
         }
     };
 }
@@ -225,6 +240,7 @@ backend!(
     Dialect::Sqlite,
     bind: |query, value| query.bind(value),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    writer_turn: |conn| crate::writers::turn(conn),
 );
 
 backend!(
@@ -232,6 +248,7 @@ backend!(
     Dialect::Postgres,
     bind: |query, value| query.bind(value),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    writer_turn: |_conn| std::future::ready(Ok(None)),
 );
 
 backend!(
@@ -250,4 +267,5 @@ backend!(
             )
         })
     },
+    writer_turn: |_conn| std::future::ready(Ok(None)),
 );

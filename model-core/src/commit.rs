@@ -102,6 +102,12 @@ where
         // The outermost transaction begins as a write transaction (SQLite: `BEGIN
         // IMMEDIATE`, see `Dialect::begin_write`), so that a body that reads before it
         // writes queues for the write lock instead of failing with "database is locked".
+        let _turn = match owns_transaction {
+            true => <A::Database as Backend>::__writer_turn(&mut conn)
+                .await
+                .map_err(|e| Error::from_sqlx(NAME, e))?,
+            false => None,
+        };
         let begun = match <A::Database as Backend>::DIALECT.begin_write() {
             Some(statement) if owns_transaction => {
                 conn.begin_with(sqlx::SqlStr::from_static(statement)).await

@@ -143,6 +143,7 @@ mod model;
 mod ops;
 mod session;
 mod statements;
+mod writers;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -85,7 +85,14 @@ where
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
     // by itself and by whatever its listeners wrote, once it has committed.
-    commit::outermost(Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn))).await
+    commit::outermost(Box::pin(async {
+        // SQLite: wait for this process's earlier writers of the file first (`writers`).
+        let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        write_on::<M, A::Database>(&mut batch, &mut conn).await
+    }))
+    .await
 }
 
 async fn write_on<M: Model, DB: Backend>(

@@ -358,6 +358,56 @@ async fn sqlite_transactions_that_read_then_write_queue_instead_of_failing() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// 32 tasks x 100 single inserts on one SQLite file through the default pool of 10
+/// connections: writers of one process take turns, so none of them sees "database is
+/// locked", however long the others keep the lock in total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_of_one_process_queue_and_never_see_locked() {
+    let dir = scratch_dir("writers");
+    let path = dir.join("writers.db");
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // A short busy timeout: without the queue, some writer loses every retry in 50 ms.
+        .busy_timeout(Duration::from_millis(50));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(10)
+        .connect_with(options)
+        .await
+        .unwrap();
+    notes_table(&pool).await;
+    let mut tasks = Vec::new();
+    for task in 0..32 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..100 {
+                let mut row = note(&format!("{task}/{n}"));
+                if n % 10 == 0 {
+                    // Some in a transaction of their own (an after-commit queue, BEGIN).
+                    model_core::transaction(&pool, |conn| {
+                        Box::pin(async move { row.insert(conn).await })
+                    })
+                    .await
+                } else {
+                    row.insert(&pool).await
+                }
+                .unwrap_or_else(|e| panic!("writer {task}, insert {n}: {e} ({e:?})"));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3200);
+    pool.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Reads the table, then inserts: the pattern that fails on SQLite when a transaction
 /// begins deferred (the read's shared lock cannot be upgraded while another writer waits).
 fn read_then_insert(
