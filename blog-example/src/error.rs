@@ -10,6 +10,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::model::InvalidPost;
+use crate::routes::BODY_LIMIT;
 
 /// An error answer.
 #[derive(Debug)]
@@ -32,6 +33,24 @@ impl ApiError {
     /// 404 for a path or a post that does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// A generic answer for an error `status` that reached the client without a JSON body:
+    /// the code names the status, the message is its standard reason phrase.
+    pub fn from_status(status: StatusCode) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::SERVICE_UNAVAILABLE => "busy",
+            status if status.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let message = status.canonical_reason().unwrap_or("request failed");
+        ApiError::new(status, code, message.to_ascii_lowercase())
     }
 }
 
@@ -62,6 +81,15 @@ impl From<model_core::Error> for ApiError {
                     "the post conflicts with stored data",
                 )
             }
+            Error::OutcomeUnknown { .. } => {
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "commit outcome unknown");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome_unknown",
+                    "the connection to the database was lost while saving: the change may or \
+                     may not have been stored; check (e.g. GET the post) before retrying",
+                )
+            }
             Error::Database {
                 source: sqlx::Error::PoolTimedOut,
                 ..
@@ -87,21 +115,94 @@ impl From<model_core::Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let code = match rejection {
-            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            JsonRejection::JsonSyntaxError(_) => "malformed_json",
-            JsonRejection::JsonDataError(_) => "invalid_json",
-            _ => "bad_request",
-        };
-        // axum's text names the problem (syntax error at line/column, missing field,
-        // body too large) and nothing of the server.
-        ApiError::new(rejection.status(), code, rejection.body_text())
+        let status = rejection.status();
+        match rejection {
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                status,
+                "payload_too_large",
+                format!("the request body is larger than {} KiB", BODY_LIMIT / 1024),
+            ),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                status,
+                "unsupported_media_type",
+                "expected a `content-type: application/json` body",
+            ),
+            // axum's text for these names the problem in the client's own JSON (syntax
+            // error at line/column, missing or unknown field) and nothing of the server.
+            JsonRejection::JsonSyntaxError(_) => {
+                ApiError::new(status, "malformed_json", rejection.body_text())
+            }
+            JsonRejection::JsonDataError(_) => {
+                ApiError::new(status, "invalid_json", rejection.body_text())
+            }
+            // The others wrap I/O and hyper errors (a body that could not be read): their
+            // text is about the connection, not the request, so it stays in the log.
+            _ => {
+                tracing::debug!("request body rejected: {}", rejection.body_text());
+                ApiError {
+                    message: "the request body could not be read".to_owned(),
+                    ..ApiError::from_status(status)
+                }
+            }
+        }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: ApiError) -> (StatusCode, String) {
+        let response = error.into_response();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// A connection lost during COMMIT: 503 telling the client to check before retrying, and
+    /// nothing of the driver's error in the body. (Losing a connection at exactly that point
+    /// cannot be arranged over HTTP against SQLite, hence a unit test.)
+    #[tokio::test]
+    async fn outcome_unknown_is_503_and_names_nothing_of_the_server() {
+        let lost = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "secret driver text /var/lib/db.sqlite",
+        ));
+        let error = model_core::Error::from_commit("Post", lost);
+        assert!(error.is_outcome_unknown(), "{error:?}");
+        let (status, body) = answer(error.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "outcome_unknown");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("may or may not have been stored"),
+            "{message}"
+        );
+        assert!(message.contains("before retrying"), "{message}");
+        assert!(
+            !message.contains("secret") && !message.contains("Post"),
+            "{message}"
+        );
+    }
+
+    /// The same error outside a commit is a plain 500.
+    #[tokio::test]
+    async fn a_connection_lost_before_the_commit_is_500() {
+        let lost = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        let (status, body) = answer(model_core::Error::from_sqlx("Post", lost).into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            r#"{"error":{"code":"internal","message":"internal server error"}}"#
+        );
     }
 }

@@ -4,13 +4,22 @@
 
 pub mod db;
 pub mod error;
+pub mod logging;
 pub mod model;
 pub mod routes;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::Duration;
 
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 /// Where the server listens and what it stores into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,20 +141,121 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests
-/// in flight.
+/// How long a client may take to send a request head (request line and headers) before
+/// its connection is closed without an answer. It also bounds how long an idle keep-alive
+/// connection stays open, since hyper waits for the next head the same way.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a shutdown waits for open connections to finish before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How the server treats slow clients and how long it waits when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// A connection that has not sent a complete request head within this time is closed:
+    /// a client that sends half a head and then nothing would otherwise hold a connection
+    /// (and a shutdown) forever. Default [`HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// After the shutdown signal, requests in flight get this long to finish; connections
+    /// still open then are closed. Default [`SHUTDOWN_GRACE`].
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Serves `router` on `listener` with the default [`ServeOptions`] until `shutdown`
+/// completes, then finishes the requests in flight (for at most [`SHUTDOWN_GRACE`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, router, shutdown, ServeOptions::default()).await
 }
 
-/// Starts the app on `database_url` at `127.0.0.1:0` in the background, for tests: returns
-/// the address it listens on.
+/// Serves `router` on `listener` over HTTP/1.1 until `shutdown` completes. Then it stops
+/// accepting, lets every connection finish the request it is serving (idle ones close at
+/// once), and after `options.shutdown_grace` closes whatever is still open.
+///
+/// Dropping the returned future closes every connection at once.
+pub async fn serve_with(
+    mut listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    // hyper's builder rather than `axum::serve`, which cannot set a header read timeout
+    // (hyper only applies one when given a timer).
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // The connection tasks are owned here, not detached, so that a shutdown past its grace
+    // period can abort them, which closes their sockets.
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            // axum's `Listener` impl retries failed accepts (and backs off on EMFILE), as
+            // `axum::serve` does.
+            (stream, _) = axum::serve::Listener::accept(&mut listener) => {
+                let connection = builder.serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(router.clone()),
+                );
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let mut connection = pin!(connection);
+                    // Also done if `stop_tx` is gone: then the set, and this task, are too.
+                    let stopped = async {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    };
+                    let result = tokio::select! {
+                        result = connection.as_mut() => result,
+                        // Finishes the request in progress, if any, then closes.
+                        () = stopped => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(error) = result {
+                        // Clients that vanish or time out are routine: a debug line.
+                        tracing::debug!("connection closed: {error}");
+                    }
+                });
+            }
+            // Reaps finished connections, so the set does not grow with every client.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    // Closing the listener makes new clients fail fast instead of queueing in the backlog.
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(options.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "closing {} connection(s) still open {} s after the shutdown signal",
+            connections.len(),
+            options.shutdown_grace.as_secs_f32()
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Starts the app in the background at `127.0.0.1:0` with the default [`ServeOptions`],
+/// for tests: returns the address it listens on.
 pub async fn spawn(router: Router) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

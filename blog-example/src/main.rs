@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
+use blog_example::logging::{complain, say, LossyStdout};
 use blog_example::{open, serve, Config};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Logging never takes a request down: see `blog_example::logging`.
     tracing_subscriber::fmt()
+        .with_writer(LossyStdout)
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -18,21 +22,24 @@ async fn main() -> ExitCode {
         match Config::from_args(std::env::args().skip(1), std::env::var("DATABASE_URL").ok()) {
             Ok(config) => config,
             Err(text) => {
-                eprintln!("{text}");
+                complain(format_args!("{text}"));
                 return ExitCode::from(2);
             }
         };
     let app = match open(&config.database_url).await {
         Ok(app) => app,
         Err(error) => {
-            eprintln!("error: cannot open the database: {error}");
+            complain(format_args!("error: cannot open the database: {error}"));
             return ExitCode::FAILURE;
         }
     };
     let listener = match TcpListener::bind(&config.bind).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("error: cannot listen on {}: {error}", config.bind);
+            complain(format_args!(
+                "error: cannot listen on {}: {error}",
+                config.bind
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -40,13 +47,15 @@ async fn main() -> ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or(config.bind);
-    println!("blog-example listening on http://{addr}  (try: curl http://{addr}/add_post)");
-    println!("data: {}", app.data);
+    say(format_args!(
+        "blog-example listening on http://{addr}  (try: curl http://{addr}/add_post)"
+    ));
+    say(format_args!("data: {}", app.data));
     if let Err(error) = serve(listener, app.router, shutdown_signal()).await {
-        eprintln!("error: {error}");
+        complain(format_args!("error: {error}"));
         return ExitCode::FAILURE;
     }
-    println!("blog-example stopped");
+    say(format_args!("blog-example stopped"));
     ExitCode::SUCCESS
 }
 

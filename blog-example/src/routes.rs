@@ -1,17 +1,21 @@
 //! The HTTP API: the tutorial's `GET /add_post`, and a JSON API around `Post`.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use model_core::{Backend, Model, Page};
-use serde::{Deserialize, Serialize};
-use tower_http::timeout::TimeoutLayer;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::db::Pools;
 use crate::error::ApiError;
@@ -19,13 +23,22 @@ use crate::model::Post;
 
 /// Request bodies above this size are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// A request that takes longer than this is answered 408.
+/// A request that takes longer than this is answered 408 (see [`app_with_request_timeout`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest page `GET /posts` returns.
 pub const MAX_LIMIT: u32 = 100;
 
-/// The whole app on `pools`.
+/// The whole app on `pools`, with [`REQUEST_TIMEOUT`].
 pub fn app<DB: Backend>(pools: Pools<DB>) -> Router {
+    app_with_request_timeout(pools, REQUEST_TIMEOUT)
+}
+
+/// The whole app on `pools`, answering 408 to requests that take longer than
+/// `request_timeout` (reading the body included).
+pub fn app_with_request_timeout<DB: Backend>(
+    pools: Pools<DB>,
+    request_timeout: Duration,
+) -> Router {
     Router::new()
         .route("/add_post", get(add_post::<DB>))
         .route("/posts", get(list_posts::<DB>).post(create_post::<DB>))
@@ -38,10 +51,10 @@ pub fn app<DB: Backend>(pools: Pools<DB>) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            time_limit(request_timeout, request, next)
+        }))
+        .layer(middleware::from_fn(json_error_bodies))
         .layer(middleware::from_fn(log_request))
         .with_state(pools)
 }
@@ -60,6 +73,35 @@ async fn add_post<DB: Backend>(State(pools): State<Pools<DB>>) -> Result<&'stati
 struct PostInput {
     title: String,
     content: String,
+}
+
+/// A `T` read only from a JSON object. serde's derived `Deserialize` also accepts the
+/// fields as an array in declaration order (`["title", "content"]`), which the API does not
+/// offer: a client sending one has made a mistake, and a reordering of the struct's fields
+/// would silently swap its values.
+#[derive(Debug)]
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(ObjectOnly)
+    }
 }
 
 /// A stored post, as the API shows it.
@@ -90,9 +132,9 @@ impl From<Post> for PostOutput {
 /// `POST /posts`: 201 with the stored post.
 async fn create_post<DB: Backend>(
     State(pools): State<Pools<DB>>,
-    input: Result<Json<PostInput>, JsonRejection>,
+    input: Result<Json<ObjectOnly<PostInput>>, JsonRejection>,
 ) -> Result<(StatusCode, Json<PostOutput>), ApiError> {
-    let Json(input) = input?;
+    let Json(ObjectOnly(input)) = input?;
     let mut post = Post::new(input.title, input.content);
     post.insert(&pools.write).await?;
     Ok((StatusCode::CREATED, Json(post.into())))
@@ -140,10 +182,10 @@ async fn get_post<DB: Backend>(
 async fn update_post<DB: Backend>(
     State(pools): State<Pools<DB>>,
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
-    input: Result<Json<PostInput>, JsonRejection>,
+    input: Result<Json<ObjectOnly<PostInput>>, JsonRejection>,
 ) -> Result<Json<PostOutput>, ApiError> {
     let Path(id) = id.map_err(bad_id)?;
-    let Json(input) = input?;
+    let Json(ObjectOnly(input)) = input?;
     // Read and write in one transaction, so a concurrent delete cannot slip between them.
     let mut tx = pools
         .write
@@ -156,9 +198,10 @@ async fn update_post<DB: Backend>(
     post.title = input.title;
     post.content = input.content;
     post.update(&mut tx).await?;
+    // `from_commit`: a connection lost during COMMIT leaves the outcome unknown.
     tx.commit()
         .await
-        .map_err(|e| model_core::Error::from_sqlx("Post", e))?;
+        .map_err(|e| model_core::Error::from_commit("Post", e))?;
     Ok(Json(post.into()))
 }
 
@@ -178,9 +221,10 @@ async fn delete_post<DB: Backend>(
         return Err(ApiError::not_found("no post with this id"));
     };
     post.delete(&mut tx).await?;
+    // `from_commit`: a connection lost during COMMIT leaves the outcome unknown.
     tx.commit()
         .await
-        .map_err(|e| model_core::Error::from_sqlx("Post", e))?;
+        .map_err(|e| model_core::Error::from_commit("Post", e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,6 +248,43 @@ async fn wrong_method() -> ApiError {
     )
 }
 
+/// Answers 408 when the request (its body included: extractors read it inside the handler)
+/// takes longer than `limit`. The handler's future is dropped: a transaction not yet
+/// committed rolls back, but one cut off during its COMMIT may have been stored, which the
+/// 408 cannot tell (`model_core::Error::OutcomeUnknown` is only seen by a handler that
+/// finishes).
+async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {limit:?}"),
+        )
+        .into_response(),
+    }
+}
+
+/// Gives every error answer a JSON body: the handlers' errors already have one, this catches
+/// an error status that a layer (or a future change) produces with an empty or plain body.
+async fn json_error_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let replacement = ApiError::from_status(status).into_response();
+    parts.headers.remove(CONTENT_LENGTH);
+    let (replacement_parts, body) = replacement.into_parts();
+    parts.headers.extend(replacement_parts.headers);
+    Response::from_parts(parts, body)
+}
+
 /// One log line per request: method, path, status, time taken.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
@@ -217,4 +298,42 @@ async fn log_request(request: Request, next: Next) -> Response {
         start.elapsed().as_micros()
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backstop: an error status answered with a plain or empty body by anything inside
+    /// it gets the API's JSON error body; other headers and successful answers are kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn error_answers_without_a_json_body_get_one() {
+        let router = Router::new()
+            .route(
+                "/teapot",
+                get(|| async { (StatusCode::IM_A_TEAPOT, [("x-kept", "yes")], "plain text") }),
+            )
+            .route("/empty", get(|| async { StatusCode::BAD_GATEWAY }))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(middleware::from_fn(json_error_bodies));
+        let addr = crate::spawn(router).await.unwrap();
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(format!("http://{addr}{path}")).send();
+
+        let teapot = get("/teapot").await.unwrap();
+        assert_eq!(teapot.status().as_u16(), 418);
+        assert_eq!(teapot.headers()["x-kept"], "yes");
+        assert_eq!(teapot.headers()["content-type"], "application/json");
+        assert_eq!(
+            teapot.text().await.unwrap(),
+            r#"{"error":{"code":"bad_request","message":"i'm a teapot"}}"#
+        );
+        let empty = get("/empty").await.unwrap();
+        assert_eq!(empty.status().as_u16(), 502);
+        assert_eq!(
+            empty.text().await.unwrap(),
+            r#"{"error":{"code":"internal","message":"bad gateway"}}"#
+        );
+        assert_eq!(get("/fine").await.unwrap().text().await.unwrap(), "fine");
+    }
 }

@@ -2,11 +2,17 @@
 //! each backend, and a real client talks to it. After every refused request the database is
 //! checked for "nothing written".
 
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
 use blog_example::db::{migrate, Pools};
-use blog_example::routes::{app, BODY_LIMIT};
+use blog_example::routes::{app, app_with_request_timeout, BODY_LIMIT};
+use blog_example::ServeOptions;
 use model_tests::{per_backend, TestBackend, TestDb};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// Migrates `db` and serves the app on it; returns the base URL and a client.
 async fn start<DB: TestBackend>(db: &TestDb<DB>) -> (String, Client) {
@@ -213,6 +219,30 @@ async fn client_mistakes_get_clear_4xx_and_write_nothing<DB: TestBackend>(db: &T
             422,
             "invalid_json",
         ),
+        // serde's derive would take the fields as an array, in declaration order.
+        (
+            post("[\"t\", \"c\"]".into(), "application/json")
+                .await
+                .unwrap(),
+            422,
+            "invalid_json",
+        ),
+        (
+            client
+                .put(format!("{base}/posts/1"))
+                .header("content-type", "application/json")
+                .body("[\"t\", \"c\"]")
+                .send()
+                .await
+                .unwrap(),
+            422,
+            "invalid_json",
+        ),
+        (
+            post("\"t\"".into(), "application/json").await.unwrap(),
+            422,
+            "invalid_json",
+        ),
         (
             post(
                 "{\"title\": \"x\", \"content\": \"y\", \"admin\": true}".into(),
@@ -406,4 +436,353 @@ async fn sqlite_file_database_serves_parallel_writes_and_reads() {
         .unwrap();
     assert_eq!(stored.len(), 64);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A SQLite file database in a directory of its own, removed on drop.
+struct TempSqlite {
+    dir: PathBuf,
+    url: String,
+}
+
+impl TempSqlite {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("blog-example-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/blog.db", dir.display());
+        TempSqlite { dir, url }
+    }
+}
+
+impl Drop for TempSqlite {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// An HTTP/1.1 answer read off a raw socket.
+#[derive(Debug)]
+struct RawResponse {
+    status: u16,
+    /// The header lines, lower-cased.
+    headers: String,
+    body: String,
+}
+
+/// Reads one answer from `stream`: `None` if the server closed the connection (or reset it)
+/// before sending one. Gives up after `within`.
+async fn read_response(stream: &mut TcpStream, within: Duration) -> Option<RawResponse> {
+    let mut buffer = Vec::new();
+    let read = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .map_or(0, |value| value.trim().parse().unwrap());
+                if buffer.len() >= end + 4 + length {
+                    let status = head[9..12].parse().unwrap();
+                    let body = String::from_utf8_lossy(&buffer[end + 4..end + 4 + length]);
+                    return Some(RawResponse {
+                        status,
+                        headers: head,
+                        body: body.into_owned(),
+                    });
+                }
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    match tokio::time::timeout(within, read).await {
+        Ok(answer) => answer,
+        Err(_) => panic!("neither an answer nor a close within {within:?}"),
+    }
+}
+
+/// The blog on a fresh SQLite file, served with `options` and `request_timeout` until
+/// `shutdown` resolves. Returns its address and the server's task.
+async fn serve_sqlite(
+    db: &TempSqlite,
+    options: ServeOptions,
+    request_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let pools = blog_example::db::connect_sqlite(&db.url).await.unwrap();
+    migrate(&pools.write).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app_with_request_timeout(pools, request_timeout);
+    let server = tokio::spawn(blog_example::serve_with(
+        listener, router, shutdown, options,
+    ));
+    (addr, server)
+}
+
+/// A client that sends half a request head and then nothing is disconnected once the header
+/// read timeout has passed; a head that arrives in pieces within it is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_never_finished_is_closed_after_the_header_read_timeout() {
+    let db = TempSqlite::new("header-timeout");
+    let options = ServeOptions {
+        header_read_timeout: Duration::from_secs(1),
+        ..ServeOptions::default()
+    };
+    let (addr, _server) = serve_sqlite(
+        &db,
+        options,
+        blog_example::routes::REQUEST_TIMEOUT,
+        std::future::pending(),
+    )
+    .await;
+
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /posts HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let answer = read_response(&mut stalled, Duration::from_secs(10)).await;
+    assert!(answer.is_none(), "closed without an answer: {answer:?}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "closed after {waited:?}, with a 1 s header read timeout"
+    );
+
+    // Slow but in time: the timeout bounds the whole head, not each read.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /posts HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    slow.write_all(b"Host: x\r\n\r\n").await.unwrap();
+    let answer = read_response(&mut slow, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!((answer.status, answer.body.as_str()), (200, "[]"));
+}
+
+/// After the shutdown signal the server stops accepting, closes idle connections at once and,
+/// once the grace period is over, the connections still open: a client stalled in the middle
+/// of its request head does not hold the shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_connections_still_open_after_the_grace_period() {
+    let db = TempSqlite::new("shutdown");
+    let options = ServeOptions {
+        // Long, so that only the shutdown deadline can close the stalled client.
+        header_read_timeout: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr, server) = serve_sqlite(
+        &db,
+        options,
+        blog_example::routes::REQUEST_TIMEOUT,
+        async move {
+            let _ = stopped.await;
+        },
+    )
+    .await;
+
+    // One idle keep-alive connection, one stalled in its head.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /posts HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_response(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status, 200);
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /posts HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let start = Instant::now();
+    stop.send(()).unwrap();
+    assert!(
+        read_response(&mut idle, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the idle connection closes at once"
+    );
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops within its grace period")
+        .unwrap()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "stopped after {took:?}, with a 1 s grace period"
+    );
+    assert!(
+        read_response(&mut stalled, Duration::from_secs(1))
+            .await
+            .is_none(),
+        "the stalled connection is closed"
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+/// Errors produced around the handlers (the request timeout, the body limit, routing) are
+/// JSON like every other error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_from_the_layers_have_json_bodies() {
+    let db = TempSqlite::new("layer-errors");
+    let (addr, _server) = serve_sqlite(
+        &db,
+        ServeOptions::default(),
+        Duration::from_secs(1),
+        std::future::pending(),
+    )
+    .await;
+    let exchange = |request: Vec<u8>| async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        // The stream stays open (a body may be unfinished) until the answer is read.
+        let answer = read_response(&mut stream, Duration::from_secs(5)).await;
+        answer.expect("an answer")
+    };
+
+    // A body that never finishes: the request times out while the handler reads it.
+    let start = Instant::now();
+    let timed_out = exchange(
+        b"POST /posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"title\": \"t\""
+            .to_vec(),
+    )
+    .await;
+    assert!(start.elapsed() >= Duration::from_millis(900));
+    let too_large = exchange(
+        format!(
+            "POST /posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{}",
+            BODY_LIMIT + 1,
+            " ".repeat(BODY_LIMIT + 1)
+        )
+        .into_bytes(),
+    )
+    .await;
+    let wrong_method = exchange(b"DELETE /posts HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
+    let no_route = exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
+    for (answer, status, code) in [
+        (timed_out, 408, "timeout"),
+        (too_large, 413, "payload_too_large"),
+        (wrong_method, 405, "method_not_allowed"),
+        (no_route, 404, "not_found"),
+    ] {
+        assert_eq!(answer.status, status, "{answer:?}");
+        assert!(
+            answer.headers.contains("content-type: application/json"),
+            "{answer:?}"
+        );
+        let body: Value = serde_json::from_str(&answer.body)
+            .unwrap_or_else(|e| panic!("{e}: a JSON body in {answer:?}"));
+        assert_eq!(body["error"]["code"], code, "{answer:?}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    let pools = blog_example::db::connect_sqlite(&db.url).await.unwrap();
+    let stored = <blog_example::model::Post as model_core::Model>::all(&pools.read)
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "nothing written: {stored:?}");
+}
+
+/// The binary, run with standard output and standard error on `/dev/full` (every write
+/// fails with ENOSPC): its start-up lines and per-request log lines are lost, but every
+/// request is answered, and SIGTERM still stops it cleanly.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_answered_when_the_log_cannot_be_written() {
+    use std::process::{Child, Command, Stdio};
+
+    /// Kills the server if the test fails before stopping it.
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+
+    let db = TempSqlite::new("full-disk");
+    // A free port for the child: its own "listening on" line cannot be read.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_blog-example"))
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &db.url])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(full())
+            .stderr(full())
+            .spawn()
+            .expect("start the blog"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("the blog exited before listening: {status}");
+        }
+        assert!(Instant::now() < deadline, "the blog is not listening");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let client = Client::new();
+    for _ in 0..3 {
+        let response = client.get(format!("{base}/add_post")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = client
+        .post(format!("{base}/posts"))
+        .json(&json!({"title": "t", "content": "c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let posts = json_of(client.get(format!("{base}/posts")).send().await.unwrap()).await;
+    assert_eq!(posts.as_array().unwrap().len(), 4);
+    let response = client.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the blog");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "the blog stopped with {status}");
 }
