@@ -10,18 +10,27 @@
 //! starts, so a crashed run leaves nothing that disturbs the next one. Tests can therefore
 //! share table names and run in parallel.
 //!
+//! A test that needs SQLite to behave as a shared database (several connections, a second
+//! connection that takes a lock) is listed after `file:` in [`per_backend!`]: on SQLite it
+//! gets a database file of its own (WAL, 5 s busy timeout, up to 8 connections), removed
+//! when the test ends; on PostgreSQL and MySQL nothing changes.
+//!
 //! Servers: `PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`) and `MYSQL_URL`
 //! (default `mysql://root@127.0.0.1:3306/test`). When one is unreachable the test fails if
-//! `CI` is set, and otherwise prints that it skipped and passes.
+//! `CI` is set to a true value (anything but empty, `0`, `false`, `no` or `off`), and
+//! otherwise writes a `SKIPPED:` line straight to stderr, so that it shows even when the
+//! test harness captures output, and passes.
 
 use std::future::Future;
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use model_core::{Backend, Dialect};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Executor, MySql, Pool, Postgres, Sqlite};
 
 /// The PostgreSQL server the tests use.
@@ -117,6 +126,14 @@ pub trait TestBackend: Backend {
     /// Connects to a fresh database named after `test`, or `None` when the server is
     /// unreachable outside CI.
     fn fresh(test: &str) -> impl Future<Output = Option<TestDb<Self>>> + Send;
+
+    /// Like [`TestBackend::fresh`], for a test that needs a database shared by several
+    /// connections: on SQLite a database file of its own (WAL, `synchronous = NORMAL`, 5 s
+    /// busy timeout, foreign keys on, up to 8 connections) instead of one in-memory
+    /// connection. The same as `fresh` on the servers.
+    fn fresh_file(test: &str) -> impl Future<Output = Option<TestDb<Self>>> + Send {
+        Self::fresh(test)
+    }
 }
 
 /// A fresh database for one test. Call [`TestDb::finish`] at the end to drop it.
@@ -124,6 +141,17 @@ pub struct TestDb<DB: TestBackend> {
     /// A pool on the test's own database.
     pub pool: Pool<DB>,
     name: String,
+    /// The SQLite database file of a [`TestBackend::fresh_file`] database, removed when the
+    /// test ends (also when it fails).
+    file: Option<PathBuf>,
+}
+
+impl<DB: TestBackend> Drop for TestDb<DB> {
+    fn drop(&mut self) {
+        if let Some(path) = &self.file {
+            remove_sqlite_files(path);
+        }
+    }
 }
 
 impl<DB: TestBackend> TestDb<DB> {
@@ -212,13 +240,39 @@ fn db_name(test: &str) -> String {
     format!("t_{name}_{:08x}", hash as u32)
 }
 
-/// Handles an unreachable server: fails in CI, skips with a printed line elsewhere.
-fn unreachable(server: &str, url: &str, error: sqlx::Error) -> Option<()> {
-    if std::env::var_os("CI").is_some() {
-        panic!("{server} is unreachable at {url} and CI is set, so this is a failure: {error}");
+/// Whether the value of `CI` means "this is CI": set and not empty, `0`, `false`, `no` or
+/// `off` (in any case). `CI=false` is how a developer says "not CI".
+pub fn is_ci(value: Option<&str>) -> bool {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        None => false,
+        Some(v) => !matches!(v.as_str(), "" | "0" | "false" | "no" | "off"),
     }
-    eprintln!("SKIPPED: {server} unreachable at {url} ({error}); set CI=1 to make this a failure");
+}
+
+/// Handles an unreachable server: fails in CI, skips with a `SKIPPED:` line elsewhere. The
+/// line goes straight to stderr: `eprintln!` would be captured, and a passing test's
+/// captured output is never shown, so the skip would be invisible.
+fn unreachable(test: &str, server: &str, url: &str, error: sqlx::Error) -> Option<()> {
+    let ci = std::env::var("CI").ok();
+    if is_ci(ci.as_deref()) {
+        panic!(
+            "{test}: {server} is unreachable at {url} and CI is set, so this is a failure: {error}"
+        );
+    }
+    let line = format!(
+        "SKIPPED: {test}: {server} unreachable at {url} ({error}); set CI=1 to make this a failure\n"
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
     None
+}
+
+/// Removes an SQLite database file and its WAL and shared-memory files, if present.
+fn remove_sqlite_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -240,6 +294,34 @@ impl TestBackend for Sqlite {
         Some(TestDb {
             pool,
             name: String::new(),
+            file: None,
+        })
+    }
+
+    async fn fresh_file(test: &str) -> Option<TestDb<Self>> {
+        // Named after the test and the process: runs of the same test in two processes do
+        // not share a file.
+        let dir = std::env::temp_dir().join("model-tests");
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let path = dir.join(format!("{}-{}.db", db_name(test), std::process::id()));
+        remove_sqlite_files(&path);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .expect("SQLite database file");
+        Some(TestDb {
+            pool,
+            name: String::new(),
+            file: Some(path),
         })
     }
 }
@@ -250,7 +332,7 @@ impl TestBackend for Postgres {
         let name = db_name(test);
         let mut admin = match sqlx::PgConnection::connect(&url).await {
             Ok(conn) => conn,
-            Err(e) => return unreachable("PostgreSQL", &url, e).and(None),
+            Err(e) => return unreachable(test, "PostgreSQL", &url, e).and(None),
         };
         let quoted = Dialect::Postgres.quote(&name);
         for sql in [
@@ -272,7 +354,11 @@ impl TestBackend for Postgres {
             .connect_with(options)
             .await
             .expect("connect to the test schema");
-        Some(TestDb { pool, name })
+        Some(TestDb {
+            pool,
+            name,
+            file: None,
+        })
     }
 }
 
@@ -282,7 +368,7 @@ impl TestBackend for MySql {
         let name = db_name(test);
         let mut admin = match sqlx::MySqlConnection::connect(&url).await {
             Ok(conn) => conn,
-            Err(e) => return unreachable("MySQL", &url, e).and(None),
+            Err(e) => return unreachable(test, "MySQL", &url, e).and(None),
         };
         let quoted = Dialect::MySql.quote(&name);
         for sql in [
@@ -304,7 +390,11 @@ impl TestBackend for MySql {
             .connect_with(options)
             .await
             .expect("connect to the test database");
-        Some(TestDb { pool, name })
+        Some(TestDb {
+            pool,
+            name,
+            file: None,
+        })
     }
 }
 
@@ -335,14 +425,24 @@ async fn drop_database<DB: TestBackend>(name: &str) {
 /// Turns `async fn name<DB: TestBackend>(db: &TestDb<DB>)` into one `#[tokio::test]` per
 /// backend, in modules `sqlite`, `postgres` and `mysql`; each gets a fresh database that is
 /// dropped afterwards.
+///
+/// Tests listed after `; file:` get [`TestBackend::fresh_file`]: a database file on SQLite,
+/// for tests that need several connections to one SQLite database.
+///
+/// ```ignore
+/// per_backend!(inserts_work, updates_work; file: a_second_connection_sees_the_lock);
+/// ```
+///
+/// For a behaviour only some backends have, generate their modules one by one:
+/// `per_backend!(@backend postgres, ::sqlx::Postgres, [in_memory_tests], [file_tests]);`.
 #[macro_export]
 macro_rules! per_backend {
-    ($($test:ident),* $(,)?) => {
-        $crate::per_backend!(@backend sqlite, ::sqlx::Sqlite, $($test),*);
-        $crate::per_backend!(@backend postgres, ::sqlx::Postgres, $($test),*);
-        $crate::per_backend!(@backend mysql, ::sqlx::MySql, $($test),*);
+    ($($test:ident),* $(,)? $(; file: $($file_test:ident),* $(,)?)?) => {
+        $crate::per_backend!(@backend sqlite, ::sqlx::Sqlite, [$($test),*], [$($($file_test),*)?]);
+        $crate::per_backend!(@backend postgres, ::sqlx::Postgres, [$($test),*], [$($($file_test),*)?]);
+        $crate::per_backend!(@backend mysql, ::sqlx::MySql, [$($test),*], [$($($file_test),*)?]);
     };
-    (@backend $module:ident, $db:ty, $($test:ident),*) => {
+    (@backend $module:ident, $db:ty, [$($test:ident),* $(,)?], [$($file_test:ident),* $(,)?]) => {
         mod $module {
             $(
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,6 +453,31 @@ macro_rules! per_backend {
                     db.finish().await;
                 }
             )*
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $file_test() {
+                    let name = concat!(module_path!(), "::", stringify!($file_test));
+                    let Some(db) = <$db as $crate::TestBackend>::fresh_file(name).await else { return };
+                    super::$file_test::<$db>(&db).await;
+                    db.finish().await;
+                }
+            )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ci;
+
+    #[test]
+    fn only_a_true_ci_value_makes_an_unreachable_server_a_failure() {
+        for value in ["1", "true", "TRUE", "yes", "on", "woodpecker"] {
+            assert!(is_ci(Some(value)), "{value:?}");
+        }
+        assert!(!is_ci(None));
+        for value in ["", " ", "0", "false", "False", "no", "off"] {
+            assert!(!is_ci(Some(value)), "{value:?}");
+        }
+    }
 }

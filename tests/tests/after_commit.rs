@@ -235,7 +235,19 @@ async fn listener_writes_wait_for_the_outer_commit<DB: TestBackend>(db: &TestDb<
         trace: trace.clone(),
         ..Post::default()
     };
-    assert!(vetoed.insert(&db.pool).await.is_err());
+    let error = vetoed.insert(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Listener {
+                model: "Post",
+                event: Event::AfterInsert,
+                listener: "refuse_if_asked",
+                ..
+            }
+        ) && error.listener_error::<Refused>().is_some(),
+        "{error:?}"
+    );
     assert_eq!(entries(&trace), ["after_insert:for veto"]);
     assert_eq!(db.count("notes").await, 1);
     assert_eq!(db.count("posts").await, 1);

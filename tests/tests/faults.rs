@@ -223,19 +223,20 @@ async fn cancelled_write_leaves_nothing_and_the_pool_keeps_serving<DB: TestBacke
 per_backend!(
     cancelled_write_leaves_nothing_and_the_pool_keeps_serving,
     panicking_listener_rolls_back_and_the_pool_keeps_serving,
-    error_on_the_third_of_five_writes_leaves_the_caller_in_charge,
-    deadlock_fails_one_writer_cleanly,
+    error_on_the_third_of_five_writes_leaves_the_caller_in_charge;
+    file: deadlock_fails_one_writer_cleanly,
 );
 
 /// Two transactions update two rows in opposite order. The database picks a victim
 /// (PostgreSQL 40P01, MySQL 1213); its write fails with a typed error and the other commits.
-/// SQLite has no row locks: there one writer waits for the other, which is also checked.
+/// SQLite has no row locks: there (on a database file, two connections) the second writer
+/// waits for the first one's commit, then both have committed, in that order.
 async fn deadlock_fails_one_writer_cleanly<DB: TestBackend>(db: &TestDb<DB>) {
     schema(db).await;
     let mut rows = vec![item("a"), item("b")];
     Item::insert_all(&mut rows, &db.pool).await.unwrap();
     if DB::DIALECT == model_core::Dialect::Sqlite {
-        return;
+        return sqlite_writers_wait_for_each_other(db, &rows).await;
     }
     let (mut first, mut second) = (rows[0].clone(), rows[1].clone());
     let mut tx_a = db.pool.begin().await.unwrap();
@@ -320,6 +321,60 @@ async fn deadlock_fails_one_writer_cleanly<DB: TestBackend>(db: &TestDb<DB>) {
     }
     drop(held);
     assert_eq!(db.count("items").await, 6);
+}
+
+/// The SQLite half of `deadlock_fails_one_writer_cleanly`: A writes row a, then B starts and
+/// writes row b, which waits (busy timeout) for the database's write lock that A holds; A
+/// writes row b too and commits; only then does B's first write return, and B commits last.
+async fn sqlite_writers_wait_for_each_other<DB: TestBackend>(db: &TestDb<DB>, rows: &[Item]) {
+    let log = std::sync::Mutex::new(Vec::new());
+    let (a_has_written, b_may_start) = tokio::sync::oneshot::channel();
+    let a = async {
+        let mut tx = db.pool.begin().await.unwrap();
+        let mut first = Item {
+            name: "a1".into(),
+            ..rows[0].clone()
+        };
+        first.update(&mut tx).await.unwrap();
+        a_has_written.send(()).unwrap();
+        let mut cross = Item {
+            name: "b1".into(),
+            ..rows[1].clone()
+        };
+        cross.update(&mut tx).await.unwrap();
+        // Still holding the write lock: B cannot have written yet.
+        log.lock().unwrap().push("a wrote both rows");
+        tx.commit().await.unwrap();
+    };
+    let b = async {
+        b_may_start.await.unwrap();
+        let mut tx = db.pool.begin().await.unwrap();
+        let mut second = Item {
+            name: "b2".into(),
+            ..rows[1].clone()
+        };
+        second.update(&mut tx).await.unwrap();
+        log.lock().unwrap().push("b wrote its first row");
+        let mut cross = Item {
+            name: "a2".into(),
+            ..rows[0].clone()
+        };
+        cross.update(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    tokio::join!(a, b);
+    assert_eq!(
+        log.into_inner().unwrap(),
+        ["a wrote both rows", "b wrote its first row"],
+        "B waited for A's commit"
+    );
+    let names: Vec<String> = Item::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, ["a2", "b2"], "both committed, B last");
 }
 
 /// PostgreSQL only: the connection of a write is killed (`pg_terminate_backend` from a
