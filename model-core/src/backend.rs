@@ -130,6 +130,23 @@ pub trait Backend: Database + sealed::Sealed {
         query: Query<'e, Self>,
     ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
 
+    /// Runs a multi-row `INSERT` of `rows` rows built by [`crate::Statements::insert_rows`]
+    /// for generated keys, and returns the keys in the order of the rows.
+    ///
+    /// The rule relied on: one statement's rows get increasing keys in the order of its
+    /// `VALUES` (SQLite's rowids and PostgreSQL's identity sequences assign them row by row
+    /// as the rows are inserted; MySQL gives a multi-row insert consecutive keys,
+    /// `auto_increment_increment` apart, from `LAST_INSERT_ID()`, when
+    /// `innodb_autoinc_lock_mode` is 0 or 1, which the caller checks). `RETURNING` itself
+    /// promises no order, so its keys are sorted.
+    #[doc(hidden)]
+    fn __insert_rows<'e, K: ColumnType>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+        rows: usize,
+        increment: u64,
+    ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e;
+
     /// Waits for this writer's turn at the database, where the backend needs writers
     /// queued in-process (SQLite: see `writers`); `None` where it does not.
     #[doc(hidden)]
@@ -163,6 +180,37 @@ where
     }
 }
 
+/// The keys a multi-row `INSERT ... RETURNING` returned, in the order they were generated,
+/// which is the order of the rows (see [`Backend::__insert_rows`]).
+fn sorted_keys<R, K>(rows: Vec<R>, expected: usize) -> Result<Vec<K>, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    K: ColumnType + for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    if rows.len() != expected {
+        return Err(key_count_error(rows.len(), expected));
+    }
+    let mut keys = rows
+        .iter()
+        .map(|row| {
+            let key: K = row.try_get(0)?;
+            let order = key
+                .__generated_id()
+                .ok_or_else(|| key_count_error(0, expected))?;
+            Ok((order, key))
+        })
+        .collect::<Result<Vec<(i64, K)>, sqlx::Error>>()?;
+    keys.sort_by_key(|(order, _)| *order);
+    Ok(keys.into_iter().map(|(_, key)| key).collect())
+}
+
+fn key_count_error(got: usize, expected: usize) -> sqlx::Error {
+    sqlx::Error::Decode(
+        format!("a multi-row INSERT of {expected} rows gave {got} usable generated keys").into(),
+    )
+}
+
 /// Implements [`Backend`] for one driver. The bodies are the same text for each driver, but
 /// they must be written against the concrete type: sqlx implements `Executor` for each
 /// driver's connection separately, not for `Database::Connection` in general.
@@ -172,6 +220,7 @@ macro_rules! backend {
         $dialect:expr,
         bind: |$bind_query:ident, $value:ident| $bind:expr,
         insert_key: |$conn:ident, $query:ident| $insert_key:expr,
+        insert_rows: |$rows_conn:ident, $rows_query:ident, $rows:ident, $increment:ident| $insert_rows:expr,
         writer_turn: |$turn_conn:ident| $writer_turn:expr $(,)?
     ) => {
         impl Backend for $db {
@@ -225,6 +274,15 @@ macro_rules! backend {
                 async move { $insert_key }
             }
 
+            fn __insert_rows<'e, K: ColumnType>(
+                $rows_conn: &'e mut Self::Connection,
+                $rows_query: Query<'e, Self>,
+                $rows: usize,
+                $increment: u64,
+            ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e {
+                async move { $insert_rows }
+            }
+
             fn __writer_turn(
                 $turn_conn: &mut Self::Connection,
             ) -> impl Future<Output = Result<Option<crate::writers::Turn>, sqlx::Error>> + Send + '_
@@ -240,6 +298,9 @@ backend!(
     Dialect::Sqlite,
     bind: |query, value| query.bind(value),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_rows: |conn, query, rows, _increment| {
+        sorted_keys(query.fetch_all(conn).await?, rows)
+    },
     writer_turn: |conn| crate::writers::turn(conn),
 );
 
@@ -248,6 +309,9 @@ backend!(
     Dialect::Postgres,
     bind: |query, value| query.bind(value),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_rows: |conn, query, rows, _increment| {
+        sorted_keys(query.fetch_all(conn).await?, rows)
+    },
     writer_turn: |_conn| std::future::ready(Ok(None)),
 );
 
@@ -266,6 +330,21 @@ backend!(
                 .into(),
             )
         })
+    },
+    insert_rows: |conn, query, rows, increment| {
+        let done = query.execute(conn).await?;
+        if done.rows_affected() != rows as u64 {
+            return Err(key_count_error(done.rows_affected() as usize, rows));
+        }
+        let first = done.last_insert_id();
+        (0..rows as u64)
+            .map(|i| {
+                first
+                    .checked_add(i * increment)
+                    .and_then(K::__from_insert_id)
+                    .ok_or_else(|| key_count_error(0, rows))
+            })
+            .collect()
     },
     writer_turn: |_conn| std::future::ready(Ok(None)),
 );

@@ -42,6 +42,13 @@ pub trait ColumnType:
         None
     }
 
+    /// This generated key as a number, to put the keys of a multi-row insert in the order
+    /// the database generated them. `None` for types that cannot be generated keys.
+    #[doc(hidden)]
+    fn __generated_id(&self) -> Option<i64> {
+        None
+    }
+
     /// Whether SQL `NULL` is a value of this type (`Option<T>`). Reading `NULL` into any
     /// other type is an error: sqlx's SQLite driver would otherwise decode it as `0`, `0.0`
     /// or `""`.
@@ -197,6 +204,9 @@ macro_rules! generated_keys {
         impl ColumnType for $ty {
             fn __from_insert_id(id: u64) -> Option<Self> {
                 <$ty>::try_from(id).ok()
+            }
+            fn __generated_id(&self) -> Option<i64> {
+                Some(i64::from(*self))
             }
         }
         impl GeneratedKey for $ty {}

@@ -134,6 +134,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod batch;
 mod column;
 mod commit;
 mod conn;

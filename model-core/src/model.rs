@@ -36,7 +36,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     const LISTENERS: &'static [ListenerInfo];
 
     /// The primary key's type, without `Option`.
-    type Key: ColumnType + Clone + Debug;
+    type Key: ColumnType + Clone + PartialEq + Debug;
 
     /// The listeners that run for `event`, in the order they run.
     ///

@@ -10,6 +10,7 @@ use std::task::Poll;
 use sqlx::{Acquire, Connection as _};
 
 use crate::backend::{Backend, Dialect};
+use crate::batch;
 use crate::commit;
 use crate::error::Error;
 use crate::listener::Event;
@@ -99,10 +100,14 @@ async fn write_on<M: Model, DB: Backend>(
     batch: &mut Batch<'_, M>,
     conn: &mut DB::Connection,
 ) -> Result<(), Error> {
-    // A savepoint inside a caller's transaction even for one statement: a failed statement
-    // would otherwise abort the caller's whole transaction on PostgreSQL.
-    let needs_transaction =
-        batch.models().len() != 1 || batch.has_after_listeners() || conn.is_in_transaction();
+    // One statement whose listeners all run before it (synchronously: an async listener
+    // begins the transaction itself, see `Session`) is atomic on its own. In a caller's
+    // transaction too on SQLite and MySQL, which undo a failed statement and nothing
+    // else; PostgreSQL instead aborts the whole transaction, so there it gets a savepoint
+    // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable.
+    let needs_transaction = batch.models().len() != 1
+        || batch.has_after_listeners()
+        || (conn.is_in_transaction() && DB::DIALECT == Dialect::Postgres);
     let mut session = Session::<DB>::new(conn);
     if needs_transaction {
         session
@@ -214,23 +219,17 @@ async fn write_in<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     match batch {
-        Batch::Insert(models) => {
-            for model in models.iter_mut() {
-                insert_in(model, session).await?;
-            }
-        }
+        Batch::Insert([model]) => insert_in(model, session).await,
+        Batch::Insert(models) => batch::insert_all(models, session).await,
         Batch::Update(models) => {
             for model in models.iter_mut() {
                 update_in(model, session).await?;
             }
+            Ok(())
         }
-        Batch::Delete(models) => {
-            for model in models.iter() {
-                delete_in(model, session).await?;
-            }
-        }
+        Batch::Delete([model]) => delete_in(model, session).await,
+        Batch::Delete(models) => batch::delete_all(models, session).await,
     }
-    Ok(())
 }
 
 async fn insert_in<M: Model, DB: Backend>(
@@ -300,7 +299,7 @@ async fn delete_in<M: Model, DB: Backend>(
 /// Refuses a value the backend would reject or store as something else, and gives the model
 /// the stored precision: after the `before_*` listeners (they may have set it) and before
 /// any SQL.
-fn prepare<M: Model>(model: &mut M, dialect: Dialect) -> Result<(), Error> {
+pub(crate) fn prepare<M: Model>(model: &mut M, dialect: Dialect) -> Result<(), Error> {
     model
         .__prepare(dialect)
         .map_err(|(column, reason)| Error::Value {
@@ -310,7 +309,7 @@ fn prepare<M: Model>(model: &mut M, dialect: Dialect) -> Result<(), Error> {
         })
 }
 
-fn not_found<M: Model>(key: &M::Key) -> Error {
+pub(crate) fn not_found<M: Model>(key: &M::Key) -> Error {
     Error::NotFound {
         model: M::NAME,
         key: format!("{key:?}"),

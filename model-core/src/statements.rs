@@ -28,6 +28,36 @@ pub struct Statements {
     pub select_page_asc: String,
     /// `SELECT` of every column, by key descending, `LIMIT ? OFFSET ?`.
     pub select_page_desc: String,
+    /// What the multi-row statements are built from.
+    many: Many,
+}
+
+/// The parts of the multi-row statements, whose text depends on the number of rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Many {
+    dialect: Dialect,
+    /// `INSERT INTO t (every column but the key) VALUES `.
+    insert_head: String,
+    /// `INSERT INTO t (every column) VALUES `.
+    insert_with_key_head: String,
+    /// ` RETURNING key`, or nothing where there is no `RETURNING`.
+    returning: String,
+    /// `DELETE FROM t WHERE key IN `.
+    delete_head: String,
+    /// `SELECT key FROM t WHERE key IN `.
+    select_keys_head: String,
+    /// How many columns there are, key included.
+    columns: usize,
+}
+
+/// The most values one statement may bind on each backend: SQLite's default
+/// `SQLITE_MAX_VARIABLE_NUMBER` (32,766 since 3.32), and the 16-bit parameter count of the
+/// PostgreSQL and MySQL protocols.
+pub(crate) const fn max_binds(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Sqlite => 32_766,
+        Dialect::Postgres | Dialect::MySql => 65_535,
+    }
 }
 
 impl Statements {
@@ -92,6 +122,20 @@ impl Statements {
             "UPDATE {table} SET {assignments} WHERE {key} = {}",
             dialect.placeholder(all.len() + 1)
         );
+        let returning = if dialect.has_returning() {
+            format!(" RETURNING {key}")
+        } else {
+            String::new()
+        };
+        let many = Many {
+            dialect,
+            insert_head: format!("INSERT INTO {table} ({}) VALUES ", without_key.join(", ")),
+            insert_with_key_head: format!("INSERT INTO {table} ({}) VALUES ", all.join(", ")),
+            returning,
+            delete_head: format!("DELETE FROM {table} WHERE {key} IN "),
+            select_keys_head: format!("SELECT {key} FROM {table} WHERE {key} IN "),
+            columns: all.len(),
+        };
         let page = |order: &str| {
             format!(
                 "{select} ORDER BY {key} {order} LIMIT {} OFFSET {}",
@@ -111,7 +155,82 @@ impl Statements {
             select_all: format!("{select} ORDER BY {key}"),
             select_page_asc: page("ASC"),
             select_page_desc: page("DESC"),
+            many,
         }
+    }
+
+    /// How many values one row of a multi-row `INSERT` binds.
+    pub(crate) fn insert_binds(&self, with_key: bool) -> usize {
+        self.many.columns - usize::from(!with_key)
+    }
+
+    /// `INSERT` of `rows` rows in one statement: `VALUES (..), (..), ...`, returning the
+    /// generated keys (`RETURNING`) unless `with_key`. Needs at least one column to insert.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title"], 0);
+    /// assert_eq!(sql.insert_rows(2, false), r#"INSERT INTO "posts" ("title") VALUES ($1), ($2) RETURNING "id""#);
+    /// ```
+    pub fn insert_rows(&self, rows: usize, with_key: bool) -> String {
+        let many = &self.many;
+        let (head, returning) = if with_key {
+            (&many.insert_with_key_head, "")
+        } else {
+            (&many.insert_head, many.returning.as_str())
+        };
+        let mut sql = head.clone();
+        push_groups(&mut sql, many.dialect, rows, self.insert_binds(with_key));
+        sql.push_str(returning);
+        sql
+    }
+
+    /// `DELETE` of the rows with `rows` keys: `WHERE key IN (..)`, returning the deleted keys
+    /// where the backend has `RETURNING`.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], 0);
+    /// assert_eq!(sql.delete_rows(3), r#"DELETE FROM "posts" WHERE "id" IN (?, ?, ?) RETURNING "id""#);
+    /// ```
+    pub fn delete_rows(&self, rows: usize) -> String {
+        let mut sql = self.many.delete_head.clone();
+        push_groups(&mut sql, self.many.dialect, 1, rows);
+        sql.push_str(&self.many.returning);
+        sql
+    }
+
+    /// `SELECT key ... WHERE key IN (..) FOR UPDATE`: the rows a multi-row delete will
+    /// remove, locked, on the backend without `DELETE ... RETURNING` (MySQL).
+    pub fn lock_rows(&self, rows: usize) -> String {
+        let mut sql = self.many.select_keys_head.clone();
+        push_groups(&mut sql, self.many.dialect, 1, rows);
+        sql.push_str(" FOR UPDATE");
+        sql
+    }
+}
+
+/// Appends `groups` comma-separated groups of `per_group` placeholders each:
+/// `(?, ?), (?, ?)`, numbered on from 1 on PostgreSQL.
+fn push_groups(sql: &mut String, dialect: Dialect, groups: usize, per_group: usize) {
+    use std::fmt::Write as _;
+    sql.reserve(groups * (per_group * 5 + 4));
+    let mut n = 0;
+    for group in 0..groups {
+        sql.push_str(if group == 0 { "(" } else { ", (" });
+        for value in 0..per_group {
+            if value > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match dialect {
+                Dialect::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                Dialect::Sqlite | Dialect::MySql => sql.push('?'),
+            }
+        }
+        sql.push(')');
     }
 }
 

@@ -1,0 +1,220 @@
+//! `insert_all` and `delete_all` of more than one row: multi-row statements, with every
+//! row's listeners.
+//!
+//! Listener order in a batch is SQLAlchemy's flush order: the `before_*` listeners of every
+//! row (in slice order), then the statements, then the `after_*` listeners of every row. A
+//! listener therefore never sees a half-written batch, and one failure anywhere rolls back
+//! the whole batch (the caller's [`crate::ops`] transaction).
+//!
+//! Rows are sent in as few statements as each backend's bind limit allows
+//! ([`max_binds`]). Generated keys are matched to rows by the rule documented on
+//! [`Backend::__insert_rows`]; on MySQL it holds only when `innodb_autoinc_lock_mode` is 0
+//! or 1 (consecutive keys for a multi-row insert), which is checked once per batch: under
+//! mode 2 ("interleaved") keys are not consecutive, and rows with generated keys go one
+//! statement each.
+
+use crate::backend::{Backend, Dialect};
+use crate::error::Error;
+use crate::listener::Event;
+use crate::model::Model;
+use crate::ops::{not_found, prepare};
+use crate::session::Session;
+use crate::statements::max_binds;
+
+/// Inserts `models`: `before_insert` on each, the rows in multi-row statements, the keys
+/// set, `after_insert` on each.
+pub(crate) async fn insert_all<M: Model, DB: Backend>(
+    models: &mut [M],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    for model in models.iter_mut() {
+        model.__run_mut(Event::BeforeInsert, session).await?;
+        prepare(model, DB::DIALECT)?;
+    }
+    let sql = M::__statements(DB::DIALECT);
+    let generated = models.iter().any(|m| m.__key().is_none());
+    let increment = match generated {
+        true => key_increment::<M, DB>(session).await?,
+        false => Some(1),
+    };
+    // Runs of rows that all have, or all lack, a key: each run's statements have one shape.
+    let mut rest = &mut *models;
+    while let Some(first) = rest.first() {
+        let with_key = first.__key().is_some();
+        let run = rest
+            .iter()
+            .position(|m| m.__key().is_some() != with_key)
+            .unwrap_or(rest.len());
+        let (now, later) = rest.split_at_mut(run);
+        let binds = sql.insert_binds(with_key);
+        let rows_per_statement = match increment {
+            // A table of just a generated key has nothing to bind: `DEFAULT VALUES` rows go
+            // one at a time, as do generated keys MySQL would not make consecutive.
+            Some(_) if binds > 0 => (max_binds(DB::DIALECT) / binds).max(1),
+            _ => 1,
+        };
+        for chunk in now.chunks_mut(rows_per_statement) {
+            insert_chunk(chunk, with_key, increment.unwrap_or(1), session).await?;
+        }
+        rest = later;
+    }
+    for model in models.iter() {
+        model.__run_ref(Event::AfterInsert, session).await?;
+    }
+    Ok(())
+}
+
+async fn insert_chunk<M: Model, DB: Backend>(
+    chunk: &mut [M],
+    with_key: bool,
+    increment: u64,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let sql = M::__statements(DB::DIALECT);
+    if chunk.len() == 1 || sql.insert_binds(with_key) == 0 {
+        // One row: the single-row statement, already prepared and cached.
+        for model in chunk {
+            insert_one(model, with_key, session).await?;
+        }
+        return Ok(());
+    }
+    // Built from quoted identifiers and placeholders only (`Statements::insert_rows`).
+    let text = sqlx::AssertSqlSafe(sql.insert_rows(chunk.len(), with_key));
+    let mut query = sqlx::query(text);
+    for model in chunk.iter() {
+        query = model.__bind(query, with_key);
+    }
+    let conn = session.conn();
+    if with_key {
+        DB::execute(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        return Ok(());
+    }
+    let keys = DB::__insert_rows::<M::Key>(conn, query, chunk.len(), increment)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    for (model, key) in chunk.iter_mut().zip(keys) {
+        model.__set_key(Some(key));
+    }
+    Ok(())
+}
+
+async fn insert_one<M: Model, DB: Backend>(
+    model: &mut M,
+    with_key: bool,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let sql = M::__statements(DB::DIALECT);
+    let conn = session.conn();
+    if with_key {
+        let query = model.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
+        DB::execute(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    } else {
+        let query = model.__bind(sqlx::query(sql.insert.as_str()), false);
+        let key = DB::insert_returning_key::<M::Key>(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        model.__set_key(Some(key));
+    }
+    Ok(())
+}
+
+/// How far apart MySQL's generated keys of one multi-row insert are
+/// (`auto_increment_increment`), or `None` when they are not consecutive at all
+/// (`innodb_autoinc_lock_mode` = 2). Always 1 elsewhere.
+async fn key_increment<M: Model, DB: Backend>(
+    session: &mut Session<'_, DB>,
+) -> Result<Option<u64>, Error> {
+    if DB::DIALECT != Dialect::MySql {
+        return Ok(Some(1));
+    }
+    let query = sqlx::query(
+        "SELECT CAST(@@innodb_autoinc_lock_mode AS SIGNED), \
+         CAST(@@auto_increment_increment AS SIGNED)",
+    );
+    let row = DB::fetch_optional(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let settings = row.map(|row| (DB::get::<i64>(&row, 0), DB::get::<i64>(&row, 1)));
+    Ok(match settings {
+        Some((Ok(mode @ (0 | 1)), Ok(increment))) if increment > 0 => {
+            let _ = mode;
+            Some(increment as u64)
+        }
+        _ => None,
+    })
+}
+
+/// Deletes `models`: `before_delete` on each, the rows by key in multi-row `DELETE`s, a
+/// check that every row existed (else [`Error::NotFound`] naming the first missing key, and
+/// nothing is deleted), `after_delete` on each.
+pub(crate) async fn delete_all<M: Model, DB: Backend>(
+    models: &[M],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut keys = Vec::with_capacity(models.len());
+    for model in models {
+        keys.push(model.__key().ok_or(Error::Unsaved { model: M::NAME })?);
+        model.__run_ref(Event::BeforeDelete, session).await?;
+    }
+    for chunk in keys.chunks(max_binds(DB::DIALECT)) {
+        delete_chunk::<M, DB>(chunk, session).await?;
+    }
+    for model in models {
+        model.__run_ref(Event::AfterDelete, session).await?;
+    }
+    Ok(())
+}
+
+async fn delete_chunk<M: Model, DB: Backend>(
+    keys: &[&M::Key],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let sql = M::__statements(DB::DIALECT);
+    let bind_all = |text: String| {
+        // Built from quoted identifiers and placeholders only (`Statements`).
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+        for key in keys {
+            query = DB::bind(query, *key);
+        }
+        query
+    };
+    let conn = session.conn();
+    // The keys that exist: returned by the DELETE itself where it has `RETURNING`; on MySQL
+    // read (and locked) just before it.
+    let found = if DB::DIALECT.has_returning() {
+        DB::fetch_all(conn, bind_all(sql.delete_rows(keys.len()))).await
+    } else {
+        DB::fetch_all(conn, bind_all(sql.lock_rows(keys.len()))).await
+    }
+    .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    if found.len() != keys.len() {
+        let found: Vec<M::Key> = found
+            .iter()
+            .map(|row| DB::get::<M::Key>(row, 0))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        // A key given twice is found once: the second is the missing one.
+        let mut unmatched = found;
+        let missing = keys
+            .iter()
+            .find(|key| match unmatched.iter().position(|f| f == **key) {
+                Some(i) => {
+                    unmatched.swap_remove(i);
+                    false
+                }
+                None => true,
+            })
+            .unwrap_or(&keys[0]);
+        return Err(not_found::<M>(missing));
+    }
+    if !DB::DIALECT.has_returning() {
+        DB::execute(session.conn(), bind_all(sql.delete_rows(keys.len())))
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    }
+    Ok(())
+}

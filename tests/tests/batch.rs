@@ -1,0 +1,232 @@
+//! `insert_all` and `delete_all` as multi-row statements: every row's listeners, keys on the
+//! right models, all or nothing across statements.
+
+use std::sync::{Arc, Mutex};
+
+use model_core::{ConstraintKind, Error, Model};
+use model_tests::{per_backend, Col, TestBackend, TestDb};
+
+type Trace = Arc<Mutex<Vec<String>>>;
+
+/// Ten columns, so that one statement holds only a few thousand rows (PostgreSQL and MySQL
+/// bind at most 65,535 values, SQLite 32,766): the batches below span several statements.
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "wide")]
+#[listens_for(before_insert, before)]
+#[listens_for(after_insert, after)]
+#[listens_for(before_delete, before_delete)]
+#[listens_for(after_delete, after_delete)]
+struct Wide {
+    id: Option<i64>,
+    code: String,
+    a: i64,
+    b: i64,
+    c: i64,
+    d: i64,
+    e: i64,
+    f: i64,
+    g: i64,
+    h: i64,
+    #[model(skip)]
+    trace: Trace,
+}
+
+fn before(row: &mut Wide) {
+    // Its change is written: every column is derived from `a`.
+    row.b = row.a * 2;
+    row.trace
+        .lock()
+        .unwrap()
+        .push(format!("before {}", row.code));
+}
+
+fn after(row: &Wide) {
+    assert!(row.id.is_some(), "the key is set before after_insert");
+    row.trace
+        .lock()
+        .unwrap()
+        .push(format!("after {}", row.code));
+}
+
+fn before_delete(row: &Wide) {
+    row.trace
+        .lock()
+        .unwrap()
+        .push(format!("before_delete {}", row.code));
+}
+
+fn after_delete(row: &Wide) {
+    row.trace
+        .lock()
+        .unwrap()
+        .push(format!("after_delete {}", row.code));
+}
+
+async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
+    let mut columns = vec![("id", Col::Serial), ("code", Col::TextUnique)];
+    for name in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        columns.push((name, Col::BigIntNotNull));
+    }
+    db.create_table("wide", &columns).await;
+}
+
+fn row(n: i64, trace: &Trace) -> Wide {
+    Wide {
+        id: None,
+        code: format!("row-{n}"),
+        a: n,
+        b: 0,
+        c: n + 1,
+        d: n + 2,
+        e: n + 3,
+        f: n + 4,
+        g: n + 5,
+        h: n + 6,
+        trace: trace.clone(),
+    }
+}
+
+/// Every stored row, by key: `(id, code, a, b)`.
+async fn stored<DB: TestBackend>(db: &TestDb<DB>) -> Vec<(i64, String, i64, i64)> {
+    let mut rows: Vec<_> = Wide::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.id.unwrap(), w.code, w.a, w.b))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// 15,000 rows (several statements on every backend), some with keys of their own among
+/// them: every model gets the key of its own row, checked against the row's content.
+async fn keys_land_on_their_own_models<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..15_000).map(|n| row(n, &trace)).collect();
+    // Below the generated ones: a preset key above them would move MySQL's and SQLite's
+    // counter, and a later generated key could then collide with another preset one.
+    for (i, preset) in [(0, -1), (7_000, -2), (14_999, -3)] {
+        rows[i].id = Some(preset);
+    }
+    Wide::insert_all(&mut rows, &db.pool).await.unwrap();
+    let by_key: std::collections::HashMap<i64, (String, i64, i64)> = stored(db)
+        .await
+        .into_iter()
+        .map(|(id, code, a, b)| (id, (code, a, b)))
+        .collect();
+    assert_eq!(by_key.len(), 15_000);
+    for model in &rows {
+        let (code, a, b) = &by_key[&model.id.unwrap()];
+        assert_eq!(
+            code, &model.code,
+            "the key of {} names another row",
+            model.code
+        );
+        assert_eq!((*a, *b), (model.a, model.a * 2), "{}", model.code);
+    }
+    assert_eq!(rows[7_000].id, Some(-2), "a preset key is kept");
+}
+
+/// The order within a batch is SQLAlchemy's flush order: every `before_insert`, the
+/// statements, every `after_insert`; likewise for `delete_all`.
+async fn listeners_run_before_all_then_after_all<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..3).map(|n| row(n, &trace)).collect();
+    Wide::insert_all(&mut rows, &db.pool).await.unwrap();
+    Wide::delete_all(&rows, &db.pool).await.unwrap();
+    let expected = [
+        "before row-0",
+        "before row-1",
+        "before row-2",
+        "after row-0",
+        "after row-1",
+        "after row-2",
+        "before_delete row-0",
+        "before_delete row-1",
+        "before_delete row-2",
+        "after_delete row-0",
+        "after_delete row-1",
+        "after_delete row-2",
+    ];
+    assert_eq!(*trace.lock().unwrap(), expected);
+    assert_eq!(db.count("wide").await, 0);
+}
+
+/// A unique violation in the second statement of a batch: an `Error::Constraint`, nothing
+/// of the batch stored (the first statement's rows included), and no model keeps a key.
+async fn a_failure_in_the_second_statement_writes_nothing<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..12_000).map(|n| row(n, &trace)).collect();
+    rows[11_000].code = rows[3].code.clone();
+    let error = Wide::insert_all(&mut rows, &db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Constraint {
+                kind: ConstraintKind::Unique,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(db.count("wide").await, 0);
+    assert!(rows.iter().all(|r| r.id.is_none()), "a key was left behind");
+    assert!(
+        !trace.lock().unwrap().iter().any(|t| t.starts_with("after")),
+        "after_insert ran for a batch that failed"
+    );
+    // The same rows, fixed, go in.
+    rows[11_000].code = "fixed".into();
+    Wide::insert_all(&mut rows, &db.pool).await.unwrap();
+    assert_eq!(db.count("wide").await, 12_000);
+}
+
+/// `delete_all` with one row missing: `Error::NotFound` naming it, and nothing deleted.
+async fn delete_all_with_a_missing_row_deletes_nothing<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..5).map(|n| row(n, &trace)).collect();
+    Wide::insert_all(&mut rows, &db.pool).await.unwrap();
+    let mut gone = rows[3].clone();
+    gone.id = Some(999_999);
+    let mut targets = rows.clone();
+    targets[3] = gone;
+    let error = Wide::delete_all(&targets, &db.pool).await.unwrap_err();
+    match &error {
+        Error::NotFound { model: "Wide", key } => assert_eq!(key, "999999"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(db.count("wide").await, 5);
+    // The same key twice: the second is not found.
+    let twice = [rows[0].clone(), rows[0].clone()];
+    assert!(matches!(
+        Wide::delete_all(&twice, &db.pool).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(db.count("wide").await, 5);
+    Wide::delete_all(&rows, &db.pool).await.unwrap();
+    assert_eq!(db.count("wide").await, 0);
+}
+
+/// A batch inside a caller's transaction is part of it: rolled back with it.
+async fn a_batch_in_a_callers_transaction_rolls_back_with_it<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..100).map(|n| row(n, &trace)).collect();
+    let mut tx = db.pool.begin().await.unwrap();
+    Wide::insert_all(&mut rows, &mut tx).await.unwrap();
+    assert_eq!(Wide::all(&mut tx).await.unwrap().len(), 100);
+    tx.rollback().await.unwrap();
+    assert_eq!(db.count("wide").await, 0);
+}
+
+per_backend!(
+    keys_land_on_their_own_models,
+    listeners_run_before_all_then_after_all,
+    a_failure_in_the_second_statement_writes_nothing,
+    delete_all_with_a_missing_row_deletes_nothing,
+    a_batch_in_a_callers_transaction_rolls_back_with_it,
+);
