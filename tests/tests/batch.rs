@@ -12,10 +12,10 @@ type Trace = Arc<Mutex<Vec<String>>>;
 /// bind at most 65,535 values, SQLite 32,766): the batches below span several statements.
 #[derive(Debug, Clone, Default, Model)]
 #[model(table = "wide")]
-#[listens_for(before_insert, before)]
-#[listens_for(after_insert, after)]
-#[listens_for(before_delete, before_delete)]
-#[listens_for(after_delete, after_delete)]
+#[listens_for(before_insert, derive_b)]
+#[listens_for(after_insert, inserted)]
+#[listens_for(before_delete, deleting)]
+#[listens_for(after_delete, deleted)]
 struct Wide {
     id: Option<i64>,
     code: String,
@@ -31,7 +31,7 @@ struct Wide {
     trace: Trace,
 }
 
-fn before(row: &mut Wide) {
+fn derive_b(row: &mut Wide) {
     // Its change is written: every column is derived from `a`.
     row.b = row.a * 2;
     row.trace
@@ -40,7 +40,7 @@ fn before(row: &mut Wide) {
         .push(format!("before {}", row.code));
 }
 
-fn after(row: &Wide) {
+fn inserted(row: &Wide) {
     assert!(row.id.is_some(), "the key is set before after_insert");
     row.trace
         .lock()
@@ -48,14 +48,14 @@ fn after(row: &Wide) {
         .push(format!("after {}", row.code));
 }
 
-fn before_delete(row: &Wide) {
+fn deleting(row: &Wide) {
     row.trace
         .lock()
         .unwrap()
         .push(format!("before_delete {}", row.code));
 }
 
-fn after_delete(row: &Wide) {
+fn deleted(row: &Wide) {
     row.trace
         .lock()
         .unwrap()
