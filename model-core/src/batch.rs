@@ -160,8 +160,23 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
         keys.push(model.__key().ok_or(Error::Unsaved { model: M::NAME })?);
         model.__run_ref(Event::BeforeDelete, session).await?;
     }
+    let sql = M::__statements(DB::DIALECT);
+    // A savepoint to go back to if a row is missing, to find out which one: the rows the
+    // DELETE did find are gone from this transaction's view until it is undone. (Cheaper
+    // than `RETURNING` every key, or reading them first: one round trip per batch.)
+    savepoint::<M, DB>(session, "SAVEPOINT model_core_delete_all").await?;
     for chunk in keys.chunks(max_binds(DB::DIALECT)) {
-        delete_chunk::<M, DB>(chunk, session).await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.delete_rows(chunk.len())));
+        for key in chunk {
+            query = DB::bind(query, *key);
+        }
+        let deleted = DB::execute(session.conn(), query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        if deleted != chunk.len() as u64 {
+            savepoint::<M, DB>(session, "ROLLBACK TO SAVEPOINT model_core_delete_all").await?;
+            return Err(missing::<M, DB>(chunk, session).await);
+        }
     }
     for model in models {
         model.__run_ref(Event::AfterDelete, session).await?;
@@ -169,52 +184,42 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
     Ok(())
 }
 
-async fn delete_chunk<M: Model, DB: Backend>(
-    keys: &[&M::Key],
+async fn savepoint<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
+    statement: &'static str,
 ) -> Result<(), Error> {
+    DB::execute(session.conn(), sqlx::query(statement))
+        .await
+        .map(drop)
+        .map_err(|e| Error::from_sqlx(M::NAME, e))
+}
+
+/// [`Error::NotFound`] for the first key of `keys` that names no row (a key given twice is
+/// found once: the second is the missing one).
+async fn missing<M: Model, DB: Backend>(keys: &[&M::Key], session: &mut Session<'_, DB>) -> Error {
     let sql = M::__statements(DB::DIALECT);
-    let bind_all = |text: String| {
-        // Built from quoted identifiers and placeholders only (`Statements`).
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-        for key in keys {
-            query = DB::bind(query, *key);
-        }
-        query
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.select_keys(keys.len())));
+    for key in keys {
+        query = DB::bind(query, *key);
+    }
+    let found: Result<Vec<M::Key>, sqlx::Error> = async {
+        let rows = DB::fetch_all(session.conn(), query).await?;
+        rows.iter().map(|row| DB::get::<M::Key>(row, 0)).collect()
+    }
+    .await;
+    let mut unmatched = match found {
+        Ok(found) => found,
+        Err(e) => return Error::from_sqlx(M::NAME, e),
     };
-    let conn = session.conn();
-    // The keys that exist: returned by the DELETE itself where it has `RETURNING`; on MySQL
-    // read (and locked) just before it.
-    let found = if DB::DIALECT.has_returning() {
-        DB::fetch_all(conn, bind_all(sql.delete_rows(keys.len()))).await
-    } else {
-        DB::fetch_all(conn, bind_all(sql.lock_rows(keys.len()))).await
-    }
-    .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    if found.len() != keys.len() {
-        let found: Vec<M::Key> = found
-            .iter()
-            .map(|row| DB::get::<M::Key>(row, 0))
-            .collect::<Result<_, _>>()
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        // A key given twice is found once: the second is the missing one.
-        let mut unmatched = found;
-        let missing = keys
-            .iter()
-            .find(|key| match unmatched.iter().position(|f| f == **key) {
-                Some(i) => {
-                    unmatched.swap_remove(i);
-                    false
-                }
-                None => true,
-            })
-            .unwrap_or(&keys[0]);
-        return Err(not_found::<M>(missing));
-    }
-    if !DB::DIALECT.has_returning() {
-        DB::execute(session.conn(), bind_all(sql.delete_rows(keys.len())))
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    }
-    Ok(())
+    let missing = keys
+        .iter()
+        .find(|key| match unmatched.iter().position(|f| f == **key) {
+            Some(i) => {
+                unmatched.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .unwrap_or(&keys[0]);
+    not_found::<M>(missing)
 }

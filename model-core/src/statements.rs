@@ -185,27 +185,23 @@ impl Statements {
         sql
     }
 
-    /// `DELETE` of the rows with `rows` keys: `WHERE key IN (..)`, returning the deleted keys
-    /// where the backend has `RETURNING`.
+    /// `DELETE` of the rows with `rows` keys: `WHERE key IN (..)`.
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
     /// let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], 0);
-    /// assert_eq!(sql.delete_rows(3), r#"DELETE FROM "posts" WHERE "id" IN (?, ?, ?) RETURNING "id""#);
+    /// assert_eq!(sql.delete_rows(3), r#"DELETE FROM "posts" WHERE "id" IN (?, ?, ?)"#);
     /// ```
     pub fn delete_rows(&self, rows: usize) -> String {
         let mut sql = self.many.delete_head.clone();
         push_groups(&mut sql, self.many.dialect, 1, rows);
-        sql.push_str(&self.many.returning);
         sql
     }
 
-    /// `SELECT key ... WHERE key IN (..) FOR UPDATE`: the rows a multi-row delete will
-    /// remove, locked, on the backend without `DELETE ... RETURNING` (MySQL).
-    pub fn lock_rows(&self, rows: usize) -> String {
+    /// `SELECT key ... WHERE key IN (..)`: which of `rows` keys name a row.
+    pub fn select_keys(&self, rows: usize) -> String {
         let mut sql = self.many.select_keys_head.clone();
         push_groups(&mut sql, self.many.dialect, 1, rows);
-        sql.push_str(" FOR UPDATE");
         sql
     }
 }
