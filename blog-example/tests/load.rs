@@ -190,3 +190,45 @@ async fn postgres_sustains_64_writers_with_nothing_lost() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "30 s of load; .ci/run runs it in release"]
+async fn mariadb_sustains_64_writers_with_nothing_lost() {
+    // A database of its own: the blog migrates its `posts` table into it.
+    let admin_url = model_tests::mysql_url();
+    let mut admin = match sqlx::MySqlConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(error) if std::env::var_os("CI").is_none() => {
+            println!("SKIPPED: MariaDB at {admin_url} is unreachable ({error}); CI fails here");
+            return;
+        }
+        Err(error) => panic!("MariaDB at {admin_url} is unreachable: {error}"),
+    };
+    let name = format!("blog_load_{}", std::process::id());
+    for statement in [
+        format!("DROP DATABASE IF EXISTS `{name}`"),
+        format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let base = admin_url
+        .rsplit_once('/')
+        .expect("a database in MYSQL_URL")
+        .0;
+    let url = format!("{base}/{name}");
+    run("MariaDB", &url, async || {
+        let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    })
+    .await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
