@@ -1,13 +1,17 @@
 //! The tutorial's `Post`, with its listeners: the point of the example.
 
 use chrono::{DateTime, Utc};
-use model_core::Model;
+use model_core::{AnyModel, Model};
 
 /// A blog post: one row of `posts`.
+///
+/// Its listeners, in the order they run: `validate` (listed here, so first), then
+/// `set_created_at` and `set_updated_at`, declared on the functions themselves below, then
+/// `log_committed`, a listener of every model.
 #[derive(Debug, Clone, Model)]
 #[model(table = "posts")]
-#[listens_for(before_insert, validate, set_created_at)]
-#[listens_for(before_update, validate, set_updated_at)]
+#[listens_for(before_insert, validate)]
+#[listens_for(before_update, validate)]
 // Clippy reads helper attributes as if they were `cfg`-like lists and flags `validate`
 // appearing in two of them (rust-lang/rust-clippy#12923); here it is meant.
 #[allow(clippy::duplicated_attributes)]
@@ -67,12 +71,28 @@ pub fn validate(post: &mut Post) -> Result<(), InvalidPost> {
     Ok(())
 }
 
-/// `before_insert`: the tutorial's listener, `target.created_at = datetime.utcnow()`.
+/// `before_insert`: the tutorial's listener, declared where it lives as the tutorial does
+/// (`@db.event.listens_for(Post, 'before_insert')`), `target.created_at = datetime.utcnow()`.
+#[model_core::listens_for(Post, before_insert)]
 pub fn set_created_at(post: &mut Post) {
     post.created_at = Some(Utc::now());
 }
 
-/// `before_update`: keeps `updated_at` current.
+/// `before_update`: keeps `updated_at` current; the model is the argument's type.
+#[model_core::listens_for(before_update)]
 pub fn set_updated_at(post: &mut Post) {
     post.updated_at = Some(Utc::now());
+}
+
+/// Every committed insert of every model, in the log: one listener for all models (today
+/// only `Post`), run once the insert is committed, never for one rolled back. (Updates and
+/// deletes run in the handlers' own `sqlx` transactions, whose commit model-core cannot
+/// see: a commit listener there would refuse the write, see `Error::CommitScope`.)
+#[model_core::listens_for(after_insert_commit)]
+pub fn log_inserted(model: &dyn AnyModel) {
+    tracing::debug!(
+        model = model.model_name(),
+        key = %model.key_value(),
+        "insert committed"
+    );
 }

@@ -165,11 +165,11 @@ pub trait Backend: Database + sealed::Sealed {
 fn returned_key<R, K>(rows: Vec<R>) -> Result<K, sqlx::Error>
 where
     R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    K: ColumnType + for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    R::Database: Backend,
+    K: ColumnType,
 {
     match rows.as_slice() {
-        [row] => row.try_get(0),
+        [row] => <R::Database as Backend>::get(row, 0),
         _ => Err(sqlx::Error::Decode(
             format!(
                 "INSERT ... RETURNING returned {} rows, expected 1",
@@ -185,8 +185,8 @@ where
 fn sorted_keys<R, K>(rows: Vec<R>, expected: usize) -> Result<Vec<K>, sqlx::Error>
 where
     R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    K: ColumnType + for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    R::Database: Backend,
+    K: ColumnType,
 {
     if rows.len() != expected {
         return Err(key_count_error(rows.len(), expected));
@@ -194,7 +194,7 @@ where
     let mut keys = rows
         .iter()
         .map(|row| {
-            let key: K = row.try_get(0)?;
+            let key: K = <R::Database as Backend>::get(row, 0)?;
             let order = key
                 .__generated_id()
                 .ok_or_else(|| key_count_error(0, expected))?;
@@ -236,13 +236,20 @@ macro_rules! backend {
 
             #[inline]
             fn get<T: ColumnType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error> {
-                if !T::__NULLABLE && sqlx::ValueRef::is_null(&row.try_get_raw(index)?) {
+                let value = row.try_get_raw(index)?;
+                if !T::__NULLABLE && sqlx::ValueRef::is_null(&value) {
                     return Err(sqlx::Error::ColumnDecode {
                         index: index.to_string(),
                         source: Box::new(sqlx::error::UnexpectedNullError),
                     });
                 }
-                row.try_get(index)
+                // Each column type says how this backend stores it (`column::Stored`).
+                <T as crate::column::Stored<Self>>::decode(value).map_err(|source| {
+                    sqlx::Error::ColumnDecode {
+                        index: index.to_string(),
+                        source,
+                    }
+                })
             }
 
             fn execute<'e>(
@@ -296,7 +303,7 @@ macro_rules! backend {
 backend!(
     Sqlite,
     Dialect::Sqlite,
-    bind: |query, value| query.bind(value),
+    bind: |query, value| crate::column::Stored::bind(value, query),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
     insert_rows: |conn, query, rows, _increment| {
         sorted_keys(query.fetch_all(conn).await?, rows)
@@ -307,7 +314,7 @@ backend!(
 backend!(
     Postgres,
     Dialect::Postgres,
-    bind: |query, value| query.bind(value),
+    bind: |query, value| crate::column::Stored::bind(value, query),
     insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
     insert_rows: |conn, query, rows, _increment| {
         sorted_keys(query.fetch_all(conn).await?, rows)
@@ -318,7 +325,7 @@ backend!(
 backend!(
     MySql,
     Dialect::MySql,
-    bind: |query, value| value.__bind_mysql(query),
+    bind: |query, value| crate::column::Stored::bind(value, query),
     insert_key: |conn, query| {
         let id = query.execute(conn).await?.last_insert_id();
         K::__from_insert_id(id).ok_or_else(|| {

@@ -1,38 +1,72 @@
-//! Which Rust types can be stored in a column.
+//! Which Rust types can be stored in a column, and how each backend stores them.
+//!
+//! [`ColumnType`] is what users see. Beneath it, [`Stored`] says how one backend binds and
+//! reads a type: for most types that is sqlx's own `Encode`/`Decode` ([`stored_via_sqlx`]),
+//! but not for all. sqlx has no `u32` on PostgreSQL and no `Decimal` on SQLite, and stores
+//! `Uuid` as a blob where model-core stores text; so a type is a column type when every
+//! backend can store it, however that backend does it. The impls live in `crate::types`.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, MySql, Postgres, Sqlite, Type, TypeInfo as _, ValueRef as _};
 
-use crate::backend::{Dialect, Query};
-use sqlx::{Decode, Encode, MySql, Postgres, Sqlite, Type};
+use crate::backend::Dialect;
+
+/// A query with its arguments bound (the same type as [`crate::Query`]).
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 
 /// A Rust type that every backend can store in one column and read back.
 ///
-/// Implemented for `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`, `Vec<u8>`,
-/// chrono's `DateTime<Utc>`, `NaiveDateTime` and `NaiveDate`, and `Option<T>` of any of them
-/// (`None` is SQL `NULL`).
+/// | Rust type | SQLite | PostgreSQL | MySQL / MariaDB | feature |
+/// |---|---|---|---|---|
+/// | `bool` | `BOOLEAN` (0 or 1) | `BOOLEAN` | `BOOLEAN` | |
+/// | `i16`, `i32`, `i64` | `INTEGER` | `SMALLINT`, `INTEGER`, `BIGINT` | `SMALLINT`, `INT`, `BIGINT` | |
+/// | `u32` | `INTEGER` | `BIGINT` | `INT UNSIGNED` | |
+/// | `u64` | `INTEGER`, up to `i64::MAX` | `BIGINT`, up to `i64::MAX` | `BIGINT UNSIGNED` | |
+/// | `f32`, `f64` | `REAL` | `REAL`, `DOUBLE PRECISION` | `FLOAT`, `DOUBLE` | |
+/// | `String` | `TEXT` | `TEXT`, `VARCHAR` | `TEXT`, `VARCHAR` | |
+/// | `Vec<u8>` | `BLOB` | `BYTEA` | `BLOB`, `VARBINARY` | |
+/// | chrono `DateTime<Utc>` | `TEXT` | `TIMESTAMPTZ` | `DATETIME(6)` | |
+/// | chrono `NaiveDateTime` | `TEXT` | `TIMESTAMP` | `DATETIME(6)` | |
+/// | chrono `NaiveDate` | `TEXT` | `DATE` | `DATE` | |
+/// | `uuid::Uuid` | `TEXT` (36 characters) | `UUID` | `CHAR(36)` (MariaDB: or `UUID`) | `uuid` |
+/// | `serde_json::Value`, `sqlx::types::Json<T>` | `TEXT` | `JSONB` (or `JSON`) | `JSON` | `json` |
+/// | `rust_decimal::Decimal` | `TEXT` | `NUMERIC` | `DECIMAL(p, s)` | `rust_decimal` |
+/// | `#[derive(ColumnType)]` enum | `TEXT` | `TEXT` | `VARCHAR`, `TEXT` or `ENUM` | |
+/// | same, `#[column(repr = "i32")]` | `INTEGER` | `INTEGER` | `INT` | |
+/// | `#[derive(ColumnType)]` newtype | its field's | its field's | its field's | |
+/// | `Option<T>` of any of them | `NULL` for `None` | | | |
 ///
-/// A type of your own (say an enum with `#[derive(sqlx::Type)]`) can opt in with an empty
-/// `impl ColumnType for MyType {}` once it implements sqlx's `Encode`, `Decode` and `Type` for
-/// all three databases. A field that should not be a column at all takes `#[model(skip)]`.
+/// A value a backend cannot store, or would store as something else, is refused before any
+/// SQL is sent, with [`crate::Error::Value`] and the reason: NaN on SQLite and MySQL,
+/// infinities on MySQL, years outside 1 to 9999 on MySQL, NUL in PostgreSQL text, a `u64`
+/// above `i64::MAX` on SQLite and PostgreSQL. Where the backend only rounds (microseconds,
+/// `-0.0`), the model is given the stored value, so that it equals a fresh read of its row.
+///
+/// - `Uuid` is stored as its hyphenated lowercase text where there is no UUID type, so that
+///   every backend shows and sorts it alike (PostgreSQL's `UUID` orders bytewise, and so does
+///   lowercase hex). Reading also accepts the 16-byte binary form sqlx writes (`BLOB`,
+///   `BINARY(16)`).
+/// - `Decimal` on SQLite, which has no decimal type, is its exact text (`"12.50"`, scale
+///   kept) in a `TEXT` column; SQLite compares such text as text and does arithmetic on it in
+///   binary floating point. A column declared `NUMERIC` or `DECIMAL` would turn the text
+///   into a float: reading a `REAL` into a `Decimal` is refused, an `INTEGER` is read. A
+///   PostgreSQL `NUMERIC(p, s)` or MySQL `DECIMAL(p, s)` rounds to its scale `s`; the model
+///   keeps what you set.
+/// - JSON: PostgreSQL's `JSONB` refuses the NUL character (`"\u0000"`) and comes back as
+///   [`crate::Error::Database`]; MySQL's `JSON` sorts object keys (`serde_json::Value`
+///   compares equal either way); MariaDB's `JSON` is text and stores it as sent.
+///
+/// Your own types: `#[derive(model_core::ColumnType)]` stores a fieldless enum as text or as
+/// an integer, and a newtype (`struct UserId(i64)`) as its field; see the derive. A field that
+/// should not be a column at all takes `#[model(skip)]`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "this field's type is not a column type",
-    note = "column types are i16, i32, i64, f32, f64, bool, String, Vec<u8>, chrono's DateTime<Utc>, NaiveDateTime and NaiveDate, and Option<T> of those",
-    note = "mark the field `#[model(skip)]` to keep it out of the table, or implement `model_core::ColumnType` for your type"
+    note = "column types are bool, i16, i32, i64, u32, u64, f32, f64, String, Vec<u8>, chrono's DateTime<Utc>, NaiveDateTime and NaiveDate, with model-core's features uuid::Uuid, serde_json::Value, sqlx::types::Json<T> and rust_decimal::Decimal, and Option<T> of those",
+    note = "for an enum or a newtype of your own, `#[derive(model_core::ColumnType)]`; to keep the field out of the table, `#[model(skip)]`"
 )]
 pub trait ColumnType:
-    Send
-    + Sync
-    + 'static
-    + for<'q> Encode<'q, Sqlite>
-    + for<'r> Decode<'r, Sqlite>
-    + Type<Sqlite>
-    + for<'q> Encode<'q, Postgres>
-    + for<'r> Decode<'r, Postgres>
-    + Type<Postgres>
-    + for<'q> Encode<'q, MySql>
-    + for<'r> Decode<'r, MySql>
-    + Type<MySql>
+    Send + Sync + Sized + 'static + Stored<Sqlite> + Stored<Postgres> + Stored<MySql>
 {
     /// Converts MySQL's last-insert-id into this type, for the key of an `Option<_>` primary
     /// key. `None` for types that cannot be generated keys.
@@ -63,112 +97,89 @@ pub trait ColumnType:
         let _ = dialect;
         Ok(())
     }
-
-    /// Binds this value to a MySQL statement.
-    #[doc(hidden)]
-    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
-        query.bind(self)
-    }
 }
 
-macro_rules! column_types {
-    ($($ty:ty),* $(,)?) => { $(impl ColumnType for $ty {})* };
+/// How one backend binds a column type into a statement and reads it from a row. Hidden:
+/// model-core implements it for its column types, `#[derive(ColumnType)]` for yours.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no column storage on `{DB}`",
+    note = "derive it: `#[derive(model_core::ColumnType)]` on a fieldless enum or a newtype"
+)]
+pub trait Stored<DB: Database>: Sized {
+    /// Binds the value.
+    fn bind<'q>(&self, query: Query<'q, DB>) -> Query<'q, DB>;
+
+    /// Binds `NULL`, typed as this type's values are (PostgreSQL checks the type of a
+    /// `NULL` parameter too).
+    fn bind_null(query: Query<'_, DB>) -> Query<'_, DB>;
+
+    /// Reads a value. Only `Option<T>` is handed `NULL`: `Backend::get` refuses it for
+    /// every other type.
+    fn decode(value: <DB as Database>::ValueRef<'_>) -> Result<Self, BoxDynError>;
 }
 
-column_types!(bool, Vec<u8>);
-
-impl ColumnType for String {
-    /// PostgreSQL text cannot hold the NUL character; it fails on the server with `22021`.
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        if dialect == Dialect::Postgres && self.contains('\0') {
-            Err("PostgreSQL text cannot hold the NUL character (\\0)")
-        } else {
-            Ok(())
+/// Implements [`Stored`] through sqlx's own `Encode`, `Decode` and `Type` on the backends
+/// listed: `stored_via_sqlx!(bool: Sqlite, Postgres, MySql)`; for a generic type, one
+/// backend at a time with the generics in brackets: `stored_via_sqlx!([T: Bound] Wrapper<T>,
+/// Sqlite)`.
+///
+/// One impl per type and backend, not a blanket impl over every type sqlx encodes: a
+/// blanket impl would answer a field of a type that is no column type with a dozen errors
+/// about sqlx's traits instead of one about `ColumnType`. Per backend, because sqlx
+/// implements `Encode` for `Option<T>` (a typed `NULL`) per driver.
+macro_rules! stored_via_sqlx {
+    ([$($generics:tt)*] $ty:ty, $db:ty) => {
+        impl<$($generics)*> $crate::column::Stored<$db> for $ty {
+            #[inline]
+            fn bind<'q>(
+                &self,
+                query: $crate::backend::Query<'q, $db>,
+            ) -> $crate::backend::Query<'q, $db> {
+                query.bind(self)
+            }
+            #[inline]
+            fn bind_null(query: $crate::backend::Query<'_, $db>) -> $crate::backend::Query<'_, $db> {
+                query.bind(None::<$ty>)
+            }
+            #[inline]
+            fn decode(
+                value: <$db as sqlx::Database>::ValueRef<'_>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                $crate::column::decode_checked::<$db, $ty>(value)
+            }
         }
-    }
+    };
+    ($ty:ty: $($db:ty),+) => {$(
+        $crate::column::stored_via_sqlx!([] $ty, $db);
+    )+};
+}
+pub(crate) use stored_via_sqlx;
+
+/// Decodes with sqlx, after the check `Row::try_get` makes: the value's SQL type must be
+/// one `T` accepts. Without it SQLite would read the text `'abc'` as the integer `0`.
+pub fn decode_checked<'r, DB, T>(value: <DB as Database>::ValueRef<'r>) -> Result<T, BoxDynError>
+where
+    DB: Database,
+    T: Decode<'r, DB> + Type<DB>,
+{
+    check_type::<DB, T>(&value)?;
+    T::decode(value)
 }
 
-/// SQLite has no NaN: it stores `NULL` instead. MySQL has neither NaN nor infinities: it
-/// refuses them in strict mode and stores something else without it.
-fn check_float(nan: bool, infinite: bool, dialect: Dialect) -> Result<(), &'static str> {
-    match dialect {
-        Dialect::Sqlite if nan => Err("SQLite cannot store NaN (it would store NULL)"),
-        Dialect::MySql if nan || infinite => Err("MySQL cannot store NaN or infinity"),
-        _ => Ok(()),
-    }
-}
-
-/// MySQL's `DATE` and `DATETIME` end at year 9999, and MariaDB stores a later date as `NULL`
-/// without an error, even in strict mode. Years before 1 are refused alike.
-fn check_year(year: i32, dialect: Dialect) -> Result<(), &'static str> {
-    if dialect == Dialect::MySql && !(1..=9999).contains(&year) {
-        Err("MySQL stores years 1 to 9999 (MariaDB would store NULL)")
+/// The check of [`decode_checked`] alone.
+pub(crate) fn check_type<'r, DB, T>(
+    value: &<DB as Database>::ValueRef<'r>,
+) -> Result<(), BoxDynError>
+where
+    DB: Database,
+    T: Type<DB>,
+{
+    let ty = value.type_info();
+    if ty.is_null() || T::compatible(&ty) {
+        Ok(())
     } else {
-        Ok(())
-    }
-}
-
-/// `-0.0` is stored as `0.0` by SQLite and MySQL: the model is given what they store.
-fn normalise_zero<F: PartialEq + Default>(value: &mut F, dialect: Dialect) {
-    if dialect != Dialect::Postgres && *value == F::default() {
-        *value = F::default();
-    }
-}
-
-/// PostgreSQL and MySQL (`DATETIME(6)`) keep microseconds, `Utc::now()` has nanoseconds:
-/// the model is given the microseconds that are stored (truncated, as the drivers do).
-fn truncate_to_micros(nanos: u32, dialect: Dialect) -> Option<u32> {
-    let extra = nanos % 1_000;
-    (dialect != Dialect::Sqlite && extra != 0).then_some(nanos - extra)
-}
-
-impl ColumnType for f32 {
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), self.is_infinite(), dialect)?;
-        normalise_zero(self, dialect);
-        Ok(())
-    }
-}
-
-impl ColumnType for f64 {
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        check_float(self.is_nan(), self.is_infinite(), dialect)?;
-        normalise_zero(self, dialect);
-        Ok(())
-    }
-}
-
-impl ColumnType for NaiveDate {
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        check_year(self.year(), dialect)
-    }
-}
-
-impl ColumnType for NaiveDateTime {
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        check_year(self.year(), dialect)?;
-        if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {
-            *self = self.with_nanosecond(nanos).unwrap_or(*self);
-        }
-        Ok(())
-    }
-}
-
-impl ColumnType for DateTime<Utc> {
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
-        check_year(self.year(), dialect)?;
-        if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {
-            *self = self.with_nanosecond(nanos).unwrap_or(*self);
-        }
-        Ok(())
-    }
-
-    /// Sent as a `DATETIME` holding the UTC time. sqlx sends `DateTime<Utc>` as a
-    /// `TIMESTAMP`, whose range ends at 2038-01-19 03:14:07 UTC: MariaDB stores a later one
-    /// in a `DATETIME` column as `NULL`, silently, even in strict mode. sqlx sets every
-    /// MySQL session's time zone to UTC, so a `TIMESTAMP` column reads the same instant.
-    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
-        query.bind(self.naive_utc())
+        Err(sqlx::error::mismatched_types::<DB, T>(&ty))
     }
 }
 
@@ -181,11 +192,28 @@ impl<T: ColumnType> ColumnType for Option<T> {
             None => Ok(()),
         }
     }
+}
 
-    fn __bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql> {
+impl<DB: Database, T: Stored<DB>> Stored<DB> for Option<T> {
+    #[inline]
+    fn bind<'q>(&self, query: Query<'q, DB>) -> Query<'q, DB> {
         match self {
-            Some(value) => value.__bind_mysql(query),
-            None => query.bind(None::<T>),
+            Some(value) => value.bind(query),
+            None => T::bind_null(query),
+        }
+    }
+
+    #[inline]
+    fn bind_null(query: Query<'_, DB>) -> Query<'_, DB> {
+        T::bind_null(query)
+    }
+
+    #[inline]
+    fn decode(value: <DB as Database>::ValueRef<'_>) -> Result<Self, BoxDynError> {
+        if value.is_null() {
+            Ok(None)
+        } else {
+            T::decode(value).map(Some)
         }
     }
 }
@@ -194,23 +222,7 @@ impl<T: ColumnType> ColumnType for Option<T> {
 /// `GENERATED ... AS IDENTITY`, `AUTO_INCREMENT`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a generated primary key",
-    label = "an `Option<_>` primary key is filled in by the database, so it must be `Option<i16>`, `Option<i32>` or `Option<i64>`",
+    label = "an `Option<_>` primary key is filled in by the database, so it must be `Option<i16>`, `Option<i32>`, `Option<i64>`, `Option<u32>`, `Option<u64>` or a newtype of one of them",
     note = "for a key you always set yourself, drop the `Option`: `#[model(primary_key)] code: String`"
 )]
 pub trait GeneratedKey: ColumnType {}
-
-macro_rules! generated_keys {
-    ($($ty:ty),*) => {$(
-        impl ColumnType for $ty {
-            fn __from_insert_id(id: u64) -> Option<Self> {
-                <$ty>::try_from(id).ok()
-            }
-            fn __generated_id(&self) -> Option<i64> {
-                Some(i64::from(*self))
-            }
-        }
-        impl GeneratedKey for $ty {}
-    )*};
-}
-
-generated_keys!(i16, i32, i64);

@@ -58,71 +58,157 @@ where
     result
 }
 
-/// The future a [`transaction`] body returns.
-pub type TransactionFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 't>>;
+/// Runs `work`, a savepoint (or a single statement) inside the outermost transaction, so
+/// that what it queues stays only if it succeeds. If it fails, or its future is dropped, it
+/// was rolled back while the outermost transaction goes on and may commit: the calls it
+/// queued (its writes', and those of their listeners' writes) are dropped with it.
+pub(crate) async fn savepoint<T, E, F>(work: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let mut mark = Mark(QUEUE.try_with(|queue| queue.borrow().len()).ok());
+    let result = work.await;
+    if result.is_ok() {
+        mark.0 = None;
+    }
+    result
+}
+
+/// The length of the queue when a savepoint began; dropped while still set, it drops what
+/// was queued since. Nested savepoints end before the ones around them, so the calls after
+/// the mark are exactly this savepoint's.
+struct Mark(Option<usize>);
+
+impl Drop for Mark {
+    fn drop(&mut self) {
+        if let Some(len) = self.0 {
+            let _ = QUEUE.try_with(|queue| queue.borrow_mut().truncate(len));
+        }
+    }
+}
+
+/// The future a [`transaction`] body returns: boxed, so that one closure type can borrow
+/// the connection for as long as the body runs (a closure cannot name the lifetime of its
+/// argument in an `impl Future` it returns).
+pub type TransactionFuture<'t, T, E = Error> =
+    Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
 
 /// Runs `body` in one transaction on `db` and commits it if `body` returns `Ok`; every
 /// write inside commits or rolls back together, and their `after_*_commit` listeners run
-/// after the commit, in order.
+/// after the commit, in order. If `body` returns `Err`, the transaction is rolled back
+/// before `transaction` returns that error.
 ///
-/// Inside a transaction that is already open (`db` is a transaction, or a listener's
-/// [`Conn`]) it is a savepoint, and the after-commit calls wait for the outer commit.
+/// `db` is anything a model operation takes: a `&Pool`, a `&mut` connection, a `&mut
+/// sqlx::Transaction`, a listener's `&mut Conn`, or the `conn` of an enclosing
+/// `transaction` body. Inside a transaction that is already open it is a savepoint: rolled
+/// back alone on `Err`, committed with the outer transaction, its after-commit listeners run
+/// after the outer commit.
+///
+/// The body's error type `E` is yours: anything a [`model_core::Error`](Error) converts into,
+/// so that `?` works on both the model operations and your own checks. Rust infers it from
+/// where the result goes; when nothing says (`.unwrap()`, or `?` into a function's error,
+/// which could be any type `E` converts into), name it, `Ok::<_, AppError>(value)`, as with
+/// sqlx's `Connection::transaction`.
 ///
 /// ```
-/// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
 /// use model_core::{transaction, Model};
 /// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
 /// # #[derive(Model)] struct Tag { id: Option<i64>, post_id: i64 }
+///
+/// #[derive(Debug)]
+/// enum AppError {
+///     Db(model_core::Error),
+///     TitleTaken,
+/// }
+///
+/// impl From<model_core::Error> for AppError {
+///     fn from(error: model_core::Error) -> Self {
+///         AppError::Db(error)
+///     }
+/// }
+///
+/// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), AppError> {
 /// # sqlx::query("CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT)").execute(&pool).await.unwrap();
 /// # sqlx::query("CREATE TABLE tag (id INTEGER PRIMARY KEY, post_id INTEGER)").execute(&pool).await.unwrap();
-///
 /// let post_id = transaction(&pool, |conn| {
 ///     Box::pin(async move {
 ///         let mut post = Post { id: None, title: "Hello".into() };
 ///         post.insert(&mut *conn).await?;
-///         let mut tag = Tag { id: None, post_id: post.id.unwrap() };
-///         tag.insert(&mut *conn).await?;
-///         Ok(post.id.unwrap())
+///         if Post::all(&mut *conn).await?.len() > 1 {
+///             return Err(AppError::TitleTaken); // rolls back the insert
+///         }
+///         // A savepoint: rolled back alone if it fails, committed with the rest.
+///         let post_id = post.id.unwrap();
+///         transaction(&mut *conn, |conn| {
+///             Box::pin(async move {
+///                 Tag { id: None, post_id }.insert(conn).await?;
+///                 Ok::<_, AppError>(())
+///             })
+///         })
+///         .await?;
+///         Ok(post_id)
 ///     })
 /// })
 /// .await?;
 /// # let _ = post_id; Ok(()) }
 /// ```
-pub async fn transaction<'c, A, T, F>(db: A, body: F) -> Result<T, Error>
+// Not an `async fn`: see the comment in the body.
+#[allow(clippy::manual_async_fn)]
+pub fn transaction<'c, A, T, E, F>(
+    db: A,
+    body: F,
+) -> impl Future<Output = Result<T, E>> + Send + use<'c, A, T, E, F>
 where
     A: Acquire<'c> + Send,
     A::Database: Backend,
     T: Send,
-    F: for<'t> FnOnce(&'t mut Conn<A::Database>) -> TransactionFuture<'t, T> + Send,
+    E: From<Error> + Send,
+    F: for<'t> FnOnce(&'t mut Conn<A::Database>) -> TransactionFuture<'t, T, E> + Send,
 {
-    const NAME: &str = "transaction";
-    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(NAME, e))?;
-    let owns_transaction = !conn.is_in_transaction();
-    let work = async {
-        // The outermost transaction begins as a write transaction (SQLite: `BEGIN
-        // IMMEDIATE`, see `Dialect::begin_write`), so that a body that reads before it
-        // writes queues for the write lock instead of failing with "database is locked".
-        let _turn = match owns_transaction {
-            true => <A::Database as Backend>::__writer_turn(&mut conn)
-                .await
-                .map_err(|e| Error::from_sqlx(NAME, e))?,
-            false => None,
-        };
-        let begun = match <A::Database as Backend>::DIALECT.begin_write() {
-            Some(statement) if owns_transaction => {
-                conn.begin_with(sqlx::SqlStr::from_static(statement)).await
+    // A plain `fn` returning a future declared `Send`, not an `async fn`: the compiler then
+    // checks `Send` here, once, for every `'c`. Checked where an `async fn` is awaited (a
+    // listener, another `transaction` body), `Acquire<'c>` for one `'c` is "not general
+    // enough" (rust-lang/rust#64552).
+    async move {
+        const NAME: &str = "transaction";
+        let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(NAME, e))?;
+        let owns_transaction = !conn.is_in_transaction();
+        let work = async {
+            // The outermost transaction begins as a write transaction (SQLite: `BEGIN
+            // IMMEDIATE`, see `Dialect::begin_write`), so that a body that reads before it
+            // writes queues for the write lock instead of failing with "database is locked".
+            // It first waits for this process's earlier writers of the file (`writers`).
+            let _turn = match owns_transaction {
+                true => <A::Database as Backend>::__writer_turn(&mut conn)
+                    .await
+                    .map_err(|e| Error::from_sqlx(NAME, e))?,
+                false => None,
+            };
+            let begun = match <A::Database as Backend>::DIALECT.begin_write() {
+                Some(statement) if owns_transaction => {
+                    conn.begin_with(sqlx::SqlStr::from_static(statement)).await
+                }
+                _ => conn.begin().await,
+            };
+            let mut tx = begun.map_err(|e| Error::from_sqlx(NAME, e))?;
+            match body(Conn::from_mut(&mut *tx)).await {
+                Ok(value) => {
+                    tx.commit().await.map_err(|e| Error::from_commit(NAME, e))?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    // Rolled back now, while this writer still holds its turn: dropped, `tx`
+                    // would only queue the rollback for the connection's next use. A failed
+                    // rollback (a dead connection) committed nothing either.
+                    let _ = tx.rollback().await;
+                    Err(error)
+                }
             }
-            _ => conn.begin().await,
         };
-        let mut tx = begun.map_err(|e| Error::from_sqlx(NAME, e))?;
-        // On an error the dropped `tx` rolls back.
-        let value = body(Conn::from_mut(&mut *tx)).await?;
-        tx.commit().await.map_err(|e| Error::from_commit(NAME, e))?;
-        Ok(value)
-    };
-    if owns_transaction {
-        outermost(work).await
-    } else {
-        work.await
+        if owns_transaction {
+            outermost(work).await
+        } else {
+            savepoint(work).await
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The connection a listener is handed.
 
+use std::any::TypeId;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
@@ -43,6 +44,32 @@ impl<DB: Backend> Conn<DB> {
     /// that writes its own SQL.
     pub fn dialect(&self) -> crate::Dialect {
         DB::DIALECT
+    }
+
+    /// This connection as the driver's own, if it is one of `Other`: `Some` exactly when
+    /// `Other` is `DB`. For the part of a listener written for one backend (a `COPY` on
+    /// PostgreSQL, a pragma on SQLite): a listener is generic over `DB`, since the derive
+    /// calls it for whichever backend the write runs on.
+    ///
+    /// ```
+    /// use model_core::{Backend, Conn};
+    ///
+    /// async fn audit<DB: Backend>(conn: &mut Conn<DB>) -> Result<(), sqlx::Error> {
+    ///     if let Some(pg) = conn.downcast_mut::<sqlx::Postgres>() {
+    ///         // `pg` is a `&mut Conn<Postgres>`: it derefs to `PgConnection`.
+    ///         pg.execute(sqlx::query("NOTIFY audit")).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn downcast_mut<Other: Backend>(&mut self) -> Option<&mut Conn<Other>> {
+        if TypeId::of::<DB>() == TypeId::of::<Other>() {
+            // SAFETY: `DB` and `Other` are the same type (their `TypeId`s are equal), so
+            // `Conn<DB>` and `Conn<Other>` are too; the borrow keeps its lifetime.
+            Some(unsafe { &mut *(self as *mut Conn<DB> as *mut Conn<Other>) })
+        } else {
+            None
+        }
     }
 
     /// Runs a statement; returns the number of rows it affected.

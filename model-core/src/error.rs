@@ -44,6 +44,32 @@ pub enum Error {
         /// The primary key, `Debug`-formatted.
         key: String,
     },
+    /// The row was changed by another write since this model was read: its
+    /// `#[model(version)]` column no longer holds the version the model has. Nothing was
+    /// written. Read the row again, reapply the change, and retry.
+    Conflict {
+        /// The model's name.
+        model: &'static str,
+        /// The primary key, `Debug`-formatted.
+        key: String,
+    },
+    /// [`Select::one`](crate::Select::one) found no row.
+    NoRows {
+        /// The model's name.
+        model: &'static str,
+    },
+    /// [`Select::one`](crate::Select::one) found more than one row.
+    TooManyRows {
+        /// The model's name.
+        model: &'static str,
+    },
+    /// The operation cannot do what was asked of it, as built; nothing was read or written.
+    Unsupported {
+        /// The model's name.
+        model: &'static str,
+        /// What cannot be done, and what to do instead.
+        what: &'static str,
+    },
     /// `update` or `delete` was called on a model whose `Option` primary key is `None`, i.e.
     /// one that was never inserted or loaded.
     Unsaved {
@@ -189,6 +215,10 @@ impl Error {
         match self {
             Error::Listener { model, .. }
             | Error::NotFound { model, .. }
+            | Error::Conflict { model, .. }
+            | Error::NoRows { model }
+            | Error::TooManyRows { model }
+            | Error::Unsupported { model, .. }
             | Error::Unsaved { model }
             | Error::Value { model, .. }
             | Error::CommitScope { model }
@@ -211,6 +241,21 @@ impl fmt::Display for Error {
                 ..
             } => write!(f, "{event} listener `{listener}` of {model} failed"),
             Error::NotFound { model, key } => write!(f, "no {model} with primary key {key}"),
+            Error::Conflict { model, key } => write!(
+                f,
+                "{model} with primary key {key} was changed by another write since it was \
+                 read (its version differs): nothing was written"
+            ),
+            Error::NoRows { model } => {
+                write!(f, "no {model} matches, and exactly one was expected")
+            }
+            Error::TooManyRows { model } => {
+                write!(
+                    f,
+                    "more than one {model} matches, and exactly one was expected"
+                )
+            }
+            Error::Unsupported { model, what } => write!(f, "{model}: {what}"),
             Error::Unsaved { model } => {
                 write!(f, "{model} has no primary key yet: insert it first")
             }
@@ -261,6 +306,10 @@ impl StdError for Error {
             | Error::OutcomeUnknown { source, .. }
             | Error::Database { source, .. } => Some(source),
             Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::NoRows { .. }
+            | Error::TooManyRows { .. }
+            | Error::Unsupported { .. }
             | Error::Unsaved { .. }
             | Error::Value { .. }
             | Error::CommitScope { .. } => None,

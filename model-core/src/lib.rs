@@ -46,6 +46,11 @@
 //! - `#[model(column = "name")]`: the column's name; default: the field's name (`r#type` is
 //!   `type`). Every name is quoted, so keywords like `order` or `user` are fine.
 //! - `#[model(skip)]`: not a column; loaded as `Default::default()`.
+//! - `#[model(version)]`: an integer column every update and delete checks (a row changed
+//!   since the model was read is [`Error::Conflict`]) and every update bumps.
+//!
+//! `#[model(track_changes)]` on the struct: updates write only the columns that changed
+//! (see [`Tracked`]), and update listeners may take the change set ([`TrackChanges`]).
 //!
 //! Field types are the [`ColumnType`]s. The derive also writes the listener manifest,
 //! [`Model::LISTENERS`], so "what runs when I insert a Post?" has an answer in code.
@@ -83,6 +88,17 @@
 //! [`transaction`], which runs them all after its commit. A write of a model with
 //! after-commit listeners inside a `sqlx::Transaction` is refused with
 //! [`Error::CommitScope`]: model-core cannot see when that commits.
+//!
+//! # Queries
+//!
+//! The derive also writes the model's typed columns ([`Model::Columns`], `PostColumns` for
+//! `Post`), from which [`Model::filter`] builds a [`Select`]: `Post::filter(|p|
+//! p.title.eq("Hello").and(p.views.gt(7))).order_by(|p| p.views.desc()).all(&pool)`. Reads
+//! run `load` listeners on every model they return ([`Select::all`], [`Select::first`],
+//! [`Select::one`], [`Select::stream`], and raw SQL through [`Model::from_sql`]); set-based
+//! [`Select::update`] and [`Select::delete`] run the write's listeners once per row,
+//! atomically, or are one statement when the model has none. Models implement
+//! `sqlx::FromRow`, by column name; `sqlx::query_as` runs no listener.
 //!
 //! # Guarantees
 //!
@@ -135,15 +151,22 @@
 
 mod backend;
 mod batch;
+mod changes;
 mod column;
 mod commit;
 mod conn;
 mod error;
+mod events;
 mod listener;
 mod model;
 mod ops;
+mod query;
 mod session;
 mod statements;
+mod tracked;
+mod types;
+mod update;
+mod version;
 mod writers;
 
 #[doc(hidden)]
@@ -155,15 +178,33 @@ pub use column::{ColumnType, GeneratedKey};
 pub use commit::{transaction, TransactionFuture};
 pub use conn::Conn;
 pub use error::{BoxError, ConstraintKind, Error};
+pub use events::{
+    listen, on, once, AnyModel, EveryModel, EveryModelCommitListener, EveryModelListener,
+    Listening, ModelRow, RuntimeListener, ToValue, Value,
+};
 #[doc(hidden)]
 pub use listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listener::{CommitListener, Event, ListenerInfo, MutListener, RefListener};
 pub use model::Model;
 pub use ops::Page;
+pub use query::{
+    Assignment, Column, Filter, FromSql, IntoValue, ModelStream, Nullable, Order, Select, Text,
+};
 pub use statements::{StatementCache, Statements};
+// Issue 14: change sets and optimistic locking.
+pub use changes::{AfterUpdateListener, BeforeUpdateListener, ChangeSet, Changed, TrackChanges};
+pub use tracked::Tracked;
+pub use version::Version;
 
 /// Derives [`Model`](trait@Model): see the [crate docs](crate).
 pub use model_derive::Model;
+
+/// Declares a listener on the function itself; see [its docs](model_derive::listens_for).
+pub use model_derive::listens_for;
+
+/// Derives [`ColumnType`](trait@ColumnType) for a fieldless enum (stored as text, or as an
+/// integer) or a newtype (stored as its field): see [its docs](model_derive::ColumnType).
+pub use model_derive::ColumnType;
 
 pub use sqlx;
 

@@ -79,6 +79,11 @@ impl Event {
         )
     }
 
+    /// The event's position in [`Event::ALL`].
+    pub(crate) const fn index(self) -> u32 {
+        self as u32
+    }
+
     /// Whether listeners of this event get the model mutably.
     pub const fn is_mutable(self) -> bool {
         matches!(
@@ -111,8 +116,12 @@ pub struct ListenerInfo {
 /// Implemented for these shapes, where `E: Into<Box<dyn Error + Send + Sync>>`:
 /// - `fn(&mut M)`
 /// - `fn(&mut M) -> Result<(), E>`
-/// - `async fn(&mut M, &mut Conn<DB>) -> Result<(), E>`, generic over `DB: Backend` to work on
-///   every backend, or for one concrete `DB` on a model pinned to it.
+/// - `async fn(&mut M, &mut Conn<DB>) -> Result<(), E>`, generic over `DB: Backend`.
+///
+/// A model is not tied to a backend: the derive calls its listeners for whichever backend a
+/// write runs on, so an async listener is generic over `DB`, and one written for a single
+/// concrete backend (`&mut Conn<Postgres>`) is refused. For SQL that differs per backend,
+/// branch on `DB::DIALECT`; for the driver's own API, [`Conn::downcast_mut`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a listener for this event of `{M}`",
     label = "expected `fn(&mut {M})`, `fn(&mut {M}) -> Result<(), E>` or `async fn(&mut {M}, &mut Conn<DB>) -> Result<(), E>`",

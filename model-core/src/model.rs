@@ -1,7 +1,7 @@
 //! The `Model` trait: what `#[derive(Model)]` implements, and the operations users call.
 
 use std::fmt::Debug;
-use std::future::{ready, Future};
+use std::future::Future;
 
 use sqlx::Acquire;
 
@@ -10,6 +10,7 @@ use crate::column::ColumnType;
 use crate::error::Error;
 use crate::listener::{Event, ListenerInfo};
 use crate::ops::{self, Batch, Page};
+use crate::query::{ColumnMap, Filter, FromSql, Select};
 use crate::session::Session;
 use crate::statements::Statements;
 
@@ -38,6 +39,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The primary key's type, without `Option`.
     type Key: ColumnType + Clone + PartialEq + Debug;
 
+    /// The model's typed columns: a struct the derive writes beside the model (`PostColumns`
+    /// for `Post`, as visible as `Post`) with one [`Column`](crate::Column) per column, named
+    /// and as visible as its field. The closures of [`Model::filter`],
+    /// [`Select::order_by`] and [`Select::update`] receive it.
+    type Columns: 'static;
+
+    /// The one value of [`Model::Columns`].
+    #[doc(hidden)]
+    const __HANDLES: Self::Columns;
+
+    /// The field of `Model::COLUMNS[column]`, if it is a `T`: what a set-based update's
+    /// per-row path sets.
+    #[doc(hidden)]
+    fn __column_mut<T: 'static>(&mut self, column: usize) -> Option<&mut T>;
+
     /// The listeners that run for `event`, in the order they run.
     ///
     /// ```
@@ -57,8 +73,28 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// let names: Vec<_> = Post::listeners(Event::BeforeInsert).map(|l| l.listener).collect();
     /// assert_eq!(names, ["set_created_at", "check_title"]);
     /// ```
+    ///
+    /// The struct-side listeners come first, then the function-side ones (`#[listens_for]`
+    /// on a function, of this model or of every model), in the order they run (see
+    /// [`crate::listen`] for the whole rule). Run-time listeners ([`crate::listen`]) are not
+    /// listed: they come and go.
     fn listeners(event: Event) -> impl Iterator<Item = &'static ListenerInfo> {
-        Self::LISTENERS.iter().filter(move |l| l.event == event)
+        Self::__listeners()
+            .fixed()
+            .infos
+            .iter()
+            .filter(move |l| l.event == event)
+    }
+
+    /// The function-side and run-time listeners of this model: a static of each model.
+    #[doc(hidden)]
+    fn __listeners() -> &'static crate::events::private::Listeners<Self>;
+
+    /// Pushes every column's value, in [`Model::COLUMNS`] order, for listeners of every
+    /// model ([`crate::AnyModel`]).
+    #[doc(hidden)]
+    fn __values(&self, values: &mut Vec<crate::Value>) {
+        let _ = values;
     }
 
     #[doc(hidden)]
@@ -82,8 +118,18 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), (&'static str, &'static str)>;
 
+    /// Reads the model from a row with its columns where `columns` says.
     #[doc(hidden)]
-    fn __from_row<DB: Backend>(row: &DB::Row) -> Result<Self, sqlx::Error>;
+    fn __from_row_at<DB: Backend>(
+        row: &DB::Row,
+        columns: ColumnMap<'_>,
+    ) -> Result<Self, sqlx::Error>;
+
+    /// Reads the model from a row with its columns in [`Model::COLUMNS`] order.
+    #[doc(hidden)]
+    fn __from_row<DB: Backend>(row: &DB::Row) -> Result<Self, sqlx::Error> {
+        Self::__from_row_at::<DB>(row, ColumnMap::POSITIONAL)
+    }
 
     /// Runs the listeners of an event that hands out `&mut Self`, in declaration order.
     #[doc(hidden)]
@@ -92,14 +138,65 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         event: Event,
         session: &'a mut Session<'_, DB>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        let _ = (event, session);
-        ready(Ok(()))
+        crate::events::run_mut(self, event, session)
+    }
+
+    // Issue 14: change tracking and optimistic locking. Every default is what a model
+    // without `#[model(track_changes)]` or `#[model(version)]` needs, so the derive writes
+    // these only for models that opt in.
+
+    /// The index in [`Model::COLUMNS`] of the `#[model(version)]` column, if there is one.
+    #[doc(hidden)]
+    const __VERSION: Option<usize> = None;
+
+    /// The version column's value (as `i64`, which holds every version type's values).
+    #[doc(hidden)]
+    fn __version(&self) -> i64 {
+        0
+    }
+
+    /// Sets the version column.
+    #[doc(hidden)]
+    fn __set_version(&mut self, version: i64) {
+        let _ = version;
+    }
+
+    /// Binds `version` as a value of the version column's own type.
+    #[doc(hidden)]
+    fn __bind_version<'q, DB: Backend>(query: Query<'q, DB>, version: i64) -> Query<'q, DB> {
+        let _ = version;
+        query
+    }
+
+    /// `delete`/`delete_all` of a model with a version column (`version::delete_all`), which
+    /// the derive writes for such a model only; called only when `__VERSION` is `Some`.
+    #[doc(hidden)]
+    fn __delete_versioned<'a, DB: Backend>(
+        models: &'a [Self],
+        session: &'a mut Session<'_, DB>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        let _ = (models, session);
+        std::future::ready(Err(Error::Unsupported {
+            model: Self::NAME,
+            what: "a versioned delete of a model without `#[model(version)]`",
+        }))
+    }
+
+    /// The update of a `#[model(track_changes)]` model, which writes only what changed and
+    /// hands listeners the change set (`crate::update`); `None` for any other model.
+    #[doc(hidden)]
+    fn __update_tracked<'a, DB: Backend>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> Option<impl Future<Output = Result<(), Error>> + Send + 'a> {
+        let _ = session;
+        None::<std::future::Ready<Result<(), Error>>>
     }
 
     /// Queues the listeners of an `after_*_commit` event, in declaration order.
     #[doc(hidden)]
     fn __after_commit(&self, event: Event, queue: &mut Vec<crate::commit::Callback>) {
-        let _ = (event, queue);
+        crate::events::after_commit(self, event, queue);
     }
 
     /// Runs the listeners of an event that hands out `&Self`, in declaration order.
@@ -109,8 +206,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         event: Event,
         session: &'a mut Session<'_, DB>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        let _ = (event, session);
-        ready(Ok(()))
+        crate::events::run_ref(self, event, session)
     }
 
     /// Inserts the row: `before_insert` listeners, `INSERT`, then `after_insert` listeners,
@@ -125,8 +221,16 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// Updates the row with this primary key: `before_update` listeners, `UPDATE` of every
-    /// column, then `after_update` listeners, atomically. No such row is
-    /// [`Error::NotFound`].
+    /// column but the key, then `after_update` listeners, atomically. No such row is
+    /// [`Error::NotFound`]. The key names the row and is never written: a `before_update`
+    /// listener that changes it is refused with [`Error::Unsupported`].
+    ///
+    /// With a `#[model(version)]` column, the row is updated only if it still has the
+    /// model's version, which the update bumps; a row changed since the model was read is
+    /// [`Error::Conflict`], and nothing is written. A `#[model(track_changes)]` model writes
+    /// only the columns that differ from the stored row, which it reads first (locked, in
+    /// the update's transaction); [`Tracked`](crate::Tracked) knows the original values
+    /// without reading them.
     fn update<'c, A>(&mut self, db: A) -> impl Future<Output = Result<(), Error>> + Send
     where
         A: Acquire<'c> + Send,
@@ -136,7 +240,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// Deletes the row with this primary key: `before_delete` listeners, `DELETE`, then
-    /// `after_delete` listeners, atomically. No such row is [`Error::NotFound`].
+    /// `after_delete` listeners, atomically. No such row is [`Error::NotFound`]. With a
+    /// `#[model(version)]` column, a row whose version is no longer the model's is
+    /// [`Error::Conflict`], and nothing is deleted.
     fn delete<'c, A>(&self, db: A) -> impl Future<Output = Result<(), Error>> + Send
     where
         A: Acquire<'c> + Send,
@@ -223,5 +329,54 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A::Database: Backend,
     {
         ops::fetch(db, Some(page))
+    }
+
+    /// Every row, as a [`Select`] to narrow, order, limit, read or change:
+    /// `Post::query().count(&pool)`.
+    fn query() -> Select<Self> {
+        Select::new(None)
+    }
+
+    /// The rows that match a filter built from the model's typed columns, as a [`Select`]:
+    /// nothing runs until one of its methods is awaited. Every value is bound; a misspelled
+    /// column or a value of the wrong type does not compile.
+    ///
+    /// ```
+    /// use model_core::Model;
+    ///
+    /// #[derive(Model)]
+    /// struct Post { id: Option<i64>, title: String, author_id: Option<i64> }
+    ///
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let posts = Post::filter(|p| p.title.like("Hello%").and(p.author_id.gt(7)))
+    ///     .order_by(|p| p.title)
+    ///     .all(&pool)
+    ///     .await?; // `load` listeners ran on each
+    /// # let _ = posts; Ok(()) }
+    /// ```
+    fn filter(filter: impl FnOnce(&Self::Columns) -> Filter<Self>) -> Select<Self> {
+        Select::new(Some(filter(&Self::__HANDLES)))
+    }
+
+    /// A read of models with SQL of your own (a join, a window, a CTE), which still runs
+    /// `load` listeners on every model: `Post::from_sql(sqlx::query("SELECT ...").bind(x))
+    /// .all(&pool)`. Each of the model's columns is read from the result column of the same
+    /// name (the first one, if several share it); other result columns are ignored. Bind
+    /// every value: the SQL is sent as written.
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let posts = Post::from_sql(
+    ///     sqlx::query("SELECT p.* FROM post p JOIN tag t ON t.post_id = p.id WHERE t.name = ?")
+    ///         .bind("rust"),
+    /// )
+    /// .all(&pool)
+    /// .await?;
+    /// # let _ = posts; Ok(()) }
+    /// ```
+    fn from_sql<DB: Backend>(query: Query<'_, DB>) -> FromSql<'_, Self, DB> {
+        FromSql::new(query)
     }
 }

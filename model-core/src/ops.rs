@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::listener::Event;
 use crate::model::Model;
 use crate::session::Session;
+use crate::{update, version};
 
 /// Which rows of a model to read with [`Model::page`], by primary key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,24 +66,36 @@ pub(crate) enum Batch<'m, M> {
 /// needs one, see [`Session`]; commits it, or rolls it back on an error or a panic. Its
 /// `after_*_commit` listeners run once the outermost transaction has committed, see
 /// [`crate::commit`].
+///
+/// Only this shell and [`Rows`] are compiled per model. The machinery (acquiring, the
+/// writer turn, the transaction, panics, rollback, the after-commit queue) takes the batch
+/// as `&mut dyn Rows` and is compiled once per backend: users pay its compile time once,
+/// not once per model, and the virtual calls cost nanoseconds against a round trip.
 pub(crate) async fn write<'c, M, A>(mut batch: Batch<'_, M>, db: A) -> Result<(), Error>
 where
     M: Model,
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let mut conn = db
-        .acquire()
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    write_rows(&mut batch, db).await
+}
+
+pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let name = rows.model();
+    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
     // The write's state (statements, listener futures, a listener's own writes) lives in one
     // heap allocation: inline, a write whose listener writes another model would make a
     // future of tens of kilobytes for the caller to hold (clippy's `large_futures`).
     if conn.is_in_transaction() {
-        if batch.has_commit_listeners() && !commit::is_open() {
-            return Err(Error::CommitScope { model: M::NAME });
+        if rows.has_commit_listeners() && !commit::is_open() {
+            return Err(Error::CommitScope { model: name });
         }
-        return Box::pin(write_on::<M, A::Database>(&mut batch, &mut conn)).await;
+        // A failed write leaves the outer transaction going: what it queued goes with it.
+        return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn))).await;
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
     // by itself and by whatever its listeners wrote, once it has committed.
@@ -90,37 +103,123 @@ where
         // SQLite: wait for this process's earlier writers of the file first (`writers`).
         let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
             .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        write_on::<M, A::Database>(&mut batch, &mut conn).await
+            .map_err(|e| Error::from_sqlx(name, e))?;
+        write_on::<A::Database>(rows, &mut conn).await
     }))
     .await
 }
 
-async fn write_on<M: Model, DB: Backend>(
-    batch: &mut Batch<'_, M>,
+/// What the write machinery needs of a batch without knowing its model: the model's part
+/// of a write (its listeners, binding, keys), behind one vtable.
+pub(crate) trait Rows<DB: Backend>: Send {
+    /// The model's name, for errors.
+    fn model(&self) -> &'static str;
+    /// Whether the batch needs a transaction of its own whatever its listeners do: more
+    /// than one row, or a listener after the statement that could still veto it.
+    fn needs_transaction(&self) -> bool;
+    /// Whether the model has listeners of this batch's after-commit event.
+    fn has_commit_listeners(&self) -> bool;
+    /// For an insert, whether each row's key is unset (the database generates it).
+    fn unset_keys(&self) -> Vec<bool>;
+    /// Clears the keys of the rows marked in `unset`.
+    fn clear_keys(&mut self, unset: &[bool]);
+    /// For an update of a versioned model, each row's version before the write: an update
+    /// bumps it, a failed write gives it back (`version::saved`). Empty otherwise.
+    fn saved_versions(&self) -> Vec<i64>;
+    /// Gives the rows back the versions `saved_versions` returned.
+    fn restore_versions(&mut self, saved: &[i64]);
+    /// The rows' listeners and statements, in order.
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    /// Queues the after-commit listeners of every row.
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>);
+}
+
+impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
+    fn model(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn needs_transaction(&self) -> bool {
+        self.models().len() != 1 || self.has_after_listeners()
+    }
+
+    fn has_commit_listeners(&self) -> bool {
+        Batch::has_commit_listeners(self)
+    }
+
+    fn unset_keys(&self) -> Vec<bool> {
+        match self {
+            Batch::Insert(models) => models.iter().map(|m| m.__key().is_none()).collect(),
+            Batch::Update(_) | Batch::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn clear_keys(&mut self, unset: &[bool]) {
+        if let Batch::Insert(models) = self {
+            for (model, unset) in models.iter_mut().zip(unset) {
+                if *unset {
+                    model.__set_key(None);
+                }
+            }
+        }
+    }
+
+    fn saved_versions(&self) -> Vec<i64> {
+        match self {
+            Batch::Update(models) => version::saved(models),
+            Batch::Insert(_) | Batch::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn restore_versions(&mut self, saved: &[i64]) {
+        if let Batch::Update(models) = self {
+            version::restore(models, saved);
+        }
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(write_in(self, session))
+    }
+
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
+        let event = self.commit_event();
+        for model in self.models() {
+            model.__after_commit(event, queue);
+        }
+    }
+}
+
+async fn write_on<DB: Backend>(
+    rows: &mut dyn Rows<DB>,
     conn: &mut DB::Connection,
 ) -> Result<(), Error> {
+    let name = rows.model();
     // One statement whose listeners all run before it (synchronously: an async listener
     // begins the transaction itself, see `Session`) is atomic on its own. In a caller's
     // transaction too on SQLite and MySQL, which undo a failed statement and nothing
     // else; PostgreSQL instead aborts the whole transaction, so there it gets a savepoint
     // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable.
-    let needs_transaction = batch.models().len() != 1
-        || batch.has_after_listeners()
-        || (conn.is_in_transaction() && DB::DIALECT == Dialect::Postgres);
+    let needs_transaction =
+        rows.needs_transaction() || (conn.is_in_transaction() && DB::DIALECT == Dialect::Postgres);
     let mut session = Session::<DB>::new(conn);
     if needs_transaction {
         session
             .begin()
             .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            .map_err(|e| Error::from_sqlx(name, e))?;
     }
-    let mut keys = KeyGuard::new(batch);
-    let outcome = catch_panic(write_in(keys.batch, &mut session)).await;
+    let mut keys = KeyGuard::new(rows);
+    let outcome = catch_panic(keys.rows.run(&mut session)).await;
     // Without a transaction the one statement commits on its own: a connection lost
     // during it leaves the outcome unknown, as during a COMMIT.
     let autocommit = session.autocommits();
-    let result = finish::<M, _, _>(session, outcome).await.map_err(|error| {
+    let result = finish_as(name, session, outcome).await.map_err(|error| {
         if autocommit {
             error.at_commit()
         } else {
@@ -129,14 +228,9 @@ async fn write_on<M: Model, DB: Backend>(
     });
     if result.is_ok() {
         keys.keep();
-        let batch = &*keys.batch;
-        if batch.has_commit_listeners() {
-            let event = batch.commit_event();
-            let queued = commit::enqueue(|queue| {
-                for model in batch.models() {
-                    model.__after_commit(event, queue);
-                }
-            });
+        if keys.rows.has_commit_listeners() {
+            let rows = &*keys.rows;
+            let queued = commit::enqueue(|queue| rows.queue_commit(queue));
             debug_assert!(queued, "write() checked that a queue is open");
         }
     }
@@ -150,35 +244,39 @@ async fn write_on<M: Model, DB: Backend>(
 /// Which keys to clear is decided from the models before anything runs, not from whether a
 /// transaction was begun: a listener may begin one later, and a commit may fail after the
 /// key was set.
-struct KeyGuard<'b, 'm, M: Model> {
-    batch: &'b mut Batch<'m, M>,
+struct KeyGuard<'b, DB: Backend> {
+    rows: &'b mut dyn Rows<DB>,
     /// For an insert, whether each model's key was unset (so the database generates it).
     unset: Vec<bool>,
+    /// For an update of a versioned model, each row's version before it.
+    versions: Vec<i64>,
 }
 
-impl<'b, 'm, M: Model> KeyGuard<'b, 'm, M> {
-    fn new(batch: &'b mut Batch<'m, M>) -> Self {
-        let unset = match &*batch {
-            Batch::Insert(models) => models.iter().map(|m| m.__key().is_none()).collect(),
-            Batch::Update(_) | Batch::Delete(_) => Vec::new(),
-        };
-        KeyGuard { batch, unset }
+impl<'b, DB: Backend> KeyGuard<'b, DB> {
+    fn new(rows: &'b mut dyn Rows<DB>) -> Self {
+        let unset = rows.unset_keys();
+        let versions = rows.saved_versions();
+        KeyGuard {
+            rows,
+            unset,
+            versions,
+        }
     }
 
     /// The write succeeded: its keys name stored rows, and stay.
     fn keep(&mut self) {
         self.unset.clear();
+        self.versions.clear();
     }
 }
 
-impl<M: Model> Drop for KeyGuard<'_, '_, M> {
+impl<DB: Backend> Drop for KeyGuard<'_, DB> {
     fn drop(&mut self) {
-        if let Batch::Insert(models) = &mut *self.batch {
-            for (model, unset) in models.iter_mut().zip(&self.unset) {
-                if *unset {
-                    model.__set_key(None);
-                }
-            }
+        if self.unset.contains(&true) {
+            self.rows.clear_keys(&self.unset);
+        }
+        if !self.versions.is_empty() {
+            self.rows.restore_versions(&self.versions);
         }
     }
 }
@@ -200,7 +298,7 @@ impl<M: Model> Batch<'_, M> {
     }
 
     fn has_commit_listeners(&self) -> bool {
-        M::listeners(self.commit_event()).next().is_some()
+        crate::events::has_listeners::<M>(self.commit_event())
     }
 
     /// Whether a listener runs after the statement and could still veto it.
@@ -210,7 +308,7 @@ impl<M: Model> Batch<'_, M> {
             Batch::Update(_) => Event::AfterUpdate,
             Batch::Delete(_) => Event::AfterDelete,
         };
-        M::listeners(after).next().is_some()
+        crate::events::has_listeners::<M>(after)
     }
 }
 
@@ -226,6 +324,10 @@ async fn write_in<M: Model, DB: Backend>(
                 update_in(model, session).await?;
             }
             Ok(())
+        }
+        // A version is checked row by row, so that a conflict names its row (version.rs).
+        Batch::Delete(models) if M::__VERSION.is_some() => {
+            M::__delete_versioned(models, session).await
         }
         Batch::Delete([model]) => delete_in(model, session).await,
         Batch::Delete(models) => batch::delete_all(models, session).await,
@@ -259,24 +361,8 @@ async fn update_in<M: Model, DB: Backend>(
     model: &mut M,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    // The row to update is the one the model had when update was called: a listener that
-    // changes the key field moves the row to the new key (the UPDATE sets every column,
-    // key included), it does not retarget the UPDATE at another row.
-    let key = model
-        .__key()
-        .cloned()
-        .ok_or(Error::Unsaved { model: M::NAME })?;
-    model.__run_mut(Event::BeforeUpdate, session).await?;
-    prepare(model, DB::DIALECT)?;
-    let sql = M::__statements(DB::DIALECT);
-    let query = DB::bind(model.__bind(sqlx::query(sql.update.as_str()), true), &key);
-    let affected = DB::execute(session.conn(), query)
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    if affected == 0 {
-        return Err(not_found::<M>(&key));
-    }
-    model.__run_ref(Event::AfterUpdate, session).await
+    // Listeners, the statement (never setting the key), the version check, change sets.
+    update::update_in(model, session).await
 }
 
 async fn delete_in<M: Model, DB: Backend>(
@@ -322,22 +408,11 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let mut conn = db
-        .acquire()
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
     let query = <A::Database as Backend>::bind(sqlx::query(sql.select_by_key.as_str()), &key);
-    let row = <A::Database as Backend>::fetch_optional(&mut conn, query)
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    match row {
-        None => Ok(None),
-        Some(row) => {
-            let mut models = load::<M, A::Database>(vec![row], &mut conn).await?;
-            Ok(models.pop())
-        }
-    }
+    let mut loaded = Loaded::<M>(Vec::new());
+    read(db, query, &mut loaded).await?;
+    Ok(loaded.0.pop())
 }
 
 pub(crate) async fn fetch<'c, M, A>(db: A, page: Option<Page>) -> Result<Vec<M>, Error>
@@ -346,10 +421,6 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let mut conn = db
-        .acquire()
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
     let query = match page {
         None => sqlx::query(sql.select_all.as_str()),
@@ -366,35 +437,112 @@ where
             <A::Database as Backend>::bind(query, &offset)
         }
     };
+    let mut loaded = Loaded::<M>(Vec::new());
+    read(db, query, &mut loaded).await?;
+    Ok(loaded.0)
+}
+
+/// Runs a read and loads its rows: the machinery, compiled once per backend and connection
+/// type, not once per model (see [`write`]).
+async fn read<'c, A>(
+    db: A,
+    query: crate::backend::Query<'static, A::Database>,
+    loader: &mut dyn Loader<A::Database>,
+) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let name = loader.model();
+    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
     let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
         .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    load::<M, A::Database>(rows, &mut conn).await
+        .map_err(|e| Error::from_sqlx(name, e))?;
+    load_into::<A::Database>(&rows, &mut conn, loader).await
+}
+
+/// The model's part of a read: decoding a row and running its `load` listeners.
+pub(crate) trait Loader<DB: Backend>: Send {
+    /// The model's name, for errors.
+    fn model(&self) -> &'static str;
+    /// Whether the model has `load` listeners (else [`Loader::decode`] is the whole load).
+    fn has_listeners(&self) -> bool;
+    /// Decodes `row` and keeps the model.
+    fn decode(&mut self, row: &DB::Row) -> Result<(), Error>;
+    /// Decodes `row`, runs the `load` listeners on the model and keeps it.
+    fn load<'a>(
+        &'a mut self,
+        row: &'a DB::Row,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+}
+
+/// The models a read has loaded so far.
+pub(crate) struct Loaded<M>(pub(crate) Vec<M>);
+
+impl<M: Model, DB: Backend> Loader<DB> for Loaded<M> {
+    fn model(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn has_listeners(&self) -> bool {
+        M::listeners(Event::Load).next().is_some()
+    }
+
+    fn decode(&mut self, row: &DB::Row) -> Result<(), Error> {
+        let model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        self.0.push(model);
+        Ok(())
+    }
+
+    fn load<'a>(
+        &'a mut self,
+        row: &'a DB::Row,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            model.__run_mut(Event::Load, session).await?;
+            self.0.push(model);
+            Ok(())
+        })
+    }
 }
 
 /// Decodes rows and runs `load` listeners on each. An async load listener's SQL runs in a
 /// transaction of the read's own, committed when every row is loaded.
-async fn load<M: Model, DB: Backend>(
+pub(crate) async fn load<M: Model, DB: Backend>(
     rows: Vec<DB::Row>,
     conn: &mut DB::Connection,
 ) -> Result<Vec<M>, Error> {
+    let mut loaded = Loaded::<M>(Vec::with_capacity(rows.len()));
+    load_into::<DB>(&rows, conn, &mut loaded).await?;
+    Ok(loaded.0)
+}
+
+async fn load_into<DB: Backend>(
+    rows: &[DB::Row],
+    conn: &mut DB::Connection,
+    loader: &mut dyn Loader<DB>,
+) -> Result<(), Error> {
+    if !loader.has_listeners() {
+        return rows.iter().try_for_each(|row| loader.decode(row));
+    }
+    let name = loader.model();
     let mut session = Session::<DB>::new(conn);
     let loaded = async {
-        let mut models = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::NAME, e))?;
-            model.__run_mut(Event::Load, &mut session).await?;
-            models.push(model);
+        for row in rows {
+            loader.load(row, &mut session).await?;
         }
-        Ok(models)
+        Ok(())
     };
     let outcome = catch_panic(loaded).await;
-    finish::<M, _, _>(session, outcome).await
+    finish_as(name, session, outcome).await
 }
 
 /// Polls `future`, turning a panic inside it into an `Err` so the transaction can be rolled
 /// back before the panic goes on.
-async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
     let mut future = pin!(future);
     // AssertUnwindSafe: after a panic the future is never polled again, and the panic is
     // resumed as soon as the rollback is done, so no broken state is observed.
@@ -409,7 +557,16 @@ async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Se
 }
 
 /// Commits on success; otherwise rolls back, then returns the error or resumes the panic.
-async fn finish<M: Model, DB: Backend, T>(
+pub(crate) fn finish<'s, M: Model, DB: Backend, T: 's>(
+    session: Session<'s, DB>,
+    outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
+) -> impl Future<Output = Result<T, Error>> + 's {
+    finish_as(M::NAME, session, outcome)
+}
+
+/// [`finish`] for a model known by name only: compiled once per backend and outcome type.
+async fn finish_as<DB: Backend, T>(
+    name: &'static str,
     session: Session<'_, DB>,
     outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
 ) -> Result<T, Error> {
@@ -418,7 +575,7 @@ async fn finish<M: Model, DB: Backend, T>(
             session
                 .commit()
                 .await
-                .map_err(|e| Error::from_commit(M::NAME, e))?;
+                .map_err(|e| Error::from_commit(name, e))?;
             Ok(value)
         }
         Ok(Err(error)) => {

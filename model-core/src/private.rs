@@ -4,14 +4,23 @@
 pub use sqlx;
 
 pub use crate::backend::{Backend, Dialect, Query};
-pub use crate::column::{ColumnType, GeneratedKey};
+pub use crate::column::{decode_checked, ColumnType, GeneratedKey, Stored};
 pub use crate::commit::Callback;
 pub use crate::conn::Conn;
 pub use crate::error::Error;
+pub use crate::events::private::*;
 pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
 pub use crate::model::Model;
+pub use crate::query::{from_row, Column, ColumnMap};
 pub use crate::session::Session;
 pub use crate::statements::{StatementCache, Statements};
+pub use crate::types::derived::{unknown_number, unknown_text};
+// Issue 14: change sets and optimistic locking.
+pub use crate::changes::{
+    call_after_update, call_before_update, changed, ChangeSet, Changed, TrackChanges,
+};
+pub use crate::update::update_bare;
+pub use crate::version::{delete_all as delete_versioned, Version};
 
 /// Calls one listener of an event that hands out `&mut M`, naming it in the error.
 #[inline]
@@ -54,7 +63,7 @@ where
 }
 
 impl Failure {
-    fn into_error<M: Model>(self, event: Event, listener: &'static str) -> Error {
+    pub(crate) fn into_error<M: Model>(self, event: Event, listener: &'static str) -> Error {
         match self {
             Failure::Listener(source) => Error::Listener {
                 model: M::NAME,

@@ -16,12 +16,18 @@ pub struct Statements {
     pub insert: String,
     /// `INSERT` of every column, key included.
     pub insert_with_key: String,
-    /// `UPDATE` of every column, key included, `WHERE` key = the key the row had.
+    /// `UPDATE` of every column but the key, `WHERE` key = ?, and `AND` version = ? for a
+    /// model with a `#[model(version)]` column. The key is never set: it names the row, and
+    /// a key the database generates may refuse to be written (PostgreSQL's `GENERATED
+    /// ALWAYS`). Empty for a table of just its key, which has nothing to set.
     pub update: String,
-    /// `DELETE ... WHERE` key = ?.
+    /// `DELETE ... WHERE` key = ?, and `AND` version = ? for a model with a version column.
     pub delete: String,
     /// `SELECT` of every column `WHERE` key = ?.
     pub select_by_key: String,
+    /// [`Statements::select_by_key`], locking the row until the transaction ends (`FOR
+    /// UPDATE` on PostgreSQL and MySQL; SQLite's write transaction holds the whole database).
+    pub select_for_update: String,
     /// `SELECT` of every column of every row, by key.
     pub select_all: String,
     /// `SELECT` of every column, by key ascending, `LIMIT ? OFFSET ?`.
@@ -48,6 +54,12 @@ struct Many {
     select_keys_head: String,
     /// How many columns there are, key included.
     columns: usize,
+    /// `UPDATE t SET `, and every column quoted, for [`Statements::update_columns`].
+    update_head: String,
+    quoted: Vec<String>,
+    key: usize,
+    /// The index of the `#[model(version)]` column, if there is one.
+    version: Option<usize>,
 }
 
 /// The most values one statement may bind on each backend: SQLite's default
@@ -68,9 +80,28 @@ impl Statements {
     /// use model_core::{Dialect, Statements};
     /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title", "order"], 0);
     /// assert_eq!(sql.insert, r#"INSERT INTO "posts" ("title", "order") VALUES ($1, $2) RETURNING "id""#);
-    /// assert_eq!(sql.update, r#"UPDATE "posts" SET "id" = $1, "title" = $2, "order" = $3 WHERE "id" = $4"#);
+    /// assert_eq!(sql.update, r#"UPDATE "posts" SET "title" = $1, "order" = $2 WHERE "id" = $3"#);
     /// ```
     pub fn build(dialect: Dialect, table: &str, columns: &[&str], primary_key: usize) -> Self {
+        Self::build_versioned(dialect, table, columns, primary_key, None)
+    }
+
+    /// [`Statements::build`] for a model whose `columns[version]` is its `#[model(version)]`
+    /// column: `update` and `delete` also require the version the model was read with.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_versioned(Dialect::Sqlite, "items", &["id", "stock", "v"], 0, Some(2));
+    /// assert_eq!(sql.update, r#"UPDATE "items" SET "stock" = ?, "v" = ? WHERE "id" = ? AND "v" = ?"#);
+    /// assert_eq!(sql.delete, r#"DELETE FROM "items" WHERE "id" = ? AND "v" = ?"#);
+    /// ```
+    pub fn build_versioned(
+        dialect: Dialect,
+        table: &str,
+        columns: &[&str],
+        primary_key: usize,
+        version: Option<usize>,
+    ) -> Self {
         let q = |ident: &str| dialect.quote(ident);
         let table = q(table);
         let key = q(columns[primary_key]);
@@ -112,16 +143,30 @@ impl Statements {
             all.join(", "),
             placeholders(1, all.len())
         );
-        let assignments = all
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = {}", dialect.placeholder(i + 1)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let update = format!(
-            "UPDATE {table} SET {assignments} WHERE {key} = {}",
-            dialect.placeholder(all.len() + 1)
-        );
+        // `AND version = ?` after the key, bound after it.
+        let version_check = |after: usize| match version {
+            Some(v) => format!(" AND {} = {}", all[v], dialect.placeholder(after + 1)),
+            None => String::new(),
+        };
+        let update = if without_key.is_empty() {
+            String::new()
+        } else {
+            let assignments = without_key
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = {}", dialect.placeholder(i + 1)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "UPDATE {table} SET {assignments} WHERE {key} = {}{}",
+                dialect.placeholder(without_key.len() + 1),
+                version_check(without_key.len() + 1)
+            )
+        };
+        let lock = match dialect {
+            Dialect::Postgres | Dialect::MySql => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
         let returning = if dialect.has_returning() {
             format!(" RETURNING {key}")
         } else {
@@ -135,6 +180,10 @@ impl Statements {
             delete_head: format!("DELETE FROM {table} WHERE {key} IN "),
             select_keys_head: format!("SELECT {key} FROM {table} WHERE {key} IN "),
             columns: all.len(),
+            update_head: format!("UPDATE {table} SET "),
+            quoted: all.clone(),
+            key: primary_key,
+            version,
         };
         let page = |order: &str| {
             format!(
@@ -148,10 +197,12 @@ impl Statements {
             insert_with_key,
             update,
             delete: format!(
-                "DELETE FROM {table} WHERE {key} = {}",
-                dialect.placeholder(1)
+                "DELETE FROM {table} WHERE {key} = {}{}",
+                dialect.placeholder(1),
+                version_check(1)
             ),
             select_by_key: format!("{select} WHERE {key} = {}", dialect.placeholder(1)),
+            select_for_update: format!("{select} WHERE {key} = {}{lock}", dialect.placeholder(1)),
             select_all: format!("{select} ORDER BY {key}"),
             select_page_asc: page("ASC"),
             select_page_desc: page("DESC"),
@@ -195,6 +246,55 @@ impl Statements {
     pub fn delete_rows(&self, rows: usize) -> String {
         let mut sql = self.many.delete_head.clone();
         push_groups(&mut sql, self.many.dialect, 1, rows);
+        sql
+    }
+
+    /// `UPDATE` of just `columns` (indices into the model's columns, none of them the key
+    /// or the version column), `WHERE` key = ?; for a model with a version column, it is
+    /// set too (after `columns`) and required (after the key): what an update of a
+    /// `#[model(track_changes)]` model sends.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_versioned(Dialect::Postgres, "items", &["id", "name", "stock", "v"], 0, Some(3));
+    /// assert_eq!(
+    ///     sql.update_columns(&[2]),
+    ///     r#"UPDATE "items" SET "stock" = $1, "v" = $2 WHERE "id" = $3 AND "v" = $4"#
+    /// );
+    /// ```
+    pub fn update_columns(&self, columns: &[usize]) -> String {
+        use std::fmt::Write as _;
+        let many = &self.many;
+        let mut sql = String::with_capacity(many.update_head.len() + 24 * (columns.len() + 3));
+        sql.push_str(&many.update_head);
+        let mut n = 0;
+        let mut placeholder = |sql: &mut String| {
+            n += 1;
+            match many.dialect {
+                Dialect::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                Dialect::Sqlite | Dialect::MySql => sql.push('?'),
+            }
+        };
+        for (i, &column) in columns.iter().chain(&many.version).enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&many.quoted[column]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&many.quoted[many.key]);
+        sql.push_str(" = ");
+        placeholder(&mut sql);
+        if let Some(version) = many.version {
+            sql.push_str(" AND ");
+            sql.push_str(&many.quoted[version]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
         sql
     }
 
@@ -259,6 +359,21 @@ impl StatementCache {
         self.slots[dialect as usize]
             .get_or_init(|| Statements::build(dialect, table, columns, primary_key))
     }
+
+    /// [`StatementCache::get`] for a model with a `#[model(version)]` column,
+    /// `columns[version]`.
+    pub fn get_versioned(
+        &'static self,
+        dialect: Dialect,
+        table: &str,
+        columns: &[&str],
+        primary_key: usize,
+        version: usize,
+    ) -> &'static Statements {
+        self.slots[dialect as usize].get_or_init(|| {
+            Statements::build_versioned(dialect, table, columns, primary_key, Some(version))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +393,42 @@ mod tests {
         assert_eq!(
             sql.select_by_key,
             r#"SELECT "k", "a""b" FROM "we""ird" WHERE "k" = ?"#
+        );
+    }
+
+    #[test]
+    fn update_never_sets_the_key() {
+        let sql = Statements::build(Dialect::MySql, "t", &["a", "id", "b"], 1);
+        assert_eq!(sql.update, "UPDATE `t` SET `a` = ?, `b` = ? WHERE `id` = ?");
+        assert_eq!(
+            sql.update_columns(&[2]),
+            "UPDATE `t` SET `b` = ? WHERE `id` = ?"
+        );
+        assert_eq!(
+            Statements::build(Dialect::Sqlite, "t", &["id"], 0).update,
+            ""
+        );
+    }
+
+    #[test]
+    fn versioned_statements_check_the_version_after_the_key() {
+        let sql =
+            Statements::build_versioned(Dialect::Postgres, "t", &["id", "v", "a"], 0, Some(1));
+        assert_eq!(
+            sql.update,
+            r#"UPDATE "t" SET "v" = $1, "a" = $2 WHERE "id" = $3 AND "v" = $4"#
+        );
+        assert_eq!(
+            sql.delete,
+            r#"DELETE FROM "t" WHERE "id" = $1 AND "v" = $2"#
+        );
+        assert_eq!(
+            sql.update_columns(&[]),
+            r#"UPDATE "t" SET "v" = $1 WHERE "id" = $2 AND "v" = $3"#
+        );
+        assert_eq!(
+            sql.select_for_update,
+            r#"SELECT "id", "v", "a" FROM "t" WHERE "id" = $1 FOR UPDATE"#
         );
     }
 

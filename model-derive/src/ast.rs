@@ -4,25 +4,31 @@
 use proc_macro2::Span;
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;
-use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Type};
+use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path, Token, Type, Visibility};
 
 use crate::ctxt::Ctxt;
 
 pub struct Input<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a Visibility,
     pub table: Option<LitStr>,
+    /// The span of `track_changes` in `#[model(track_changes)]`.
+    pub track_changes: Option<Span>,
     pub fields: Vec<FieldInput<'a>>,
     pub listeners: Vec<ListenerInput>,
 }
 
 pub struct FieldInput<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a Visibility,
     pub ty: &'a Type,
     /// The span of `primary_key` in `#[model(primary_key)]`.
     pub primary_key: Option<Span>,
     pub column: Option<LitStr>,
     /// The span of `skip` in `#[model(skip)]`.
     pub skip: Option<Span>,
+    /// The span of `version` in `#[model(version)]`.
+    pub version: Option<Span>,
 }
 
 pub struct ListenerInput {
@@ -31,8 +37,8 @@ pub struct ListenerInput {
     pub paths: Vec<Path>,
 }
 
-const STRUCT_KEYS: &str = "`table = \"...\"`";
-const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`";
+const STRUCT_KEYS: &str = "`table = \"...\"`, `track_changes`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`";
 
 impl<'a> Input<'a> {
     /// Parses what it can; every problem goes to `cx`.
@@ -85,10 +91,11 @@ impl<'a> Input<'a> {
         }
 
         let mut table = None;
+        let mut track_changes = None;
         let mut listeners = Vec::new();
         for attr in &input.attrs {
             if attr.path().is_ident("model") {
-                parse_struct_attr(cx, attr, &mut table);
+                parse_struct_attr(cx, attr, &mut table, &mut track_changes);
             } else if attr.path().is_ident("listens_for") {
                 match parse_listens_for(attr) {
                     Ok(parsed) => listeners.push(parsed),
@@ -103,10 +110,12 @@ impl<'a> Input<'a> {
                 let mut parsed = FieldInput {
                     // Named fields always have an ident.
                     ident: field.ident.as_ref().expect("named field"),
+                    vis: &field.vis,
                     ty: &field.ty,
                     primary_key: None,
                     column: None,
                     skip: None,
+                    version: None,
                 };
                 for attr in &field.attrs {
                     if attr.path().is_ident("model") {
@@ -124,14 +133,21 @@ impl<'a> Input<'a> {
 
         Input {
             ident: &input.ident,
+            vis: &input.vis,
             table,
+            track_changes,
             fields,
             listeners,
         }
     }
 }
 
-fn parse_struct_attr(cx: &Ctxt, attr: &Attribute, table: &mut Option<LitStr>) {
+fn parse_struct_attr(
+    cx: &Ctxt,
+    attr: &Attribute,
+    table: &mut Option<LitStr>,
+    track_changes: &mut Option<Span>,
+) {
     let result = attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("table") {
             let value = string_value(&meta, "table = \"posts\"")?;
@@ -139,7 +155,13 @@ fn parse_struct_attr(cx: &Ctxt, attr: &Attribute, table: &mut Option<LitStr>) {
                 cx.error_spanned(&meta.path, "duplicate `table`: give the table name once");
             }
             *table = Some(value);
-        } else if is_any(&meta.path, &["primary_key", "column", "skip"]) {
+        } else if meta.path.is_ident("track_changes") {
+            no_value(&meta, "track_changes")?;
+            if track_changes.is_some() {
+                cx.error_spanned(&meta.path, "duplicate `track_changes`");
+            }
+            *track_changes = Some(meta.path.span());
+        } else if is_any(&meta.path, &["primary_key", "column", "skip", "version"]) {
             return Err(meta.error(format!(
                 "`{}` goes on a field, not on the struct; on the struct `#[model(...)]` takes {STRUCT_KEYS}",
                 path_text(&meta.path)
@@ -183,9 +205,16 @@ fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
                 duplicate("column");
             }
             field.column = Some(value);
-        } else if meta.path.is_ident("table") {
+        } else if meta.path.is_ident("version") {
+            no_value(&meta, "version")?;
+            if field.version.is_some() {
+                duplicate("version");
+            }
+            field.version = Some(meta.path.span());
+        } else if is_any(&meta.path, &["table", "track_changes"]) {
             return Err(meta.error(format!(
-                "`table` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}"
+                "`{}` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}",
+                path_text(&meta.path)
             )));
         } else {
             return Err(meta.error(format!(

@@ -25,6 +25,14 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             const PRIMARY_KEY: usize = 0;
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = &[];
             type Key = i64;
+            type Columns = ();
+            const __HANDLES: () = ();
+            fn __column_mut<__T: 'static>(
+                &mut self,
+                column: usize,
+            ) -> ::core::option::Option<&mut __T> {
+                ::core::unreachable!()
+            }
             fn __statements(
                 dialect: ::model_core::__private::Dialect,
             ) -> &'static ::model_core::__private::Statements {
@@ -49,8 +57,12 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> ::core::result::Result<(), (&'static str, &'static str)> {
                 ::core::unreachable!()
             }
-            fn __from_row<__DB: ::model_core::__private::Backend>(
+            fn __listeners() -> &'static ::model_core::__private::Listeners<Self> {
+                ::core::unreachable!()
+            }
+            fn __from_row_at<__DB: ::model_core::__private::Backend>(
                 row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
+                columns: ::model_core::__private::ColumnMap<'_>,
             ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {
                 ::core::unreachable!()
             }

@@ -7,10 +7,12 @@
 //! "`Model` is not implemented" from every use of the type.
 
 mod ast;
+mod column_type;
 mod ctxt;
 mod event;
 mod expand;
 mod fallback;
+mod listens_for;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -29,4 +31,61 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
         (Ok(()), None) => unreachable!("validation failed without an error"),
     }
     .into()
+}
+
+/// `#[derive(ColumnType)]`: see `model_core`'s docs of the derive.
+#[proc_macro_derive(ColumnType, attributes(column))]
+pub fn derive_column_type(input: TokenStream) -> TokenStream {
+    column_type::derive(&parse_macro_input!(input as DeriveInput)).into()
+}
+
+/// A listener declared on the function itself, SQLAlchemy's `@event.listens_for(Post,
+/// 'before_insert')`: the model is the first argument's type, or named first.
+///
+/// (Not run here, where `model_core` is not a dependency; the README's section "Listeners
+/// where they live" runs the same forms.)
+///
+/// ```ignore
+/// use model_core::{AnyModel, Backend, Conn, Model};
+/// # #[derive(Debug, Clone, Model)]
+/// # struct Post { id: Option<i64>, title: String, stamped: bool }
+///
+/// #[model_core::listens_for(before_insert)]
+/// fn stamp(post: &mut Post) {
+///     post.stamped = true;
+/// }
+///
+/// /// Named model: for a generic function, or to be explicit.
+/// #[model_core::listens_for(Post, after_insert)]
+/// async fn audit<DB: Backend>(post: &Post, conn: &mut Conn<DB>) -> Result<(), model_core::Error> {
+///     let _ = (post, conn);
+///     Ok(())
+/// }
+///
+/// /// Every model: `&dyn AnyModel`.
+/// #[model_core::listens_for(after_delete)]
+/// fn log_delete(model: &dyn AnyModel) {
+///     println!("deleted {} {}", model.model_name(), model.key_value());
+/// }
+///
+/// /// Methods: the attribute on the `impl`, the event on each method.
+/// #[model_core::listens_for]
+/// impl Post {
+///     #[listens_for(before_update)]
+///     fn restamp(&mut self) {
+///         self.stamped = true;
+///     }
+/// }
+/// ```
+///
+/// The listener shapes, compile-time checks and transaction are those of struct-side
+/// listeners. They run after the struct-side ones; see `model_core::listen` for the order.
+///
+/// Write it by path, `#[model_core::listens_for(..)]`. Imported (`use
+/// model_core::listens_for`) it also works, beside structs that use the derive's own
+/// `#[listens_for(event, listener)]` after their `#[derive(Model)]`; a struct that writes
+/// it before the derive gets E0659 ("`listens_for` is ambiguous") from rustc.
+#[proc_macro_attribute]
+pub fn listens_for(args: TokenStream, item: TokenStream) -> TokenStream {
+    listens_for::expand(args.into(), item.into()).into()
 }

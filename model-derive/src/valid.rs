@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{GenericArgument, Ident, Path, PathArguments, Type};
+use syn::{GenericArgument, Ident, Path, PathArguments, Type, Visibility};
 
 use crate::ast::{path_text, Input};
 use crate::ctxt::Ctxt;
@@ -14,16 +14,22 @@ use crate::event::{unknown_event_message, Event};
 /// A model ready to expand.
 pub struct Model<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a Visibility,
     pub table: String,
     /// Every field, columns and skipped ones, in declaration order.
     pub fields: Vec<Field<'a>>,
     /// Index into `fields` of the primary key.
     pub primary_key: usize,
+    /// `#[model(track_changes)]`, with its span.
+    pub track_changes: Option<proc_macro2::Span>,
+    /// Index into `fields` of the `#[model(version)]` column.
+    pub version: Option<usize>,
     pub listeners: Vec<Listener>,
 }
 
 pub struct Field<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a Visibility,
     pub ty: &'a Type,
     /// `None` for a `#[model(skip)]` field.
     pub column: Option<String>,
@@ -110,6 +116,7 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
         };
         fields.push(Field {
             ident: field.ident,
+            vis: field.vis,
             ty: field.ty,
             column,
         });
@@ -151,6 +158,8 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
         }
     };
 
+    let version = check_version(&input, primary_key, &mut fail);
+
     let mut listeners: Vec<Listener> = Vec::with_capacity(input.listeners.len());
     for attr in input.listeners {
         let name = attr.event.unraw().to_string();
@@ -180,11 +189,55 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
     }
     Some(Model {
         ident: input.ident,
+        vis: input.vis,
         table,
         fields,
         primary_key: primary_key?,
+        track_changes: input.track_changes,
+        version,
         listeners,
     })
+}
+
+/// The one `#[model(version)]` field, if any: a column, not the key.
+fn check_version(
+    input: &Input<'_>,
+    primary_key: Option<usize>,
+    fail: &mut impl FnMut(proc_macro2::Span, String),
+) -> Option<usize> {
+    let mut version = None;
+    for (i, field) in input.fields.iter().enumerate() {
+        let Some(span) = field.version else { continue };
+        if field.skip.is_some() {
+            fail(
+                span,
+                format!(
+                    "`{}` is skipped, so it has no column to be the version",
+                    field.ident
+                ),
+            );
+        } else if primary_key == Some(i) {
+            fail(
+                span,
+                format!(
+                    "the primary key `{}` cannot be the version: the version is a column of its own that every update adds one to",
+                    field.ident
+                ),
+            );
+        } else if let Some(first) = version {
+            let first: &crate::ast::FieldInput<'_> = &input.fields[first];
+            fail(
+                span,
+                format!(
+                    "`{}` is already the version column; a model has at most one",
+                    first.ident
+                ),
+            );
+        } else {
+            version = Some(i);
+        }
+    }
+    version
 }
 
 /// `T` if `ty` is written `Option<T>` (also `std::option::Option<T>`).

@@ -174,7 +174,7 @@ async fn transaction_holds_commit_listeners_until_its_commit<DB: TestBackend>(db
                 "not before the transaction commits"
             );
             note("two", &inner).insert(&mut *conn).await?;
-            Ok(())
+            Ok::<_, Error>(())
         })
     })
     .await

@@ -993,7 +993,7 @@ async fn failed_writes_in_a_transaction_run_no_commit_listener<DB: TestBackend>(
                 Vec::<String>::new(),
                 "not before the commit"
             );
-            Ok(errors)
+            Ok::<_, Error>(errors)
         })
     })
     .await

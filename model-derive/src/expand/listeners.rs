@@ -30,7 +30,34 @@ pub fn run_methods(model: &Model<'_>) -> TokenStream {
     let run_mut = run_method(model, true);
     let run_ref = run_method(model, false);
     let after_commit = after_commit_method(model);
-    quote!(#run_mut #run_ref #after_commit)
+    let registry = registry_methods(model);
+    quote!(#run_mut #run_ref #after_commit #registry)
+}
+
+/// `__listeners`, the model's cell of function-side and run-time listeners (one static:
+/// a write checks one atomic word in it), and `__values`, what a listener of every model
+/// reads: one line per column.
+fn registry_methods(model: &Model<'_>) -> TokenStream {
+    let ident = model.ident;
+    let values = model.columns().map(|(_, field, _)| {
+        let member = field.ident;
+        quote! {
+            __values.push((&::model_core::__private::Probe(&self.#member)).__value());
+        }
+    });
+    quote! {
+        fn __listeners() -> &'static ::model_core::__private::Listeners<Self> {
+            static LISTENERS: ::model_core::__private::Listeners<#ident> =
+                ::model_core::__private::Listeners::new();
+            &LISTENERS
+        }
+
+        fn __values(&self, __values: &mut ::std::vec::Vec<::model_core::__private::Value>) {
+            #[allow(unused_imports)]
+            use ::model_core::__private::{ViaFallback as _, ViaToValue as _};
+            #(#values)*
+        }
+    }
 }
 
 /// `__after_commit`, if some listener needs it: queues each listener of the event with one
@@ -77,6 +104,7 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
                 #(#arms)*
                 _ => {}
             }
+            ::model_core::__private::after_commit(self, __event, __queue);
         }
     })
 }
@@ -85,6 +113,8 @@ fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
     let arms: Vec<TokenStream> = Event::ALL
         .into_iter()
         .filter(|event| event.is_mutable() == mutable && !event.is_after_commit())
+        // A change-tracking model's update listeners take the change set: expand/changes.rs.
+        .filter(|event| !super::changes::takes_changes(model, *event))
         .filter_map(|event| {
             let calls: Vec<TokenStream> = model
                 .listeners
@@ -102,10 +132,20 @@ fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
     if arms.is_empty() {
         return None;
     }
-    let (name, receiver) = if mutable {
-        (quote!(__run_mut), quote!(&'__a mut self))
+    let (name, receiver, registry, receiver_deref) = if mutable {
+        (
+            quote!(__run_mut),
+            quote!(&'__a mut self),
+            quote!(run_mut),
+            quote!(mut *),
+        )
     } else {
-        (quote!(__run_ref), quote!(&'__a self))
+        (
+            quote!(__run_ref),
+            quote!(&'__a self),
+            quote!(run_ref),
+            quote!(*),
+        )
     };
     Some(quote! {
         fn #name<'__a, __DB: ::model_core::__private::Backend>(
@@ -121,7 +161,7 @@ fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
                     #(#arms)*
                     _ => {}
                 }
-                ::core::result::Result::Ok(())
+                ::model_core::__private::#registry(&#receiver_deref self, __event, &mut *__session).await
             }
         }
     })

@@ -1,6 +1,8 @@
 //! Pass 3: the `impl Model` of a checked model. Never fails.
 
+mod changes;
 mod checks;
+mod columns;
 mod listeners;
 mod row;
 
@@ -55,11 +57,19 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let from_row = row::from_row(model);
     let prepare = row::prepare(model);
     let where_clause = checks::where_clause(model);
+    let handles = columns::handles(model);
+    let columns_struct = columns::definition(model);
+    let from_row_impl = columns::from_row(model);
+    // Issue 14: change tracking and versions, for the models that opt in.
+    let (statements_get, version_arg) = changes::statements_get(model);
+    let change_bounds = changes::model_bounds(model);
+    let change_items = changes::model_items(model);
+    let change_set = changes::definition(model);
 
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
-        impl ::model_core::__private::Model for #ident #where_clause {
+        impl ::model_core::__private::Model for #ident #where_clause #change_bounds {
             const NAME: &'static str = #name;
             const TABLE: &'static str = #table;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
@@ -67,17 +77,19 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = #manifest;
 
             type Key = #key_type;
+            #handles
 
             fn __statements(
                 dialect: ::model_core::__private::Dialect,
             ) -> &'static ::model_core::__private::Statements {
                 static STATEMENTS: ::model_core::__private::StatementCache =
                     ::model_core::__private::StatementCache::new();
-                STATEMENTS.get(
+                STATEMENTS.#statements_get(
                     dialect,
                     <Self as ::model_core::__private::Model>::TABLE,
                     <Self as ::model_core::__private::Model>::COLUMNS,
-                    <Self as ::model_core::__private::Model>::PRIMARY_KEY,
+                    <Self as ::model_core::__private::Model>::PRIMARY_KEY
+                    #version_arg
                 )
             }
 
@@ -86,6 +98,12 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #from_row
             #prepare
             #run
+            #change_items
         }
+
+        #change_set
+
+        #columns_struct
+        #from_row_impl
     }
 }

@@ -57,7 +57,8 @@ pub fn prepare(model: &Model<'_>) -> TokenStream {
     }
 }
 
-/// `__from_row`: the columns by position, skipped fields from `Default`.
+/// `__from_row_at`: each column where the map says (its own position, for model-core's own
+/// statements), skipped fields from `Default`.
 pub fn from_row(model: &Model<'_>) -> TokenStream {
     let mut index = 0usize;
     let inits = model.fields.iter().map(|field| {
@@ -66,7 +67,7 @@ pub fn from_row(model: &Model<'_>) -> TokenStream {
         match field.column {
             Some(_) => {
                 let init = quote_spanned! {ty.span()=>
-                    #member: __DB::get::<#ty>(__row, #index)?
+                    #member: __DB::get::<#ty>(__row, __columns.at(#index))?
                 };
                 index += 1;
                 init
@@ -79,8 +80,9 @@ pub fn from_row(model: &Model<'_>) -> TokenStream {
     // Collected first: `index` is advanced inside the closure.
     let inits: Vec<TokenStream> = inits.collect();
     quote! {
-        fn __from_row<__DB: ::model_core::__private::Backend>(
+        fn __from_row_at<__DB: ::model_core::__private::Backend>(
             __row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
+            __columns: ::model_core::__private::ColumnMap<'_>,
         ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {
             ::core::result::Result::Ok(Self { #(#inits),* })
         }

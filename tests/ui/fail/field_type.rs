@@ -4,7 +4,7 @@ use model_core::Model;
 struct Post {
     id: Option<i64>,
     tags: std::collections::HashMap<String, String>,
-    views: u64,
+    views: u128,
 }
 
 fn main() {}

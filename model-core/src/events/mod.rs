@@ -1,0 +1,43 @@
+//! Listeners declared where they live: on the function (`#[listens_for]`), for one model or
+//! for every model, at compile time or at run time ([`listen`]).
+//!
+//! # The order listeners of one event run in
+//!
+//! 1. the struct-side listeners (`#[listens_for(event, f, g)]` on the struct), in the order
+//!    written;
+//! 2. the function-side listeners of this model, by name: the function's module path and
+//!    name (`blog::model::set_created_at`), compared as text;
+//! 3. the function-side listeners of every model, by name likewise;
+//! 4. the run-time listeners of this model, in registration order;
+//! 5. the run-time listeners of every model, in registration order.
+//!
+//! Specific before general: a listener of every model (an audit trail) sees the row as the
+//! model's own listeners left it. Sorting by name makes the order independent of link order
+//! and of which crate a listener lives in; to put one function-side listener before another,
+//! rename it or list both on the struct.
+
+mod every;
+mod registry;
+mod run;
+mod runtime;
+mod shim;
+mod value;
+
+pub use every::{AnyModel, EveryModelCommitListener, EveryModelListener, ModelRow};
+pub use runtime::{listen, on, once, EveryModel, Listening, RuntimeListener};
+pub use value::{ToValue, Value};
+
+/// What generated code names, through `__private`.
+pub(crate) mod private {
+    pub use super::every::{AsyncEveryCommitFn, AsyncEveryFn};
+    pub use super::registry::{
+        EveryShims, Listeners, Pending, Registered, RegisteredEvery, Registration, Shims,
+        FUNCTION_LISTENERS,
+    };
+    pub use super::run::{after_commit, has_listeners, run_mut, run_ref};
+    pub use super::shim::{shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref};
+    pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
+    pub use linkme;
+}
+
+pub(crate) use run::{after_commit, has_listeners, run_mut, run_ref};

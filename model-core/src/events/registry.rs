@@ -1,0 +1,300 @@
+//! Where function-side listeners are registered, and each model's view of what listens to
+//! it beyond its struct-side listeners.
+//!
+//! # Why a linker-collected slice
+//!
+//! `#[listens_for]` on a function adds one [`Registration`] to [`FUNCTION_LISTENERS`], a
+//! `linkme` distributed slice: the linker gathers the entries of every crate in the binary
+//! into one array, so nothing runs before `main`, nothing is locked to read it, and a
+//! listener in another module or another crate is found without the model knowing of it.
+//! The alternatives cost more: an attribute on the model's `impl` block only sees that
+//! block (no listener in another module or crate, and no listener for every model), and
+//! `inventory`-style constructors run code before `main`. The price of the slice is one
+//! scan of it per model, on its first write (or [`crate::Model::listeners`] call).
+//!
+//! # What a write pays
+//!
+//! Each model has one [`Listeners`] cell, a static the derive writes. Its `state` word says,
+//! per event, whether anything beyond the struct-side listeners listens: a function-side
+//! listener of the model, one of every model, or a run-time one. A write checks that word
+//! (one atomic load) and does nothing more when the bit is clear. Function-side listeners
+//! are read from a list built once and never changed (no lock); run-time ones, only when
+//! some are registered, from a copy-on-write list behind the model's own `RwLock`.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use sqlx::{MySql, Postgres, Sqlite};
+
+use crate::backend::{Backend, Dialect};
+use crate::commit::Callback;
+use crate::events::every::AnyModel;
+use crate::events::runtime::RuntimeLists;
+use crate::listener::{Event, Failure, ListenerInfo};
+use crate::model::Model;
+use crate::session::Session;
+
+/// The future of one erased listener call.
+pub type Pending<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
+/// A listener of an event that hands out `&mut M`, for one backend.
+pub type MutShim<M, DB> = for<'a, 'c> fn(&'a mut M, &'a mut Session<'c, DB>) -> Pending<'a>;
+/// A listener of an event that hands out `&M`, for one backend.
+pub type RefShim<M, DB> = for<'a, 'c> fn(&'a M, &'a mut Session<'c, DB>) -> Pending<'a>;
+/// A listener of every model, for one backend.
+pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB>) -> Pending<'a>;
+
+/// How to call a function-side listener of one model: one shim per backend (an async
+/// listener is generic over the backend, so each is its own instance), or the call to queue
+/// after the commit.
+pub enum Shims<M: 'static> {
+    /// `before_insert`, `before_update`, `load`.
+    Mut(MutShim<M, Sqlite>, MutShim<M, Postgres>, MutShim<M, MySql>),
+    /// `after_insert`, `after_update`, `before_delete`, `after_delete`.
+    Ref(RefShim<M, Sqlite>, RefShim<M, Postgres>, RefShim<M, MySql>),
+    /// `after_*_commit`: clones the model into the call.
+    Commit(fn(&M) -> Callback),
+}
+
+/// How to call a function-side listener of every model.
+pub enum EveryShims {
+    /// Every event but the `after_*_commit` ones.
+    Ref(EveryShim<Sqlite>, EveryShim<Postgres>, EveryShim<MySql>),
+    /// `after_*_commit`: copies the model's values into the call.
+    Commit(fn(&dyn AnyModel) -> Callback),
+}
+
+/// One function-side listener of model `M`.
+pub struct Registered<M: 'static> {
+    /// The event it listens to.
+    pub event: Event,
+    /// `module::path::function`: its name in errors and its place in the order.
+    pub name: &'static str,
+    /// How to call it.
+    pub shims: Shims<M>,
+}
+
+/// One function-side listener of every model.
+pub struct RegisteredEvery {
+    /// The event it listens to.
+    pub event: Event,
+    /// `module::path::function`.
+    pub name: &'static str,
+    /// How to call it.
+    pub shims: EveryShims,
+}
+
+/// One entry of `FUNCTION_LISTENERS`, the linker-collected slice of function-side listeners.
+pub enum Registration {
+    /// A `&'static Registered<M>`, for the model `M` it downcasts to.
+    Model(&'static (dyn Any + Sync)),
+    /// A listener of every model.
+    EveryModel(&'static RegisteredEvery),
+}
+
+/// Every function-side listener in the binary, gathered by the linker.
+#[linkme::distributed_slice]
+pub static FUNCTION_LISTENERS: [Registration];
+
+/// Picks the shim of backend `DB` among the three. `S` is that shim's type: the `TypeId`
+/// check cannot fail for the three backends model-core implements `Backend` for.
+pub(crate) fn for_backend<DB: Backend, S: Copy + 'static>(
+    sqlite: &dyn Any,
+    postgres: &dyn Any,
+    mysql: &dyn Any,
+) -> S {
+    let shim = match DB::DIALECT {
+        Dialect::Sqlite => sqlite,
+        Dialect::Postgres => postgres,
+        Dialect::MySql => mysql,
+    };
+    *shim
+        .downcast_ref::<S>()
+        .expect("a backend's dialect names the backend")
+}
+
+/// One function-side listener as a model's list holds it.
+pub(crate) enum Fixed<M: 'static> {
+    Model(&'static Registered<M>),
+    Every(&'static RegisteredEvery),
+}
+
+impl<M: 'static> Fixed<M> {
+    fn event(&self) -> Event {
+        match self {
+            Fixed::Model(r) => r.event,
+            Fixed::Every(r) => r.event,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Fixed::Model(r) => r.name,
+            Fixed::Every(r) => r.name,
+        }
+    }
+}
+
+/// A model's function-side listeners, found once.
+pub(crate) struct FixedList<M: 'static> {
+    /// Bit `event.index()` set when some listener of `event` is in `listeners`.
+    mask: u32,
+    /// In the order they run: by event, then this model's before every model's, then by
+    /// name (see [`crate::events`]).
+    pub(crate) listeners: Vec<Fixed<M>>,
+    /// The struct-side manifest followed by these, for [`crate::Model::listeners`].
+    pub(crate) infos: Vec<ListenerInfo>,
+}
+
+impl<M: Model> FixedList<M> {
+    fn collect() -> Self {
+        let mut listeners: Vec<Fixed<M>> = FUNCTION_LISTENERS
+            .iter()
+            .filter_map(|entry| match entry {
+                Registration::Model(any) => {
+                    let any: &dyn Any = *any;
+                    any.downcast_ref::<Registered<M>>().map(Fixed::Model)
+                }
+                Registration::EveryModel(every) => Some(Fixed::Every(every)),
+            })
+            .collect();
+        listeners.sort_by_key(|l| (l.event().index(), matches!(l, Fixed::Every(_)), l.name()));
+        let mut mask = 0;
+        let mut infos: Vec<ListenerInfo> = Vec::with_capacity(M::LISTENERS.len() + listeners.len());
+        for event in Event::ALL {
+            infos.extend(M::LISTENERS.iter().filter(|l| l.event == event));
+            let first = infos.iter().filter(|l| l.event == event).count();
+            let own = listeners.iter().filter(|l| l.event() == event);
+            for (order, listener) in (first..).zip(own) {
+                mask |= 1 << event.index();
+                infos.push(ListenerInfo {
+                    event,
+                    listener: listener.name(),
+                    order,
+                });
+            }
+        }
+        FixedList {
+            mask,
+            listeners,
+            infos,
+        }
+    }
+}
+
+/// Set in `state` once the cell is initialised.
+const INIT: u32 = 1 << 31;
+/// Where the run-time bits begin in `state`.
+const RUNTIME_SHIFT: u32 = 16;
+
+/// The bits of `state` that say `event` has listeners beyond the struct-side ones.
+pub(crate) const fn bits(event: Event) -> u32 {
+    (1 << event.index()) | (1 << (event.index() + RUNTIME_SHIFT))
+}
+
+/// The bit of `state` for `event`'s function-side listeners.
+pub(crate) const fn fixed_bit(event: Event) -> u32 {
+    1 << event.index()
+}
+
+/// The bit of `state` for `event`'s run-time listeners.
+pub(crate) const fn runtime_bit(event: Event) -> u32 {
+    1 << (event.index() + RUNTIME_SHIFT)
+}
+
+/// What listens to one model beyond its struct-side listeners. The derive writes one static
+/// per model; generated code only names [`Listeners::new`].
+pub struct Listeners<M: 'static> {
+    /// [`INIT`], the function-side bits, the run-time bits (see [`bits`]).
+    state: AtomicU32,
+    fixed: OnceLock<FixedList<M>>,
+    pub(crate) runtime: RuntimeLists<M>,
+}
+
+impl<M: 'static> Listeners<M> {
+    /// An empty cell, filled in on its model's first write. No `M: Model` bound: a model
+    /// whose impl has an error (a field type that is no column type) gets no second error
+    /// from its cell.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Listeners {
+            state: AtomicU32::new(0),
+            fixed: OnceLock::new(),
+            runtime: RuntimeLists::new(),
+        }
+    }
+}
+
+impl<M: Model> Listeners<M> {
+    /// The state word, initialised if it was not: one atomic load after the first call.
+    /// Relaxed is enough to answer "is there a listener": a listener registered while a
+    /// write is under way may or may not run for it. The lists read after a set bit are
+    /// behind their own synchronisation (`OnceLock`, `RwLock`).
+    #[inline]
+    pub(crate) fn state(&'static self) -> u32 {
+        let state = self.state.load(Ordering::Relaxed);
+        if state & INIT != 0 {
+            state
+        } else {
+            self.init()
+        }
+    }
+
+    #[cold]
+    fn init(&'static self) -> u32 {
+        let mut global = global();
+        let state = self.state.load(Ordering::Relaxed);
+        if state & INIT != 0 {
+            return state;
+        }
+        global.cells.push(self);
+        self.refresh(global.every_mask)
+    }
+
+    /// The function-side listeners, found on the first call.
+    pub(crate) fn fixed(&self) -> &FixedList<M> {
+        self.fixed.get_or_init(FixedList::collect)
+    }
+}
+
+/// What [`Global`] keeps of each model's cell: its state is recomputed when a run-time
+/// listener of every model comes or goes.
+pub(crate) trait Cell: Sync {
+    /// Recomputes the state word from the cell's lists and the events that run-time
+    /// listeners of every model listen to; returns it.
+    fn refresh(&self, every_mask: u32) -> u32;
+}
+
+impl<M: Model> Cell for Listeners<M> {
+    fn refresh(&self, every_mask: u32) -> u32 {
+        let runtime = self.runtime.mask() | every_mask;
+        let state = INIT | self.fixed().mask | (runtime << RUNTIME_SHIFT);
+        self.state.store(state, Ordering::Relaxed);
+        state
+    }
+}
+
+/// Registration's side of the cells: taken to register, remove or initialise, never by a
+/// write that finds its bits clear.
+pub(crate) struct Global {
+    /// The initialised cells.
+    pub(crate) cells: Vec<&'static dyn Cell>,
+    /// The events some run-time listener of every model listens to.
+    pub(crate) every_mask: u32,
+    /// The next run-time listener's id.
+    pub(crate) next_id: u64,
+}
+
+static GLOBAL: Mutex<Global> = Mutex::new(Global {
+    cells: Vec::new(),
+    every_mask: 0,
+    next_id: 1,
+});
+
+/// Locks [`GLOBAL`]. A panic while it was held (a user's `Drop` cannot run under it) left
+/// it consistent: every change is made in one assignment.
+pub(crate) fn global() -> MutexGuard<'static, Global> {
+    GLOBAL.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,78 @@
+//! What `#[listens_for]` on a function expands to calls: each turns one listener into the
+//! erased form [`crate::events::registry`] stores. The listener's type is checked here, at
+//! the function, by the same traits as struct-side listeners.
+
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::commit::Callback;
+use crate::events::every::{AnyModel, EveryModelCommitListener, EveryModelListener};
+use crate::events::registry::Pending;
+use crate::listener::{CommitListener, MutListener, RefListener};
+use crate::model::Model;
+use crate::session::Session;
+
+/// Calls a listener of an event that hands out `&mut M`.
+#[inline]
+pub fn shim_mut<'a, M, DB, Marker, L>(
+    listener: &'a L,
+    model: &'a mut M,
+    session: &'a mut Session<'_, DB>,
+) -> Pending<'a>
+where
+    M: Model,
+    DB: Backend,
+    L: MutListener<M, DB, Marker>,
+{
+    Box::pin(listener.call(model, session))
+}
+
+/// Calls a listener of an event that hands out `&M`.
+#[inline]
+pub fn shim_ref<'a, M, DB, Marker, L>(
+    listener: &'a L,
+    model: &'a M,
+    session: &'a mut Session<'_, DB>,
+) -> Pending<'a>
+where
+    M: Model,
+    DB: Backend,
+    L: RefListener<M, DB, Marker>,
+{
+    Box::pin(listener.call(model, session))
+}
+
+/// Calls a listener of every model.
+#[inline]
+pub fn shim_every<'a, DB, Marker, L>(
+    listener: &'a L,
+    model: &'a dyn AnyModel,
+    session: &'a mut Session<'_, DB>,
+) -> Pending<'a>
+where
+    DB: Backend,
+    L: EveryModelListener<DB, Marker>,
+{
+    Box::pin(listener.call(model, session))
+}
+
+/// An after-commit call of `listener` on a clone of `model`.
+#[inline]
+pub fn shim_commit<M, Marker, L>(listener: L, model: &M) -> Callback
+where
+    M: Model + Clone,
+    L: CommitListener<M, Marker>,
+{
+    let model = Arc::new(model.clone());
+    Box::new(move || Box::pin(async move { listener.call(&model).await }))
+}
+
+/// An after-commit call of a listener of every model, on a copy of `model`'s values.
+#[inline]
+pub fn shim_every_commit<Marker, L>(listener: L, model: &dyn AnyModel) -> Callback
+where
+    L: EveryModelCommitListener<Marker>,
+{
+    let row = model.to_row();
+    Box::new(move || Box::pin(async move { listener.call(&row).await }))
+}

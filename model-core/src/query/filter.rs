@@ -1,0 +1,143 @@
+//! Filters: the condition of a `WHERE`, as a tree of comparisons on one model's columns.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Not;
+
+use super::value::Value;
+
+/// A condition on the rows of `M`, built from its typed columns: `p.title.eq("Hello")`,
+/// combined with [`Filter::and`], [`Filter::or`] and `!` ([`Not`]).
+///
+/// Every value in it is bound as a parameter when the statement runs, never written into
+/// the SQL. Build one in the closure given to `Model::filter`.
+///
+/// ```
+/// # use model_core::Model;
+/// # #[derive(Model)] struct Post { id: Option<i64>, title: String, views: i64 }
+/// let popular_or_hello = Post::filter(|p| p.views.gt(100).or(p.title.eq("Hello")));
+/// let not_hello = Post::filter(|p| !p.title.eq("Hello"));
+/// # let _ = (popular_or_hello, not_hello);
+/// ```
+pub struct Filter<M> {
+    pub(crate) node: Node,
+    model: PhantomData<fn() -> M>,
+}
+
+/// The untyped tree: column indices into `Model::COLUMNS` and erased values, so that
+/// rendering it is one function for every model.
+#[derive(Clone)]
+pub(crate) enum Node {
+    Compare {
+        column: usize,
+        op: Op,
+        value: Box<dyn Value>,
+        /// For `=` and `<>` with a value that may be `None`: `None` compares as `IS NULL`
+        /// (`IS NOT NULL`) instead of matching nothing.
+        null_aware: bool,
+    },
+    /// `IS NULL`, or `IS NOT NULL` when `negated`.
+    Null {
+        column: usize,
+        negated: bool,
+    },
+    /// `IN (...)`; an empty list matches no row.
+    In {
+        column: usize,
+        values: Vec<Box<dyn Value>>,
+    },
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>),
+}
+
+/// A binary comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Like,
+}
+
+impl Op {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "<>",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Like => "LIKE",
+        }
+    }
+}
+
+impl<M> Filter<M> {
+    pub(crate) fn new(node: Node) -> Self {
+        Filter {
+            node,
+            model: PhantomData,
+        }
+    }
+
+    /// Rows that match both.
+    #[must_use]
+    pub fn and(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(Node::And(Box::new(self.node), Box::new(other.node)))
+    }
+
+    /// Rows that match either.
+    #[must_use]
+    pub fn or(self, other: Filter<M>) -> Filter<M> {
+        Filter::new(Node::Or(Box::new(self.node), Box::new(other.node)))
+    }
+}
+
+/// `!filter`: the rows `filter` does not match. As in SQL, a comparison with `NULL` is
+/// neither true nor false: `!p.views.gt(3)` does not match a row whose `views` is `NULL`.
+impl<M> Not for Filter<M> {
+    type Output = Filter<M>;
+
+    fn not(self) -> Filter<M> {
+        Filter::new(Node::Not(Box::new(self.node)))
+    }
+}
+
+impl<M> Clone for Filter<M> {
+    fn clone(&self) -> Self {
+        Filter::new(self.node.clone())
+    }
+}
+
+impl<M> fmt::Debug for Filter<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Filter").finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Every value, in the order the rendered SQL binds them, for `__prepare`.
+    pub(crate) fn values_mut<'a>(&'a mut self, out: &mut Vec<(usize, &'a mut dyn Value)>) {
+        match self {
+            Node::Compare { column, value, .. } => out.push((*column, &mut **value)),
+            Node::Null { .. } => {}
+            Node::In { column, values } => {
+                out.extend(
+                    values
+                        .iter_mut()
+                        .map(|v| (*column, &mut **v as &mut dyn Value)),
+                );
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.values_mut(out);
+                b.values_mut(out);
+            }
+            Node::Not(inner) => inner.values_mut(out),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Queries: the rows of one model that a filter selects, read or changed with every
+//! listener that applies.
+//!
+//! `Model::filter` (or `Model::query`, for every row) gives a [`Select`]; its methods read
+//! the rows ([`Select::all`], [`Select::first`], [`Select::one`], [`Select::count`],
+//! [`Select::exists`], [`Select::stream`]) or change them ([`Select::update`],
+//! [`Select::delete`]). Raw SQL reads go through [`Model::from_sql`](crate::Model::from_sql).
+//!
+//! - `column.rs`: the typed column handles the derive generates, and what they build.
+//! - `filter.rs`: the condition tree. `value.rs`: its values, bound on any backend.
+//! - `sql.rs`: the SQL text, for every dialect. `read.rs`, `stream.rs`, `write.rs`: running
+//!   it, with listeners.
+
+mod column;
+mod filter;
+mod read;
+mod sql;
+mod stream;
+mod value;
+mod write;
+
+use std::marker::PhantomData;
+
+pub use column::{Assignment, Column, IntoValue, Nullable, Order, Text};
+pub use filter::Filter;
+pub use read::FromSql;
+#[doc(hidden)]
+pub use read::{from_row, ColumnMap};
+pub use stream::ModelStream;
+
+use crate::error::Error;
+use crate::model::Model;
+use column::Sort;
+use filter::Node;
+use sql::Table;
+
+/// The rows of model `M` that a filter selects, in an order, perhaps limited: what
+/// `Model::filter` and `Model::query` return. Nothing runs until one of its async methods
+/// is awaited.
+///
+/// ```
+/// # use model_core::Model;
+/// # #[derive(Model)] struct Post { id: Option<i64>, title: String, views: i64, published: bool }
+/// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+/// let top_ten = Post::filter(|p| p.published.eq(true))
+///     .order_by(|p| p.views.desc())
+///     .limit(10)
+///     .all(&pool)
+///     .await?;
+/// let drafts = Post::filter(|p| p.published.eq(false)).count(&pool).await?;
+/// # let _ = (top_ten, drafts); Ok(()) }
+/// ```
+pub struct Select<M> {
+    plan: Plan,
+    model: PhantomData<fn() -> M>,
+}
+
+/// What a [`Select`] holds, without its model type: building and running its SQL is
+/// generic over the backend only.
+#[derive(Clone)]
+pub(crate) struct Plan {
+    filter: Option<Node>,
+    order: Vec<Sort>,
+    limit: Option<i64>,
+    offset: i64,
+}
+
+impl<M: Model> Select<M> {
+    pub(crate) fn new(filter: Option<Filter<M>>) -> Self {
+        Select {
+            plan: Plan {
+                filter: filter.map(|f| f.node),
+                order: Vec::new(),
+                limit: None,
+                offset: 0,
+            },
+            model: PhantomData,
+        }
+    }
+
+    /// Narrows the selection: rows that also match `filter`.
+    #[must_use]
+    pub fn filter(mut self, filter: impl FnOnce(&M::Columns) -> Filter<M>) -> Self {
+        let node = filter(&M::__HANDLES).node;
+        self.plan.filter = Some(match self.plan.filter.take() {
+            Some(before) => Node::And(Box::new(before), Box::new(node)),
+            None => node,
+        });
+        self
+    }
+
+    /// Orders by a column, ascending (`|p| p.title`) or either way (`|p| p.views.desc()`).
+    /// Call it again to break ties by another column. The primary key, ascending, always
+    /// breaks the last ties, so that the order is total and pages do not overlap; without
+    /// `order_by` rows come in primary-key order.
+    #[must_use]
+    pub fn order_by<O: Into<Order<M>>>(mut self, order: impl FnOnce(&M::Columns) -> O) -> Self {
+        self.plan.order.push(order(&M::__HANDLES).into().sort);
+        self
+    }
+
+    /// At most `limit` rows.
+    #[must_use]
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.plan.limit = Some(clamp(limit));
+        self
+    }
+
+    /// Skips the first `offset` rows.
+    #[must_use]
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.plan.offset = clamp(offset);
+        self
+    }
+
+    /// Lowers the limit to `at_most` rows.
+    fn at_most(mut self, at_most: i64) -> Self {
+        self.plan.limit = Some(self.plan.limit.map_or(at_most, |l| l.min(at_most)));
+        self
+    }
+}
+
+impl<M> Clone for Select<M> {
+    fn clone(&self) -> Self {
+        Select {
+            plan: self.plan.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Select<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("limit", &self.plan.limit)
+            .field("offset", &self.plan.offset)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every backend takes `LIMIT` and `OFFSET` as a signed 64-bit integer.
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Table {
+    fn of<M: Model>() -> Self {
+        Table {
+            model: M::NAME,
+            name: M::TABLE,
+            columns: M::COLUMNS,
+            key: M::PRIMARY_KEY,
+        }
+    }
+}
+
+impl Plan {
+    /// Refuses a value `dialect` cannot compare as given (NaN on SQLite, ...), as a write
+    /// refuses it: before any SQL is sent.
+    fn prepare(&mut self, table: Table, dialect: crate::Dialect) -> Result<(), Error> {
+        let mut values = Vec::new();
+        if let Some(node) = &mut self.filter {
+            node.values_mut(&mut values);
+        }
+        for (column, value) in values {
+            value.prepare(dialect).map_err(|reason| Error::Value {
+                model: table.model,
+                column: table.columns[column],
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! Reading selected rows as models, `load` listeners included; raw SQL reads, and decoding a
+//! row by column name (`sqlx::FromRow`).
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use sqlx::{Acquire, AssertSqlSafe, Column as _, Row as _};
+
+use super::sql::{Columns, Sql, Table};
+use super::value::bind_all;
+use super::{Plan, Select};
+use crate::backend::{Backend, Query};
+use crate::error::Error;
+use crate::listener::Event;
+use crate::model::Model;
+use crate::ops;
+use crate::session::Session;
+
+impl<M: Model> Select<M> {
+    /// Every selected row, running `load` listeners on each.
+    pub fn all<'c, A>(self, db: A) -> impl Future<Output = Result<Vec<M>, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let rows = self
+                .plan
+                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::All)
+                .await?;
+            ops::load::<M, A::Database>(rows, &mut conn).await
+        }
+    }
+
+    /// The first selected row, if any, with its `load` listeners run.
+    pub fn first<'c, A>(self, db: A) -> impl Future<Output = Result<Option<M>, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move { Ok(self.at_most(1).all(db).await?.pop()) }
+    }
+
+    /// The one selected row: [`Error::NoRows`] if there is none, [`Error::TooManyRows`] if
+    /// there are more (only the first two are read).
+    pub fn one<'c, A>(self, db: A) -> impl Future<Output = Result<M, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let mut rows = self
+                .at_most(2)
+                .plan
+                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::All)
+                .await?;
+            match rows.len() {
+                0 => Err(Error::NoRows { model: M::NAME }),
+                1 => Ok(ops::load::<M, A::Database>(rows.split_off(0), &mut conn)
+                    .await?
+                    .remove(0)),
+                _ => Err(Error::TooManyRows { model: M::NAME }),
+            }
+        }
+    }
+
+    /// How many rows are selected (within `limit` and `offset`, if set). Runs no listener:
+    /// no model is read.
+    pub fn count<'c, A>(self, db: A) -> impl Future<Output = Result<u64, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let rows = self
+                .plan
+                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::Count)
+                .await?;
+            let count = match rows.first() {
+                Some(row) => <A::Database as Backend>::get::<i64>(row, 0)
+                    .map_err(|e| Error::from_sqlx(M::NAME, e))?,
+                None => 0,
+            };
+            Ok(u64::try_from(count).unwrap_or(0))
+        }
+    }
+
+    /// Whether any row is selected. Runs no listener: no model is read.
+    pub fn exists<'c, A>(self, db: A) -> impl Future<Output = Result<bool, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let rows = self
+                .at_most(1)
+                .plan
+                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::One)
+                .await?;
+            Ok(!rows.is_empty())
+        }
+    }
+}
+
+pub(crate) async fn acquire<'c, M: Model, A: Acquire<'c>>(db: A) -> Result<A::Connection, Error> {
+    db.acquire().await.map_err(|e| Error::from_sqlx(M::NAME, e))
+}
+
+impl Plan {
+    /// Runs the `SELECT` of `columns` and returns its rows.
+    pub(crate) async fn rows<DB: Backend>(
+        mut self,
+        conn: &mut DB::Connection,
+        table: Table,
+        columns: Columns,
+    ) -> Result<Vec<DB::Row>, Error> {
+        self.prepare(table, DB::DIALECT)?;
+        let sql = self.select(table, DB::DIALECT, columns);
+        fetch::<DB>(conn, sql).await
+    }
+
+    /// The `SELECT` of `columns`; a count of a page counts its rows in a subquery.
+    pub(crate) fn select(
+        &self,
+        table: Table,
+        dialect: crate::Dialect,
+        columns: Columns,
+    ) -> Sql<'_> {
+        let page = self.limit.is_some() || self.offset != 0;
+        let mut sql = Sql::new(dialect, table);
+        let counted_page = columns == Columns::Count && page;
+        sql.select(if counted_page { Columns::One } else { columns });
+        sql.where_(self.filter.as_ref(), None);
+        // Which rows a count or an `exists` sees does not depend on their order.
+        if columns == Columns::All {
+            sql.order_by(&self.order);
+        }
+        sql.limit(&self.limit, &self.offset);
+        if counted_page {
+            sql.count_of_subquery();
+        }
+        sql
+    }
+}
+
+/// Runs a statement written by [`Sql`] and returns its rows.
+pub(crate) async fn fetch<DB: Backend>(
+    conn: &mut DB::Connection,
+    sql: Sql<'_>,
+) -> Result<Vec<DB::Row>, Error> {
+    let model = sql.model();
+    // Safe: the text is quoted identifiers from the model's constants and placeholders;
+    // every value is bound.
+    let query = bind_all::<DB>(sqlx::query(AssertSqlSafe(sql.text)), &sql.values);
+    DB::fetch_all(conn, query)
+        .await
+        .map_err(|e| Error::from_sqlx(model, e))
+}
+
+/// A raw SQL read of model `M`, made by [`Model::from_sql`]: its rows are decoded by column
+/// name and run `load` listeners, as every read of a model does.
+#[must_use = "nothing runs until `all` or `first` is awaited"]
+pub struct FromSql<'q, M, DB: Backend> {
+    query: Query<'q, DB>,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
+    pub(crate) fn new(query: Query<'q, DB>) -> Self {
+        FromSql {
+            query,
+            model: PhantomData,
+        }
+    }
+
+    /// Every row the SQL returns, as models, with their `load` listeners run.
+    pub async fn all<'c, A>(self, db: A) -> Result<Vec<M>, Error>
+    where
+        A: Acquire<'c, Database = DB> + Send,
+    {
+        let mut conn = acquire::<M, A>(db).await?;
+        let rows = DB::fetch_all(&mut conn, self.query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        load_by_name::<M, DB>(rows, &mut conn).await
+    }
+
+    /// The first row the SQL returns, if any, with its `load` listeners run. The SQL is run
+    /// to its end: put a `LIMIT` in it to read less.
+    pub async fn first<'c, A>(self, db: A) -> Result<Option<M>, Error>
+    where
+        A: Acquire<'c, Database = DB> + Send,
+    {
+        let mut conn = acquire::<M, A>(db).await?;
+        let row = DB::fetch_optional(&mut conn, self.query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        let models = load_by_name::<M, DB>(row.into_iter().collect(), &mut conn).await?;
+        Ok(models.into_iter().next())
+    }
+}
+
+/// Decodes rows by column name and runs `load` listeners on each, as [`ops::load`] does for
+/// rows in column order.
+async fn load_by_name<M: Model, DB: Backend>(
+    rows: Vec<DB::Row>,
+    conn: &mut DB::Connection,
+) -> Result<Vec<M>, Error> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    // Every row of one statement has the same columns: find them once.
+    let map = by_name::<DB>(Table::of::<M>(), first).map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let mut session = Session::<DB>::new(conn);
+    let loaded = async {
+        let mut models = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut model = M::__from_row_at::<DB>(row, ColumnMap(Some(&map)))
+                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            model.__run_mut(Event::Load, &mut session).await?;
+            models.push(model);
+        }
+        Ok(models)
+    };
+    let outcome = ops::catch_panic(loaded).await;
+    ops::finish::<M, _, _>(session, outcome).await
+}
+
+/// Where each of a model's columns is in a row: at its own position in `Model::COLUMNS`
+/// (the rows of model-core's own statements), or wherever a raw statement put it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnMap<'a>(Option<&'a [usize]>);
+
+impl ColumnMap<'_> {
+    /// Every column at its own position.
+    pub const POSITIONAL: ColumnMap<'static> = ColumnMap(None);
+
+    /// The position in the row of `Model::COLUMNS[column]`.
+    #[inline]
+    pub fn at(self, column: usize) -> usize {
+        match self.0 {
+            Some(map) => map[column],
+            None => column,
+        }
+    }
+}
+
+/// For each of the table's columns, the position of the first column of that name in `row`.
+fn by_name<DB: Backend>(table: Table, row: &DB::Row) -> Result<Vec<usize>, sqlx::Error> {
+    let columns = row.columns();
+    table
+        .columns
+        .iter()
+        .map(|name| {
+            columns
+                .iter()
+                .position(|c| c.name() == *name)
+                .ok_or_else(|| sqlx::Error::ColumnNotFound((*name).to_owned()))
+        })
+        .collect()
+}
+
+/// `sqlx::FromRow` for models: decodes by column name, runs no listener.
+#[doc(hidden)]
+pub fn from_row<M: Model, DB: Backend>(row: &DB::Row) -> Result<M, sqlx::Error> {
+    let map = by_name::<DB>(Table::of::<M>(), row)?;
+    M::__from_row_at::<DB>(row, ColumnMap(Some(&map)))
+}

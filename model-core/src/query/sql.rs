@@ -1,0 +1,390 @@
+//! The SQL text of queries and set-based writes: the one place they are written, for every
+//! dialect. Identifiers are quoted with [`Dialect::quote`]; every value is a placeholder,
+//! collected in the order the statement binds them.
+
+use super::column::Sort;
+use super::filter::{Node, Op};
+use super::value::Value;
+use crate::backend::Dialect;
+
+/// The table a statement is about: a model's constants, passed around untyped so that
+/// building SQL is one function for every model.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Table {
+    /// The model's name, for errors.
+    pub(crate) model: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) columns: &'static [&'static str],
+    pub(crate) key: usize,
+}
+
+/// A statement being written, and the values it binds, in order.
+pub(crate) struct Sql<'v> {
+    pub(crate) text: String,
+    pub(crate) values: Vec<&'v dyn Value>,
+    dialect: Dialect,
+    table: Table,
+}
+
+/// What a `SELECT` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// Every column, in `Model::COLUMNS` order.
+    All,
+    /// `1`, for `exists`, and for `count` of a page.
+    One,
+    /// `COUNT(*)`.
+    Count,
+}
+
+impl<'v> Sql<'v> {
+    pub(crate) fn new(dialect: Dialect, table: Table) -> Self {
+        Sql {
+            text: String::with_capacity(128),
+            values: Vec::new(),
+            dialect,
+            table,
+        }
+    }
+
+    /// The model's name, for errors.
+    pub(crate) fn model(&self) -> &'static str {
+        self.table.model
+    }
+
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn column(&mut self, index: usize) {
+        let quoted = self.dialect.quote(self.table.columns[index]);
+        self.push(&quoted);
+    }
+
+    fn bind(&mut self, value: &'v dyn Value) {
+        self.values.push(value);
+        let placeholder = self.dialect.placeholder(self.values.len());
+        self.push(&placeholder);
+    }
+
+    /// `SELECT <columns> FROM <table>`.
+    pub(crate) fn select(&mut self, columns: Columns) {
+        self.push("SELECT ");
+        match columns {
+            Columns::All => {
+                for i in 0..self.table.columns.len() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.column(i);
+                }
+            }
+            Columns::One => self.push("1"),
+            Columns::Count => self.push("COUNT(*)"),
+        }
+        self.from();
+    }
+
+    fn from(&mut self) {
+        self.push(" FROM ");
+        let table = self.dialect.quote(self.table.name);
+        self.push(&table);
+    }
+
+    /// `UPDATE <table> SET a = ?, b = ?`.
+    pub(crate) fn update(&mut self, assignments: &[(usize, &'v dyn Value)]) {
+        let table = self.dialect.quote(self.table.name);
+        self.push("UPDATE ");
+        self.push(&table);
+        self.push(" SET ");
+        for (i, (column, value)) in assignments.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.column(*column);
+            self.push(" = ");
+            self.bind(*value);
+        }
+    }
+
+    /// `, <version> = <version> + 1`, after [`Sql::update`]: the version bump of a model's
+    /// `#[model(version)]` column (issue 14).
+    pub(crate) fn bump(&mut self, column: usize) {
+        self.push(", ");
+        self.column(column);
+        self.push(" = ");
+        self.column(column);
+        self.push(" + 1");
+    }
+
+    /// `DELETE FROM <table>`.
+    pub(crate) fn delete(&mut self) {
+        self.push("DELETE");
+        self.from();
+    }
+
+    /// ` WHERE <filter> [AND <key> >/< ?]`, or nothing when there is no condition.
+    pub(crate) fn where_(
+        &mut self,
+        filter: Option<&'v Node>,
+        after: Option<(bool, &'v dyn Value)>,
+    ) {
+        if filter.is_none() && after.is_none() {
+            return;
+        }
+        self.push(" WHERE ");
+        if let Some(node) = filter {
+            self.node(node);
+        }
+        if let Some((descending, key)) = after {
+            if filter.is_some() {
+                self.push(" AND ");
+            }
+            self.column(self.table.key);
+            self.push(if descending { " < " } else { " > " });
+            self.bind(key);
+        }
+    }
+
+    /// ` ORDER BY ...`, then the primary key unless it is ordered already, so that the
+    /// order is total and `LIMIT`/`OFFSET` pages neither repeat nor skip rows.
+    pub(crate) fn order_by(&mut self, sorts: &[Sort]) {
+        self.push(" ORDER BY ");
+        for sort in sorts {
+            self.sort(*sort);
+            self.push(", ");
+        }
+        if sorts.iter().any(|s| s.column == self.table.key) {
+            self.text.truncate(self.text.len() - 2);
+        } else {
+            self.sort(Sort {
+                column: self.table.key,
+                descending: false,
+                nullable: false,
+            });
+        }
+    }
+
+    fn sort(&mut self, sort: Sort) {
+        self.column(sort.column);
+        // `NULL` sorts lowest everywhere, as `None` does in Rust: SQLite and MySQL do that
+        // already; PostgreSQL puts it highest unless told.
+        self.push(
+            match (
+                sort.descending,
+                sort.nullable && self.dialect == Dialect::Postgres,
+            ) {
+                (false, false) => " ASC",
+                (true, false) => " DESC",
+                (false, true) => " ASC NULLS FIRST",
+                (true, true) => " DESC NULLS LAST",
+            },
+        );
+    }
+
+    /// ` LIMIT ? OFFSET ?`, where either is set. Every backend takes both as bound
+    /// integers; SQLite and MySQL have no `OFFSET` without `LIMIT`, so "no limit" is
+    /// `i64::MAX`.
+    pub(crate) fn limit(&mut self, limit: &'v Option<i64>, offset: &'v i64) {
+        if limit.is_none() && *offset == 0 {
+            return;
+        }
+        self.push(" LIMIT ");
+        match limit {
+            Some(limit) => self.bind(limit),
+            None => self.bind(&i64::MAX),
+        }
+        self.push(" OFFSET ");
+        self.bind(offset);
+    }
+
+    /// ` FOR UPDATE` where the backend locks rows that way. SQLite has no row locks: the
+    /// write transaction it runs in (`BEGIN IMMEDIATE`) already keeps other writers out.
+    pub(crate) fn for_update(&mut self) {
+        if self.dialect != Dialect::Sqlite {
+            self.push(" FOR UPDATE");
+        }
+    }
+
+    /// Wraps the statement so far as `SELECT COUNT(*) FROM (...) AS "counted"`.
+    pub(crate) fn count_of_subquery(&mut self) {
+        let counted = self.dialect.quote("counted");
+        self.text = format!("SELECT COUNT(*) FROM ({}) AS {counted}", self.text);
+    }
+
+    fn node(&mut self, node: &'v Node) {
+        match node {
+            Node::Compare {
+                column,
+                op,
+                value,
+                null_aware: true,
+            } => {
+                // `= v` that is `IS NULL` when `v` is: one form on every backend, and one
+                // an index serves (PostgreSQL's `IS NOT DISTINCT FROM` is not).
+                let (op, null) = match op {
+                    Op::Ne => ("<>", "IS NOT NULL"),
+                    _ => ("=", "IS NULL"),
+                };
+                self.push("(");
+                self.column(*column);
+                self.push(" ");
+                self.push(op);
+                self.push(" ");
+                self.bind(&**value);
+                self.push(" OR (");
+                self.column(*column);
+                self.push(" ");
+                self.push(null);
+                self.push(" AND ");
+                self.bind(&**value);
+                self.push(" IS NULL))");
+            }
+            Node::Compare {
+                column, op, value, ..
+            } => {
+                self.column(*column);
+                self.push(" ");
+                self.push(op.sql());
+                self.push(" ");
+                self.bind(&**value);
+                // SQLite's `LIKE` has no escape character unless given one; PostgreSQL's
+                // and MySQL's is `\` already.
+                if *op == Op::Like && self.dialect == Dialect::Sqlite {
+                    self.push(r" ESCAPE '\'");
+                }
+            }
+            Node::Null { column, negated } => {
+                self.column(*column);
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Node::In { values, .. } if values.is_empty() => self.push("1 = 0"),
+            Node::In { column, values } => {
+                self.column(*column);
+                self.push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.bind(&**value);
+                }
+                self.push(")");
+            }
+            Node::And(a, b) => self.pair(a, " AND ", b),
+            Node::Or(a, b) => self.pair(a, " OR ", b),
+            Node::Not(inner) => {
+                self.push("NOT (");
+                self.node(inner);
+                self.push(")");
+            }
+        }
+    }
+
+    fn pair(&mut self, a: &'v Node, op: &str, b: &'v Node) {
+        self.push("(");
+        self.node(a);
+        self.push(")");
+        self.push(op);
+        self.push("(");
+        self.node(b);
+        self.push(")");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POSTS: Table = Table {
+        model: "Post",
+        name: "posts",
+        columns: &["id", "title", "views"],
+        key: 0,
+    };
+
+    fn compare(column: usize, op: Op, value: impl Value + 'static) -> Node {
+        Node::Compare {
+            column,
+            op,
+            value: Box::new(value),
+            null_aware: false,
+        }
+    }
+
+    #[test]
+    fn a_filtered_page_binds_filter_then_limit_and_offset() {
+        let filter = Node::And(
+            Box::new(compare(1, Op::Like, "a%".to_owned())),
+            Box::new(Node::Not(Box::new(compare(2, Op::Gt, 3_i64)))),
+        );
+        let (limit, offset) = (Some(10), 20);
+        let mut sql = Sql::new(Dialect::Postgres, POSTS);
+        sql.select(Columns::All);
+        sql.where_(Some(&filter), None);
+        sql.order_by(&[Sort {
+            column: 2,
+            descending: true,
+            nullable: true,
+        }]);
+        sql.limit(&limit, &offset);
+        assert_eq!(
+            sql.text,
+            r#"SELECT "id", "title", "views" FROM "posts" WHERE ("title" LIKE $1) AND (NOT ("views" > $2)) ORDER BY "views" DESC NULLS LAST, "id" ASC LIMIT $3 OFFSET $4"#
+        );
+        assert_eq!(sql.values.len(), 4);
+    }
+
+    #[test]
+    fn an_empty_in_list_matches_nothing() {
+        let filter = Node::In {
+            column: 2,
+            values: Vec::new(),
+        };
+        let mut sql = Sql::new(Dialect::MySql, POSTS);
+        sql.delete();
+        sql.where_(Some(&filter), None);
+        assert_eq!(sql.text, "DELETE FROM `posts` WHERE 1 = 0");
+    }
+
+    #[test]
+    fn set_values_come_before_filter_values() {
+        let filter = compare(1, Op::Eq, "x".to_owned());
+        let value = true;
+        let mut sql = Sql::new(Dialect::Sqlite, POSTS);
+        sql.update(&[(2, &value)]);
+        sql.where_(Some(&filter), None);
+        assert_eq!(
+            sql.text,
+            r#"UPDATE "posts" SET "views" = ? WHERE "title" = ?"#
+        );
+    }
+
+    #[test]
+    fn eq_with_a_value_that_may_be_none_is_null_aware() {
+        let filter = Node::Compare {
+            column: 2,
+            op: Op::Eq,
+            value: Box::new(None::<i64>),
+            null_aware: true,
+        };
+        let mut sql = Sql::new(Dialect::Postgres, POSTS);
+        sql.select(Columns::Count);
+        sql.where_(Some(&filter), None);
+        assert_eq!(
+            sql.text,
+            r#"SELECT COUNT(*) FROM "posts" WHERE ("views" = $1 OR ("views" IS NULL AND $2 IS NULL))"#
+        );
+    }
+
+    #[test]
+    fn the_key_is_ordered_once() {
+        let mut sql = Sql::new(Dialect::Sqlite, POSTS);
+        sql.select(Columns::One);
+        sql.order_by(&[Sort {
+            column: 0,
+            descending: true,
+            nullable: false,
+        }]);
+        assert_eq!(sql.text, r#"SELECT 1 FROM "posts" ORDER BY "id" DESC"#);
+    }
+}

@@ -1,0 +1,194 @@
+//! Streaming a large selection in chunks, so that memory holds one chunk at a time.
+//!
+//! Each chunk is one `SELECT ... LIMIT 1000` continuing after the last key of the previous
+//! one (keyset pagination), read in full before its `load` listeners run: between chunks
+//! the connection is free, so an async `load` listener can run its own SQL on it, which a
+//! cursor held open across the listener calls would not allow. Keyset pages never skip or
+//! repeat a row that exists throughout, and cost the same at the millionth row as at the
+//! first, where `OFFSET` pages would rescan every row before them.
+
+use std::future::Future;
+use std::ops::DerefMut;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use sqlx::Acquire;
+
+use super::read::{acquire, fetch};
+use super::sql::{Columns, Sql, Table};
+use super::value::Value;
+use super::{Plan, Select};
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::model::Model;
+use crate::ops;
+
+/// Rows per chunk.
+const CHUNK: i64 = 1000;
+
+/// The selected models, one chunk of rows at a time: what [`Select::stream`] returns.
+///
+/// A [`futures_core::Stream`] of `Result<M, Error>`; without a stream library, call
+/// [`ModelStream::next`]. It ends after the first error.
+#[must_use = "a stream reads nothing until polled"]
+pub struct ModelStream<'c, M> {
+    buffer: std::vec::IntoIter<M>,
+    next: Option<ChunkFuture<'c, M>>,
+}
+
+type ChunkFuture<'c, M> = Pin<Box<dyn Future<Output = Result<Chunk<'c, M>, Error>> + Send + 'c>>;
+
+/// One chunk of loaded models, and the read of the next chunk if there is more.
+struct Chunk<'c, M> {
+    models: Vec<M>,
+    next: Option<ChunkFuture<'c, M>>,
+}
+
+/// What a chunk's read needs, handed from each chunk to the next.
+struct Keyset<M: Model, C> {
+    conn: C,
+    plan: Plan,
+    descending: bool,
+    /// The key of the last row read, once a chunk was read.
+    after: Option<M::Key>,
+    /// How many rows the `limit` still allows.
+    remaining: Option<i64>,
+}
+
+impl<M: Model> Select<M> {
+    /// Streams the selected rows, reading them 1,000 at a time by primary key, and runs
+    /// `load` listeners on each chunk as it is read: memory holds one chunk, however many
+    /// rows match. Holds one connection of `db` until the stream is dropped.
+    ///
+    /// Rows come in primary-key order: ascending, or descending after
+    /// `.order_by(|p| p.id.desc())`; ordering by another column is
+    /// [`Error::Unsupported`] (read pages with `limit` and `offset` instead). Chunks are
+    /// separate statements: a row inserted, changed or deleted while the stream runs may be
+    /// seen or not, but no row is read twice.
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Model)] struct Post { id: Option<i64>, views: i64 }
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let mut posts = Post::filter(|p| p.views.gt(0)).stream(&pool);
+    /// while let Some(post) = posts.next().await {
+    ///     let post = post?;
+    ///     # let _ = post;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<'c, A>(self, db: A) -> ModelStream<'c, M>
+    where
+        A: Acquire<'c> + Send + 'c,
+        A::Connection: 'c,
+        A::Database: Backend,
+    {
+        let first: ChunkFuture<'c, M> = Box::pin(async move {
+            let table = Table::of::<M>();
+            let mut plan = self.plan;
+            if plan.order.iter().any(|sort| sort.column != table.key) {
+                return Err(Error::Unsupported {
+                    model: M::NAME,
+                    what: "stream() reads in primary-key order; order_by() another column \
+                           only for all() or first()",
+                });
+            }
+            plan.prepare(table, <A::Database as Backend>::DIALECT)?;
+            let conn = acquire::<M, A>(db).await?;
+            let state = Keyset {
+                conn,
+                descending: plan.order.first().is_some_and(|sort| sort.descending),
+                remaining: plan.limit,
+                plan,
+                after: None,
+            };
+            chunk::<M, A::Database, A::Connection>(state).await
+        });
+        ModelStream {
+            buffer: Vec::new().into_iter(),
+            next: Some(first),
+        }
+    }
+}
+
+/// Reads one chunk and loads it; returns it with the read of the next one.
+fn chunk<'c, M, DB, C>(mut state: Keyset<M, C>) -> ChunkFuture<'c, M>
+where
+    M: Model,
+    DB: Backend,
+    C: DerefMut<Target = DB::Connection> + Send + 'c,
+{
+    Box::pin(async move {
+        let size = state.remaining.map_or(CHUNK, |r| r.min(CHUNK));
+        let offset = if state.after.is_some() {
+            0
+        } else {
+            state.plan.offset
+        };
+        let limit = Some(size);
+        let after = state
+            .after
+            .as_ref()
+            .map(|key| (state.descending, key as &dyn Value));
+        let mut sql = Sql::new(DB::DIALECT, Table::of::<M>());
+        sql.select(Columns::All);
+        sql.where_(state.plan.filter.as_ref(), after);
+        sql.order_by(&state.plan.order);
+        sql.limit(&limit, &offset);
+        let rows = fetch::<DB>(&mut state.conn, sql).await?;
+        // The key as read, before a `load` listener could change the field.
+        let last = match rows.last() {
+            Some(row) => Some(
+                DB::get::<M::Key>(row, M::PRIMARY_KEY).map_err(|e| Error::from_sqlx(M::NAME, e))?,
+            ),
+            None => None,
+        };
+        let read = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let models = ops::load::<M, DB>(rows, &mut state.conn).await?;
+        state.remaining = state.remaining.map(|r| r - read);
+        let more = read == size && state.remaining != Some(0);
+        state.after = last;
+        Ok(Chunk {
+            models,
+            next: more.then(|| chunk::<M, DB, C>(state)),
+        })
+    })
+}
+
+impl<M: Model> ModelStream<'_, M> {
+    /// The next model: `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<M, Error>> {
+        std::future::poll_fn(|cx| self.poll_model(cx)).await
+    }
+
+    fn poll_model(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<M, Error>>> {
+        loop {
+            if let Some(model) = self.buffer.next() {
+                return Poll::Ready(Some(Ok(model)));
+            }
+            let Some(read) = self.next.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match read.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => {
+                    self.next = None;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Poll::Ready(Ok(chunk)) => {
+                    // The previous chunk's models are gone before this one's are kept.
+                    self.buffer = chunk.models.into_iter();
+                    self.next = chunk.next;
+                }
+            }
+        }
+    }
+}
+
+impl<M: Model> futures_core::Stream for ModelStream<'_, M> {
+    type Item = Result<M, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_model(cx)
+    }
+}

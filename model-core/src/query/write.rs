@@ -1,0 +1,292 @@
+//! Set-based `update` and `delete`: one statement when the model has no listener of the
+//! write, otherwise every matched row through the per-row write path, atomically.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::{Acquire, AssertSqlSafe, Connection as _};
+
+use super::column::Assignment;
+use super::read::{acquire, fetch};
+use super::sql::{Columns, Sql, Table};
+use super::value::{bind_all, Value};
+use super::{Plan, Select};
+use crate::backend::{Backend, Dialect};
+use crate::commit;
+use crate::conn::Conn;
+use crate::error::Error;
+use crate::listener::Event;
+use crate::model::Model;
+use crate::ops;
+use crate::session::Session;
+
+/// The events whose listeners a set-based update runs, and whether the model has any.
+const UPDATE: [Event; 3] = [
+    Event::BeforeUpdate,
+    Event::AfterUpdate,
+    Event::AfterUpdateCommit,
+];
+const DELETE: [Event; 3] = [
+    Event::BeforeDelete,
+    Event::AfterDelete,
+    Event::AfterDeleteCommit,
+];
+
+impl<M: Model> Select<M> {
+    /// Sets columns of every selected row and returns how many rows were updated.
+    ///
+    /// `set` names the changes: `|p| p.published.set(true)`, or several in an array,
+    /// `|p| [p.published.set(true), p.views.set(0)]`.
+    ///
+    /// When `M` has `before_update`, `after_update` or `after_update_commit` listeners,
+    /// they run once per row, with that row's data: the selected rows are read (and locked:
+    /// `FOR UPDATE` on PostgreSQL and MySQL) as [`Select::all`] reads them, `load`
+    /// listeners included; the changes are applied to each; then they are written as
+    /// [`Model::update_all`] writes them, so `before_update` sees the new values and what
+    /// it changes is written too. All in one transaction: a listener's veto on any row
+    /// writes none of them. Without such listeners (and without `order_by`, `limit` or
+    /// `offset`, or a `#[model(version)]` column, which also take the per-row path: the
+    /// version is bumped as every update bumps it) it is one `UPDATE ... WHERE`.
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Model)] struct Post { id: Option<i64>, views: i64, published: bool }
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let published = Post::filter(|p| p.views.gt(100))
+    ///     .update(|p| p.published.set(true), &pool)
+    ///     .await?;
+    /// # let _ = published; Ok(()) }
+    /// ```
+    pub fn update<'c, A, S>(
+        self,
+        set: impl FnOnce(&M::Columns) -> S,
+        db: A,
+    ) -> impl Future<Output = Result<u64, Error>> + Send
+    where
+        S: IntoIterator<Item = Assignment<M>>,
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        let set: Vec<Assignment<M>> = set(&M::__HANDLES).into_iter().collect();
+        async move {
+            // A `#[model(version)]` column is bumped and checked by `update_all`: a bare
+            // `UPDATE` would leave it, and a stale copy elsewhere would then overwrite this
+            // change without a conflict.
+            if has_listeners::<M>(&UPDATE) || self.plan.is_page() || M::__VERSION.is_some() {
+                return per_row(
+                    self.plan,
+                    db,
+                    Event::AfterUpdateCommit,
+                    move |models, conn| {
+                        for model in models.iter_mut() {
+                            for assignment in &set {
+                                assignment.change.apply(model);
+                            }
+                        }
+                        Box::pin(M::update_all(models, conn))
+                    },
+                )
+                .await;
+            }
+            if set.is_empty() {
+                return self.count(db).await;
+            }
+            let mut set = set;
+            let mut values: Vec<(usize, &mut dyn Value)> = set
+                .iter_mut()
+                .map(|a| (a.column, a.change.value_mut()))
+                .collect();
+            statement::<M, A>(self.plan, Some(values.as_mut_slice()), db).await
+        }
+    }
+
+    /// Deletes every selected row and returns how many were deleted.
+    ///
+    /// When `M` has `before_delete`, `after_delete` or `after_delete_commit` listeners, they
+    /// run once per row, with that row's data: the selected rows are read (and locked) as
+    /// [`Select::all`] reads them, then deleted as [`Model::delete_all`] deletes them, in
+    /// one transaction: a `before_delete` veto on any row deletes none of them. Without
+    /// such listeners (and without `order_by`, `limit` or `offset`) it is one
+    /// `DELETE ... WHERE`.
+    pub fn delete<'c, A>(self, db: A) -> impl Future<Output = Result<u64, Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            if has_listeners::<M>(&DELETE) || self.plan.is_page() {
+                return per_row(self.plan, db, Event::AfterDeleteCommit, |models, conn| {
+                    Box::pin(M::delete_all(models, conn))
+                })
+                .await;
+            }
+            statement::<M, A>(self.plan, None, db).await
+        }
+    }
+}
+
+/// Whether `M` has a listener of any of `events`: struct-side, function-side or run-time.
+fn has_listeners<M: Model>(events: &[Event]) -> bool {
+    events
+        .iter()
+        .any(|&event| crate::events::has_listeners::<M>(event))
+}
+
+impl Plan {
+    /// Whether only some of the matched rows are selected, in an order: a set-based write
+    /// then needs to know which rows those are, so it reads them.
+    fn is_page(&self) -> bool {
+        !self.order.is_empty() || self.limit.is_some() || self.offset != 0
+    }
+}
+
+/// The per-row path's write: `update_all` or `delete_all` of the rows read.
+type WriteFuture<'t> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 't>>;
+
+/// Reads the selected rows locked, loads them, and hands them to `write`, all in one
+/// transaction (a savepoint in a caller's), with the after-commit queue of [`ops::write`].
+async fn per_row<'c, M, A, W>(
+    plan: Plan,
+    db: A,
+    commit_event: Event,
+    write: W,
+) -> Result<u64, Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+    W: for<'t> FnOnce(&'t mut [M], &'t mut Conn<A::Database>) -> WriteFuture<'t> + Send,
+{
+    let mut conn = acquire::<M, A>(db).await?;
+    if conn.is_in_transaction() {
+        // As `ops::write`: a commit nobody will report cannot run the commit listeners.
+        if crate::events::has_listeners::<M>(commit_event) && !commit::is_open() {
+            return Err(Error::CommitScope { model: M::NAME });
+        }
+        return Box::pin(per_row_on::<M, A::Database, W>(plan, &mut conn, write)).await;
+    }
+    commit::outermost(Box::pin(async {
+        let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        per_row_on::<M, A::Database, W>(plan, &mut conn, write).await
+    }))
+    .await
+}
+
+async fn per_row_on<M, DB, W>(
+    mut plan: Plan,
+    conn: &mut DB::Connection,
+    write: W,
+) -> Result<u64, Error>
+where
+    M: Model,
+    DB: Backend,
+    W: for<'t> FnOnce(&'t mut [M], &'t mut Conn<DB>) -> WriteFuture<'t> + Send,
+{
+    let table = Table::of::<M>();
+    plan.prepare(table, DB::DIALECT)?;
+    let mut session = Session::<DB>::new(conn);
+    session
+        .begin()
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let work = async {
+        let mut sql = plan.select(table, DB::DIALECT, Columns::All);
+        sql.for_update();
+        let rows = fetch::<DB>(session.conn(), sql).await?;
+        let mut models = ops::load::<M, DB>(rows, session.conn()).await?;
+        write(&mut models, session.conn()).await?;
+        Ok(u64::try_from(models.len()).unwrap_or(u64::MAX))
+    };
+    let outcome = ops::catch_panic(work).await;
+    ops::finish::<M, DB, u64>(session, outcome).await
+}
+
+/// One `UPDATE ... SET ... WHERE` (with `set`) or `DELETE ... WHERE`, for a model without
+/// listeners of the write.
+async fn statement<'c, M, A>(
+    mut plan: Plan,
+    set: Option<&mut [(usize, &mut dyn Value)]>,
+    db: A,
+) -> Result<u64, Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let table = Table::of::<M>();
+    let dialect = <A::Database as Backend>::DIALECT;
+    plan.prepare(table, dialect)?;
+    let mut sql = Sql::new(dialect, table);
+    match set {
+        Some(set) => {
+            for (column, value) in set.iter_mut() {
+                value.prepare(dialect).map_err(|reason| Error::Value {
+                    model: M::NAME,
+                    column: table.columns[*column],
+                    reason,
+                })?;
+            }
+            let set: Vec<(usize, &dyn Value)> = set.iter().map(|(c, v)| (*c, &**v)).collect();
+            sql.update(&set);
+            // Issue 14: each row changed gets a new version, so that a copy read before is
+            // stale (unless the assignments set the version themselves).
+            if let Some(version) = M::__VERSION.filter(|v| set.iter().all(|(c, _)| c != v)) {
+                sql.bump(version);
+            }
+            sql.where_(plan.filter.as_ref(), None);
+            run::<M, A>(sql, db).await
+        }
+        None => {
+            sql.delete();
+            sql.where_(plan.filter.as_ref(), None);
+            run::<M, A>(sql, db).await
+        }
+    }
+}
+
+/// Runs the one statement as `ops::write` runs a single-statement write: atomic on its own,
+/// so without `BEGIN`/`COMMIT`; in a caller's transaction on PostgreSQL in a savepoint, since
+/// a failed statement there would abort the caller's whole transaction.
+async fn run<'c, M, A>(sql: Sql<'_>, db: A) -> Result<u64, Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let mut conn = acquire::<M, A>(db).await?;
+    // Safe: quoted identifiers from the model's constants and placeholders only.
+    let query = bind_all::<A::Database>(sqlx::query(AssertSqlSafe(sql.text)), &sql.values);
+    let in_transaction = conn.is_in_transaction();
+    // SQLite: wait for this process's earlier writers of the file first (`writers`).
+    let _turn = match in_transaction {
+        true => None,
+        false => <A::Database as Backend>::__writer_turn(&mut conn)
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?,
+    };
+    let mut session = Session::<A::Database>::new(&mut conn);
+    if in_transaction && <A::Database as Backend>::DIALECT == Dialect::Postgres {
+        session
+            .begin()
+            .await
+            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    }
+    // Without a transaction the statement commits on its own: a connection lost during it
+    // leaves the outcome unknown, as during a COMMIT.
+    let autocommit = session.autocommits();
+    let outcome = ops::catch_panic(execute::<M, A::Database>(session.conn(), query)).await;
+    ops::finish::<M, A::Database, u64>(session, outcome)
+        .await
+        .map_err(|error| if autocommit { error.at_commit() } else { error })
+}
+
+async fn execute<M: Model, DB: Backend>(
+    conn: &mut DB::Connection,
+    query: crate::backend::Query<'_, DB>,
+) -> Result<u64, Error> {
+    DB::execute(conn, query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))
+}
