@@ -41,7 +41,12 @@ pub fn app_with_request_timeout<DB: Backend>(
 ) -> Router {
     Router::new()
         .route("/add_post", get(add_post::<DB>))
-        .route("/posts", get(list_posts::<DB>).post(create_post::<DB>))
+        .route(
+            "/posts",
+            get(list_posts::<DB>)
+                .post(create_post::<DB>)
+                .delete(delete_old_posts::<DB>),
+        )
         .route(
             "/posts/{id}",
             get(get_post::<DB>)
@@ -145,9 +150,13 @@ async fn create_post<DB: Backend>(
 struct ListParams {
     limit: Option<u32>,
     offset: Option<u64>,
+    /// Only posts whose title contains this text.
+    title: Option<String>,
 }
 
-/// `GET /posts?limit=20&offset=0`: newest first.
+/// `GET /posts?limit=20&offset=0&title=rust`: newest first, optionally only those whose
+/// title contains `title` (a typed filter: the text is bound, its `%` and `_` match
+/// themselves).
 async fn list_posts<DB: Backend>(
     State(pools): State<Pools<DB>>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -161,9 +170,58 @@ async fn list_posts<DB: Backend>(
             format!("limit must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let page = Page::newest(limit).offset(params.offset.unwrap_or(0));
-    let posts = Post::page(&pools.read, page).await?;
+    let offset = params.offset.unwrap_or(0);
+    let posts = match params.title {
+        None => Post::page(&pools.read, Page::newest(limit).offset(offset)).await?,
+        Some(text) => {
+            let pattern = format!("%{}%", escape_like(&text));
+            Post::filter(|p| p.title.like(pattern))
+                .order_by(|p| p.id.desc())
+                .limit(u64::from(limit))
+                .offset(offset)
+                .all(&pools.read)
+                .await?
+        }
+    };
     Ok(Json(posts.into_iter().map(PostOutput::from).collect()))
+}
+
+/// `text` as a `LIKE` pattern that matches exactly it (`\` is the escape character on
+/// every backend).
+fn escape_like(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteParams {
+    older_than_days: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Deleted {
+    deleted: u64,
+}
+
+/// `DELETE /posts?older_than_days=N`: deletes every post created more than N days ago, in one
+/// transaction, with each post's delete listeners (a set-based delete that skips none).
+async fn delete_old_posts<DB: Backend>(
+    State(pools): State<Pools<DB>>,
+    params: Result<Query<DeleteParams>, QueryRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let Query(params) = params?;
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(params.older_than_days));
+    let deleted = Post::filter(|p| p.created_at.lt(cutoff))
+        .delete(&pools.write)
+        .await?;
+    Ok(Json(Deleted { deleted }))
 }
 
 /// `GET /posts/{id}`: 404 when absent.

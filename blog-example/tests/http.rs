@@ -397,7 +397,90 @@ async fn migrate_again<DB: TestBackend>(db: &TestDb<DB>) {
     migrate(&db.pool).await.expect("migrations");
 }
 
+/// `GET /posts?title=` is a typed filter whose text is bound and matched literally
+/// (`%` and `_` included); `DELETE /posts?older_than_days=N` deletes exactly the posts older
+/// than N days, each through its delete listeners.
+async fn title_search_and_deleting_old_posts<DB: TestBackend>(db: &TestDb<DB>) {
+    let (base, client) = start(db).await;
+    for title in [
+        "Rust 100%",
+        "Rust 100 percent",
+        "rust_lang",
+        "Python",
+        "x' OR '1'='1",
+    ] {
+        let response = client
+            .post(format!("{base}/posts"))
+            .json(&json!({"title": title, "content": "c"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let titles = |body: Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let search = |text: &str| {
+        let encoded: String = text
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        client.get(format!("{base}/posts?title={encoded}")).send()
+    };
+    assert_eq!(
+        titles(json_of(search("100%").await.unwrap()).await),
+        ["Rust 100%"]
+    );
+    assert_eq!(
+        titles(json_of(search("_").await.unwrap()).await),
+        ["rust_lang"]
+    );
+    assert_eq!(
+        titles(json_of(search("' OR '1'='1").await.unwrap()).await),
+        ["x' OR '1'='1"]
+    );
+    assert_eq!(
+        titles(json_of(search("nothing").await.unwrap()).await).len(),
+        0
+    );
+
+    // Two posts made "old" by hand; the set-based delete takes exactly those.
+    db.exec(&format!(
+        "UPDATE {} SET {} = {} WHERE {} IN ('Python', 'rust_lang')",
+        db.quote("posts"),
+        db.quote("created_at"),
+        match db.dialect() {
+            model_core::Dialect::Sqlite => "'2000-01-01T00:00:00Z'",
+            _ => "'2000-01-01 00:00:00'",
+        },
+        db.quote("title"),
+    ))
+    .await;
+    let response = client
+        .delete(format!("{base}/posts?older_than_days=30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(response).await, json!({"deleted": 2}));
+    assert_eq!(db.count("posts").await, 3);
+    let response = client
+        .delete(format!("{base}/posts?older_than_days=many"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
 per_backend!(
+    title_search_and_deleting_old_posts,
     database_failures_answer_500_without_leaking_internals,
     add_post_answers_as_the_tutorial_and_the_listener_sets_created_at,
     json_api_creates_reads_lists_updates_and_deletes,
