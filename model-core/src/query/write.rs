@@ -45,8 +45,7 @@ impl<M: Model> Select<M> {
     /// [`Model::update_all`] writes them, so `before_update` sees the new values and what
     /// it changes is written too. All in one transaction: a listener's veto on any row
     /// writes none of them. Without such listeners (and without `order_by`, `limit` or
-    /// `offset`, or a `#[model(version)]` column, which also take the per-row path: the
-    /// version is bumped as every update bumps it) it is one `UPDATE ... WHERE`.
+    /// `offset`, which also take the per-row path) it is one `UPDATE ... WHERE`.
     ///
     /// ```
     /// # use model_core::Model;
@@ -69,10 +68,7 @@ impl<M: Model> Select<M> {
     {
         let set: Vec<Assignment<M>> = set(&M::__HANDLES).into_iter().collect();
         async move {
-            // A `#[model(version)]` column is bumped and checked by `update_all`: a bare
-            // `UPDATE` would leave it, and a stale copy elsewhere would then overwrite this
-            // change without a conflict.
-            if has_listeners::<M>(&UPDATE) || self.plan.is_page() || M::__VERSION.is_some() {
+            if has_listeners::<M>(&UPDATE) || self.plan.is_page() {
                 return per_row(
                     self.plan,
                     db,
