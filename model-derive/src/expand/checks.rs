@@ -14,6 +14,14 @@ use crate::valid::Model;
 /// assume it: a field of a type no backend stores is reported once, at the field, and not
 /// again for every generated body that binds or reads it.
 pub fn where_clause(model: &Model<'_>) -> TokenStream {
+    let bounds = bounds(model);
+    quote! { where #bounds }
+}
+
+/// The predicates of [`where_clause`], for other impls of the model (its `FromRow`): the
+/// same bounds at the same spans, so that rustc reports a bad field type once for all of
+/// them instead of again through every impl that needs `Model`.
+pub fn bounds(model: &Model<'_>) -> TokenStream {
     let columns = model.columns().map(|(_, field, _)| {
         let ty = field.ty;
         // The type keeps its own tokens' spans, so the error underlines all of it; the
@@ -25,5 +33,5 @@ pub fn where_clause(model: &Model<'_>) -> TokenStream {
         let bound = quote_spanned!(inner.span()=> ::model_core::__private::GeneratedKey);
         quote!(#inner: #bound,)
     });
-    quote! { where #(#columns)* #generated }
+    quote! { #(#columns)* #generated }
 }

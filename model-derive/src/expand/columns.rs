@@ -74,11 +74,13 @@ pub fn handles(model: &Model<'_>) -> TokenStream {
 /// `sqlx::FromRow`, by column name, for `query_as`: it runs no listener, as its name says.
 pub fn from_row(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
+    let bounds = super::checks::bounds(model);
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
         impl<'__r, __R> ::model_core::__private::sqlx::FromRow<'__r, __R> for #ident
         where
+            #bounds
             __R: ::model_core::__private::sqlx::Row,
             <__R as ::model_core::__private::sqlx::Row>::Database: ::model_core::__private::Backend,
         {
