@@ -757,7 +757,7 @@ async fn errors_from_the_layers_have_json_bodies() {
         .into_bytes(),
     )
     .await;
-    let wrong_method = exchange(b"DELETE /posts HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
+    let wrong_method = exchange(b"PATCH /posts HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
     let no_route = exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()).await;
     for (answer, status, code) in [
         (timed_out, 408, "timeout"),
