@@ -100,7 +100,9 @@ async fn insert_chunk<M: Model, DB: Backend>(
     Ok(())
 }
 
-async fn insert_one<M: Model, DB: Backend>(
+/// One row's `INSERT` (its listeners are the caller's): the single-row statement, the
+/// generated key set on the model.
+pub(crate) async fn insert_one<M: Model, DB: Backend>(
     model: &mut M,
     with_key: bool,
     session: &mut Session<'_, DB>,

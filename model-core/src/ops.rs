@@ -340,20 +340,8 @@ async fn insert_in<M: Model, DB: Backend>(
 ) -> Result<(), Error> {
     model.__run_mut(Event::BeforeInsert, session).await?;
     prepare(model, DB::DIALECT)?;
-    let sql = M::__statements(DB::DIALECT);
-    let conn: &mut DB::Connection = session.conn();
-    if model.__key().is_some() {
-        let query = model.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
-        DB::execute(conn, query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    } else {
-        let query = model.__bind(sqlx::query(sql.insert.as_str()), false);
-        let key = DB::insert_returning_key::<M::Key>(conn, query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        model.__set_key(Some(key));
-    }
+    let with_key = model.__key().is_some();
+    batch::insert_one(model, with_key, session).await?;
     model.__run_ref(Event::AfterInsert, session).await
 }
 
