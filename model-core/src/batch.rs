@@ -47,11 +47,13 @@ pub(crate) async fn insert_all<M: Model, DB: Backend>(
             .unwrap_or(rest.len());
         let (now, later) = rest.split_at_mut(run);
         let binds = sql.insert_binds(with_key);
-        let rows_per_statement = match increment {
-            // A table of just a generated key has nothing to bind: `DEFAULT VALUES` rows go
-            // one at a time, as do generated keys MySQL would not make consecutive.
-            Some(_) if binds > 0 => (max_binds(DB::DIALECT) / binds).max(1),
-            _ => 1,
+        // A table of just a generated key has nothing to bind: `DEFAULT VALUES` rows go one
+        // at a time, as do generated keys MySQL would not make consecutive. Rows that bring
+        // their own keys need no consecutive keys.
+        let rows_per_statement = if binds > 0 && (with_key || increment.is_some()) {
+            (max_binds(DB::DIALECT) / binds).max(1)
+        } else {
+            1
         };
         for chunk in now.chunks_mut(rows_per_statement) {
             insert_chunk(chunk, with_key, increment.unwrap_or(1), session).await?;
@@ -142,10 +144,7 @@ async fn key_increment<M: Model, DB: Backend>(
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     let settings = row.map(|row| (DB::get::<i64>(&row, 0), DB::get::<i64>(&row, 1)));
     Ok(match settings {
-        Some((Ok(mode @ (0 | 1)), Ok(increment))) if increment > 0 => {
-            let _ = mode;
-            Some(increment as u64)
-        }
+        Some((Ok(0 | 1), Ok(increment))) => u64::try_from(increment).ok().filter(|&i| i > 0),
         _ => None,
     })
 }
