@@ -9,12 +9,6 @@
 //! for the writes ahead of it. The busy timeout still applies to locks held by other
 //! processes, whose holders model-core cannot see.
 //!
-//! Finding a connection's file costs a round trip to its worker thread, so a writer that
-//! finds no other SQLite writer of the process under way skips it: it goes on alone (one
-//! atomic increment). Only writers that start while another is under way, the ones that
-//! could starve, find their file and queue. At most one writer at a time is outside the
-//! queue, so the queue stays first come first served in all but that one place.
-//!
 //! A turn is taken by whatever begins the outermost transaction (a write on a pool or a
 //! connection, or [`crate::transaction`]) and held until it has committed or rolled back.
 //! Writes inside it run on its connection and need no turn. A task never waits for a turn
@@ -23,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::SqliteConnection;
@@ -31,12 +24,9 @@ use tokio::sync::OwnedMutexGuard;
 
 /// One writer's turn at a database file; the next writer's begins when it is dropped.
 pub struct Turn {
-    /// The queue's lock and who holds it, or `None` for a writer that went on alone.
-    queued: Option<(OwnedMutexGuard<()>, Holder)>,
+    _guard: OwnedMutexGuard<()>,
+    holder: Holder,
 }
-
-/// SQLite writers of this process under way (holding a [`Turn`]), over all files.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Who holds a turn: the file and the task.
 type Holder = (Arc<str>, Option<tokio::task::Id>);
@@ -61,14 +51,8 @@ fn registry<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
 /// in-memory or temporary database (private to its connection), or when this task already
 /// holds the turn.
 pub(crate) async fn turn(conn: &mut SqliteConnection) -> Result<Option<Turn>, sqlx::Error> {
-    // Counted first, so that two writers starting together do not both go on alone.
-    let alone = ACTIVE.fetch_add(1, Ordering::AcqRel) == 0;
-    let mut turn = Turn { queued: None };
-    if alone {
-        return Ok(Some(turn));
-    }
     let Some(file) = file_name(conn).await? else {
-        return Ok(Some(turn));
+        return Ok(None);
     };
     let holder: Holder = (file.clone(), tokio::task::try_id());
     let queue = registry(|r| {
@@ -78,24 +62,23 @@ pub(crate) async fn turn(conn: &mut SqliteConnection) -> Result<Option<Turn>, sq
         Some(r.queues.entry(file).or_default().clone())
     });
     let Some(queue) = queue else {
-        return Ok(Some(turn));
+        return Ok(None);
     };
     let guard = queue.lock_owned().await;
     registry(|r| r.held.push(holder.clone()));
-    turn.queued = Some((guard, holder));
-    Ok(Some(turn))
+    Ok(Some(Turn {
+        _guard: guard,
+        holder,
+    }))
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        if let Some((_, holder)) = &self.queued {
-            registry(|r| {
-                if let Some(i) = r.held.iter().position(|h| h == holder) {
-                    r.held.swap_remove(i);
-                }
-            });
-        }
-        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+        registry(|r| {
+            if let Some(i) = r.held.iter().position(|h| *h == self.holder) {
+                r.held.swap_remove(i);
+            }
+        });
     }
 }
 
