@@ -1,13 +1,15 @@
 //! Pools configured per backend, and the migrations embedded in the binary.
 
+use std::any::Any;
 use std::str::FromStr;
 use std::time::Duration;
 
-use model_core::{Backend, Conn, Dialect};
+use model_core::{Backend, Dialect};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{MySql, Pool, Postgres, Sqlite};
+use sqlx::{MySql, Pool, Postgres, SqlSafeStr as _, Sqlite};
 
 /// The pools a server uses: writes go to `write`, reads to `read`. On PostgreSQL and MySQL
 /// they are the same pool; on SQLite, which has one writer at a time, `write` is a single
@@ -92,63 +94,61 @@ pub async fn connect_mysql(url: &str) -> Result<Pools<MySql>, sqlx::Error> {
     Ok(Pools::single(pool))
 }
 
-/// A migration: a version and one SQL statement per dialect.
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
-    mysql: &'static str,
+/// The schema's history, one migration per version, each with its SQL per dialect in the
+/// order of [`Dialect`]'s discriminants. Append only: sqlx's migrator refuses to start when
+/// an applied migration's text changed.
+///
+/// The files are generated from the models (`model_core::schema::Schema::write_migration`),
+/// and `tests/migrations.rs` checks that they still are what the models declare. They are
+/// embedded, so the binary needs no files at run time; `sqlx::migrate!` would embed them
+/// too, but needs sqlx's `macros` feature, a second build of sqlx inside a proc macro, for
+/// what `include_str!` does here.
+const MIGRATIONS: &[(i64, &str, [&str; 3])] = &[(
+    1,
+    "create_posts",
+    [
+        include_str!("../migrations/sqlite/0001_create_posts.sql"),
+        include_str!("../migrations/postgres/0001_create_posts.sql"),
+        include_str!("../migrations/mysql/0001_create_posts.sql"),
+    ],
+)];
+
+/// sqlx's migrator over the embedded migrations of `dialect`: what
+/// `Migrator::new("migrations/<dialect>")` would read from the files, checksums included.
+pub fn migrator(dialect: Dialect) -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    // As sqlx names a file's migration: `0001_create_posts.sql` is
+                    // "create posts".
+                    name.replace('_', " ").into(),
+                    MigrationType::Simple,
+                    sql[dialect as usize].into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
-/// The schema's history, embedded in the binary. Append only.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create_posts",
-    sqlite: include_str!("../migrations/sqlite/0001_create_posts.sql"),
-    postgres: include_str!("../migrations/postgres/0001_create_posts.sql"),
-    mysql: include_str!("../migrations/mysql/0001_create_posts.sql"),
-}];
-
-/// Brings the schema up to date: runs every migration not yet recorded in
-/// `blog_migrations`, each in its own transaction with its record (on MySQL, DDL commits
-/// implicitly, so a failed migration there may need a manual look). Returns how many ran.
-pub async fn migrate<DB: Backend>(pool: &Pool<DB>) -> Result<usize, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let conn = Conn::<DB>::from_mut(&mut conn);
-    conn.execute(sqlx::query(
-        "CREATE TABLE IF NOT EXISTS blog_migrations (version BIGINT PRIMARY KEY, name VARCHAR(200) NOT NULL)",
-    ))
-    .await?;
-    let applied: Vec<i64> = conn
-        .fetch_all(sqlx::query("SELECT version FROM blog_migrations"))
-        .await?
-        .iter()
-        .map(|row| DB::get::<i64>(row, 0))
-        .collect::<Result<_, _>>()?;
-    let record = match DB::DIALECT {
-        Dialect::Postgres => "INSERT INTO blog_migrations (version, name) VALUES ($1, $2)",
-        Dialect::Sqlite | Dialect::MySql => {
-            "INSERT INTO blog_migrations (version, name) VALUES (?, ?)"
-        }
-    };
-    let mut ran = 0;
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let sql = match DB::DIALECT {
-            Dialect::Sqlite => migration.sqlite,
-            Dialect::Postgres => migration.postgres,
-            Dialect::MySql => migration.mysql,
-        };
-        let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-        let tx_conn = Conn::<DB>::from_mut(&mut tx);
-        tx_conn.execute(sqlx::query(sql)).await?;
-        let query = DB::bind(
-            DB::bind(sqlx::query(record), &migration.version),
-            &migration.name.to_owned(),
-        );
-        tx_conn.execute(query).await?;
-        tx.commit().await?;
-        ran += 1;
+/// Brings the schema up to date with sqlx's migrator: runs every migration not yet recorded
+/// in `_sqlx_migrations`, each in its own transaction with its record (on MySQL, DDL
+/// commits implicitly, so a failed migration there may need a manual look).
+pub async fn migrate<DB: Backend>(pool: &Pool<DB>) -> Result<(), MigrateError> {
+    let migrator = migrator(DB::DIALECT);
+    // sqlx's migrator needs the concrete driver, which `Backend` (sealed: these three)
+    // does not name.
+    let pool: &dyn Any = pool;
+    if let Some(pool) = pool.downcast_ref::<Pool<Sqlite>>() {
+        migrator.run(pool).await
+    } else if let Some(pool) = pool.downcast_ref::<Pool<Postgres>>() {
+        migrator.run(pool).await
+    } else if let Some(pool) = pool.downcast_ref::<Pool<MySql>>() {
+        migrator.run(pool).await
+    } else {
+        unreachable!("a Backend is SQLite, PostgreSQL or MySQL")
     }
-    Ok(ran)
 }

@@ -73,6 +73,12 @@ impl From<model_core::Error> for ApiError {
         }
         match &error {
             Error::NotFound { .. } => ApiError::not_found("no post with this id"),
+            // A value the column cannot hold (a title over its `length`): the client's to fix.
+            Error::Value { column, reason, .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_post",
+                format!("{column} cannot be stored: {reason}"),
+            ),
             Error::Constraint { .. } => {
                 tracing::warn!(error = %error, source = ?std::error::Error::source(&error), "constraint violation");
                 ApiError::new(

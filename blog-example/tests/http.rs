@@ -142,7 +142,7 @@ async fn invalid_titles_get_422_and_write_nothing<DB: TestBackend>(db: &TestDb<D
         ("   ", "title is required"),
         (
             &"é".repeat(81)[..],
-            "title is 81 characters long; at most 80 are allowed",
+            "title cannot be stored: the column holds at most 80 characters",
         ),
     ] {
         let response = client
@@ -390,9 +390,9 @@ async fn database_failures_answer_500_without_leaking_internals<DB: TestBackend>
     migrate_again(db).await;
 }
 
-/// The migrations recorded `posts` as created; recreate it by hand with the same DDL.
+/// The migrator recorded `posts` as created; forget that and migrate again.
 async fn migrate_again<DB: TestBackend>(db: &TestDb<DB>) {
-    db.exec(&format!("DELETE FROM {}", db.quote("blog_migrations")))
+    db.exec(&format!("DELETE FROM {}", db.quote("_sqlx_migrations")))
         .await;
     migrate(&db.pool).await.expect("migrations");
 }

@@ -55,6 +55,22 @@ impl Dialect {
         out
     }
 
+    /// Quotes a table name, qualified by its schema if it has one: `"library"."books"`
+    /// (`` `library`.`books` `` on MySQL, whose schemas are databases; on SQLite the schema
+    /// is the name of an attached database).
+    ///
+    /// ```
+    /// use model_core::Dialect;
+    /// assert_eq!(Dialect::Postgres.quote_table(Some("library"), "books"), r#""library"."books""#);
+    /// assert_eq!(Dialect::MySql.quote_table(None, "books"), "`books`");
+    /// ```
+    pub fn quote_table(self, schema: Option<&str>, table: &str) -> String {
+        match schema {
+            Some(schema) => format!("{}.{}", self.quote(schema), self.quote(table)),
+            None => self.quote(table),
+        }
+    }
+
     /// The statement that opens a write transaction, where the backend's plain `BEGIN` is
     /// not the right one. SQLite's `BEGIN` is deferred: it takes the write lock at the first
     /// write, and when another connection holds it then, SQLite fails at once with "database

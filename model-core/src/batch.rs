@@ -15,6 +15,7 @@
 
 use crate::backend::{Backend, Dialect};
 use crate::error::Error;
+use crate::key::{read_key, PrimaryKey};
 use crate::listener::Event;
 use crate::model::Model;
 use crate::ops::{not_found, prepare};
@@ -61,6 +62,7 @@ pub(crate) async fn insert_all<M: Model, DB: Backend>(
         rest = later;
     }
     for model in models.iter() {
+        crate::events::row_written::<M, DB>(model, session)?;
         model.__run_ref(Event::AfterInsert, session).await?;
     }
     Ok(())
@@ -93,13 +95,26 @@ async fn insert_chunk<M: Model, DB: Backend>(
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
         return Ok(());
     }
-    let keys = DB::__insert_rows::<M::Key>(conn, query, chunk.len(), increment)
+    let keys = DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), increment)
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     for (model, key) in chunk.iter_mut().zip(keys) {
-        model.__set_key(Some(key));
+        model.__set_key(Some(generated::<M>(key)?));
     }
     Ok(())
+}
+
+/// The type of `M`'s generated keys (its key's, for a key of one column).
+type Generated<M> = <<M as Model>::Key as PrimaryKey>::__Generated;
+
+/// `M`'s key from the value the database generated. Only an `Option` key of one column is
+/// generated: the derive refuses `Option` parts of a composite key, whose rows always
+/// bring their keys, so the error is for a hand-written `Model` impl that breaks that rule.
+fn generated<M: Model>(key: Generated<M>) -> Result<M::Key, Error> {
+    M::Key::__from_generated(key).ok_or(Error::Unsupported {
+        model: M::NAME,
+        what: "a generated composite key: each part of a composite key is set by the caller",
+    })
 }
 
 /// One row's `INSERT` (its listeners are the caller's): the single-row statement, the
@@ -118,10 +133,10 @@ pub(crate) async fn insert_one<M: Model, DB: Backend>(
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     } else {
         let query = model.__bind(sqlx::query(sql.insert.as_str()), false);
-        let key = DB::insert_returning_key::<M::Key>(conn, query)
+        let key = DB::insert_returning_key::<Generated<M>>(conn, query)
             .await
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        model.__set_key(Some(key));
+        model.__set_key(Some(generated::<M>(key)?));
     }
     Ok(())
 }
@@ -166,10 +181,10 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
     // DELETE did find are gone from this transaction's view until it is undone. (Cheaper
     // than `RETURNING` every key, or reading them first: one round trip per batch.)
     savepoint::<M, DB>(session, "SAVEPOINT model_core_delete_all").await?;
-    for chunk in keys.chunks(max_binds(DB::DIALECT)) {
+    for chunk in keys.chunks(max_binds(DB::DIALECT) / M::Key::__COLUMNS) {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.delete_rows(chunk.len())));
         for key in chunk {
-            query = DB::bind(query, *key);
+            query = key.__bind(query);
         }
         let deleted = DB::execute(session.conn(), query)
             .await
@@ -180,6 +195,7 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
         }
     }
     for model in models {
+        crate::events::row_written::<M, DB>(model, session)?;
         model.__run_ref(Event::AfterDelete, session).await?;
     }
     Ok(())
@@ -197,15 +213,15 @@ async fn savepoint<M: Model, DB: Backend>(
 
 /// [`Error::NotFound`] for the first key of `keys` that names no row (a key given twice is
 /// found once: the second is the missing one).
-async fn missing<M: Model, DB: Backend>(keys: &[&M::Key], session: &mut Session<'_, DB>) -> Error {
+async fn missing<M: Model, DB: Backend>(keys: &[M::Key], session: &mut Session<'_, DB>) -> Error {
     let sql = M::__statements(DB::DIALECT);
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.select_keys(keys.len())));
     for key in keys {
-        query = DB::bind(query, *key);
+        query = key.__bind(query);
     }
     let found: Result<Vec<M::Key>, sqlx::Error> = async {
         let rows = DB::fetch_all(session.conn(), query).await?;
-        rows.iter().map(|row| DB::get::<M::Key>(row, 0)).collect()
+        rows.iter().map(read_key::<M::Key, DB>).collect()
     }
     .await;
     let mut unmatched = match found {
@@ -214,7 +230,7 @@ async fn missing<M: Model, DB: Backend>(keys: &[&M::Key], session: &mut Session<
     };
     let missing = keys
         .iter()
-        .find(|key| match unmatched.iter().position(|f| f == **key) {
+        .find(|key| match unmatched.iter().position(|f| f == *key) {
             Some(i) => {
                 unmatched.swap_remove(i);
                 false

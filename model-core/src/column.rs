@@ -10,6 +10,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, MySql, Postgres, Sqlite, Type, TypeInfo as _, ValueRef as _};
 
 use crate::backend::Dialect;
+use crate::schema::def::SqlType;
 
 /// A query with its arguments bound (the same type as [`crate::Query`]).
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
@@ -59,6 +60,48 @@ type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 /// Your own types: `#[derive(model_core::ColumnType)]` stores a fieldless enum as text or as
 /// an integer, and a newtype (`struct UserId(i64)`) as its field; see the derive. A field that
 /// should not be a column at all takes `#[model(skip)]`.
+///
+/// A type that already implements sqlx's `Type`, `Encode` and `Decode` for all three
+/// backends (a hand-written impl, or `#[derive(sqlx::Type)]` with a representation every
+/// backend shares) is a column type with an empty impl, every item of `ColumnType` having a
+/// default, and [`store_with_sqlx!`](crate::store_with_sqlx), which says "store it through
+/// sqlx as it is".
+///
+/// ```
+/// use model_core::{ColumnType, Model};
+/// use sqlx::{Database, Decode, Encode, Type};
+///
+/// /// Cents, stored as a `BIGINT`: sqlx's impls below delegate to `i64`'s.
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// struct Cents(i64);
+///
+/// impl<DB: Database> Type<DB> for Cents where i64: Type<DB> {
+///     fn type_info() -> DB::TypeInfo { <i64 as Type<DB>>::type_info() }
+///     fn compatible(ty: &DB::TypeInfo) -> bool { <i64 as Type<DB>>::compatible(ty) }
+/// }
+/// impl<'q, DB: Database> Encode<'q, DB> for Cents where i64: Encode<'q, DB> {
+///     fn encode_by_ref(
+///         &self,
+///         buf: &mut DB::ArgumentBuffer,
+///     ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+///         self.0.encode_by_ref(buf)
+///     }
+/// }
+/// impl<'r, DB: Database> Decode<'r, DB> for Cents where i64: Decode<'r, DB> {
+///     fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+///         i64::decode(value).map(Cents)
+///     }
+/// }
+///
+/// impl ColumnType for Cents {}
+/// model_core::store_with_sqlx!(Cents);
+///
+/// #[derive(Model)]
+/// struct Order {
+///     id: Option<i64>,
+///     total: Cents,
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "this field's type is not a column type",
@@ -97,14 +140,71 @@ pub trait ColumnType:
         let _ = dialect;
         Ok(())
     }
+
+    /// The SQL type family the schema declares for this type ([`crate::schema`]).
+    #[doc(hidden)]
+    const __SQL_TYPE: SqlType = SqlType::Custom;
+
+    /// The text of a text value, for a column's `#[model(length = n)]`; `None` for `NULL`
+    /// and for every type that is not text.
+    #[doc(hidden)]
+    fn __text(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Stores a type of your own through its own sqlx `Type`, `Encode` and `Decode` impls, on
+/// every backend: with `impl ColumnType for MyType {}` beside it, a column type (see
+/// [`ColumnType`]).
+///
+/// `store_with_sqlx!(Cents);` implements model-core's hidden storage trait for `Cents`,
+/// generic over the backend, as `#[derive(ColumnType)]` does for an enum. A macro for your
+/// type, rather than a rule for every type sqlx encodes, because model-core stores some
+/// types otherwise than sqlx does (`u32` on PostgreSQL, `Uuid` as text): Rust could not tell
+/// such a rule apart from those, and every type that is no column type would be answered
+/// with sqlx's traits instead of one error about `ColumnType`.
+#[macro_export]
+macro_rules! store_with_sqlx {
+    ($($ty:ty),+ $(,)?) => {$(
+        #[automatically_derived]
+        impl<__DB: $crate::__private::sqlx::Database> $crate::__private::Stored<__DB> for $ty
+        where
+            Self: for<'__e> $crate::__private::sqlx::Encode<'__e, __DB>
+                + for<'__r> $crate::__private::sqlx::Decode<'__r, __DB>
+                + $crate::__private::sqlx::Type<__DB>,
+            ::core::option::Option<Self>: for<'__e> $crate::__private::sqlx::Encode<'__e, __DB>,
+        {
+            #[inline]
+            fn bind<'__q>(
+                &self,
+                query: $crate::__private::Query<'__q, __DB>,
+            ) -> $crate::__private::Query<'__q, __DB> {
+                query.bind(self)
+            }
+            #[inline]
+            fn bind_null(
+                query: $crate::__private::Query<'_, __DB>,
+            ) -> $crate::__private::Query<'_, __DB> {
+                query.bind(::core::option::Option::None::<Self>)
+            }
+            #[inline]
+            fn decode(
+                value: <__DB as $crate::__private::sqlx::Database>::ValueRef<'_>,
+            ) -> ::core::result::Result<Self, $crate::__private::sqlx::error::BoxDynError> {
+                $crate::__private::decode_checked::<__DB, Self>(value)
+            }
+        }
+    )+};
 }
 
 /// How one backend binds a column type into a statement and reads it from a row. Hidden:
-/// model-core implements it for its column types, `#[derive(ColumnType)]` for yours.
+/// model-core implements it for its column types, `#[derive(ColumnType)]` for yours, and
+/// [`store_with_sqlx!`](crate::store_with_sqlx) for a type sqlx stores as it is.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no column storage on `{DB}`",
-    note = "derive it: `#[derive(model_core::ColumnType)]` on a fieldless enum or a newtype"
+    note = "derive it: `#[derive(model_core::ColumnType)]` on a fieldless enum or a newtype",
+    note = "or, for a type that implements sqlx's `Type`, `Encode` and `Decode` on every backend: `model_core::store_with_sqlx!({Self});`"
 )]
 pub trait Stored<DB: Database>: Sized {
     /// Binds the value.
@@ -185,6 +285,11 @@ where
 
 impl<T: ColumnType> ColumnType for Option<T> {
     const __NULLABLE: bool = true;
+    const __SQL_TYPE: SqlType = T::__SQL_TYPE;
+
+    fn __text(&self) -> Option<&str> {
+        self.as_ref().and_then(T::__text)
+    }
 
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         match self {
@@ -226,3 +331,52 @@ impl<DB: Database, T: Stored<DB>> Stored<DB> for Option<T> {
     note = "for a key you always set yourself, drop the `Option`: `#[model(primary_key)] code: String`"
 )]
 pub trait GeneratedKey: ColumnType {}
+
+/// A text column type, whose length `#[model(length = n)]` can limit: `String`,
+/// `Option<String>` and `#[derive(ColumnType)]` newtypes of them.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`length` limits text, and `{Self}` is not text",
+    label = "`#[model(length = ...)]` needs a `String` field (or `Option<String>`, or a newtype of one)",
+    note = "a limit on a number is a listener's check: `#[listens_for(before_insert, check)]`"
+)]
+pub trait MaxLength: ColumnType {}
+
+impl MaxLength for String {}
+impl<T: MaxLength> MaxLength for Option<T> {}
+
+/// Checks a `#[model(length = max)]` column before it is written.
+#[doc(hidden)]
+#[inline]
+pub fn check_length<T: MaxLength>(value: &T, max: u32) -> Result<(), &'static str> {
+    check_text(value.__text(), max)
+}
+
+/// Refuses text of more than `max` characters (not bytes: `"é"` is one).
+#[inline]
+pub(crate) fn check_text(text: Option<&str>, max: u32) -> Result<(), &'static str> {
+    let max = max as usize;
+    match text {
+        // Every character is at least one byte: a short text needs no counting.
+        Some(text) if text.len() > max && text.chars().count() > max => Err(too_long(max)),
+        _ => Ok(()),
+    }
+}
+
+/// "the column holds at most 80 characters", made once per limit: `Error::Value` holds a
+/// `&'static str`, and a program has a few distinct limits.
+#[cold]
+fn too_long(max: usize) -> &'static str {
+    static REASONS: std::sync::Mutex<Vec<(usize, &'static str)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut reasons = REASONS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, reason)) = reasons.iter().find(|(n, _)| *n == max) {
+        return reason;
+    }
+    let reason: &'static str =
+        Box::leak(format!("the column holds at most {max} characters").into_boxed_str());
+    reasons.push((max, reason));
+    reason
+}

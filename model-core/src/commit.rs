@@ -1,14 +1,25 @@
-//! `after_*_commit` listeners: held back until the outermost transaction has committed.
+//! What runs at the end of the outermost transaction: `before_commit` listeners right
+//! before its `COMMIT`, `after_*_commit` listeners once it has committed, `after_rollback`
+//! listeners once it (or the savepoint a row was written in) has rolled back.
 //!
-//! Whoever begins the outermost transaction (a write on a pool or a plain connection, or
-//! [`transaction`]) opens a queue for the task; every write inside it, its listeners' writes
-//! included, adds its after-commit calls to that queue once it has succeeded. After the
-//! commit the owner runs them in order; after a rollback, an error, a panic or a dropped
-//! future the queue is dropped unrun. A write inside a transaction model-core did not begin
-//! (a raw `sqlx::Transaction`) cannot know when that commits: a model with after-commit
-//! listeners refuses such a write with [`Error::CommitScope`] instead of running them too
-//! early or never.
+//! Whoever begins the outermost transaction (a write on a pool or a plain connection, a
+//! set-based write's per-row path, or [`transaction`]) opens a queue for the task. Every row
+//! whose statement runs inside it, a listener's writes included, queues its
+//! `before_commit` call and its `after_rollback` calls; every write that succeeds queues
+//! its after-commit calls. Right before `COMMIT` the owner runs the `before_commit` calls in
+//! order, on its connection, inside the transaction (any of them vetoes the commit; rows they
+//! write queue calls of their own, run in the same pass). After the commit it runs the
+//! after-commit calls; after a rollback, or a failed commit, the `after_rollback` calls. A
+//! savepoint (a write, or a nested [`transaction`]) that fails drops what it queued for the
+//! commit, and its rows' `after_rollback` calls run when the outermost transaction ends,
+//! committed or not: their rows are rolled back either way. After a panic or a dropped
+//! future the queue is dropped unrun.
+//!
+//! A write inside a transaction model-core did not begin (a raw `sqlx::Transaction`) cannot
+//! know when that ends: a model with any of these listeners refuses such a write with
+//! [`Error::CommitScope`] instead of running them too early or never.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,11 +30,42 @@ use crate::backend::Backend;
 use crate::conn::Conn;
 use crate::error::Error;
 
-/// One after-commit listener call, with the model it is about.
+/// One after-commit (or after-rollback) listener call, with the model it is about.
 pub type Callback = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
+/// One row's `before_commit` listeners, with the row, called with the outermost
+/// transaction's connection (the backend's `DB::Connection`, which the call knows).
+pub(crate) type BeforeCommit = Box<
+    dyn for<'a> FnOnce(
+            &'a mut (dyn Any + Send),
+        ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>
+        + Send,
+>;
+
+/// One queued call, and when it runs.
+enum Queued {
+    /// Right before the commit.
+    BeforeCommit(BeforeCommit),
+    /// A `BeforeCommit` that has run (or is running).
+    Taken,
+    /// After the commit.
+    Commit(Callback),
+    /// After a rollback of the outermost transaction.
+    Rollback(Callback),
+    /// An after-rollback call whose savepoint was rolled back: runs when the outermost
+    /// transaction ends, whatever its outcome.
+    RolledBack(Callback),
+}
+
+#[derive(Default)]
+struct Queue {
+    calls: Vec<Queued>,
+    /// Where the next `before_commit` call is looked for: the ones before it have run.
+    next_before_commit: usize,
+}
+
 tokio::task_local! {
-    static QUEUE: RefCell<Vec<Callback>>;
+    static QUEUE: RefCell<Queue>;
 }
 
 /// Whether a queue is open: some write or [`transaction`] of this task owns the outermost
@@ -32,41 +74,113 @@ pub(crate) fn is_open() -> bool {
     QUEUE.try_with(|_| ()).is_ok()
 }
 
-/// Adds calls to the open queue; `false` if none is open.
+/// Adds after-commit calls to the open queue; `false` if none is open.
 pub(crate) fn enqueue(add: impl FnOnce(&mut Vec<Callback>)) -> bool {
-    QUEUE.try_with(|queue| add(&mut queue.borrow_mut())).is_ok()
+    enqueue_as(Queued::Commit, add)
 }
 
-/// Runs `work`, which owns the outermost transaction, with a queue of its own; once it has
-/// succeeded (committed), runs what it queued, one after another, in the order queued. On
-/// an error, a panic or a dropped future the queue is dropped unrun.
+/// Adds after-rollback calls to the open queue; `false` if none is open.
+pub(crate) fn enqueue_rollback(add: impl FnOnce(&mut Vec<Callback>)) -> bool {
+    enqueue_as(Queued::Rollback, add)
+}
+
+fn enqueue_as(kind: fn(Callback) -> Queued, add: impl FnOnce(&mut Vec<Callback>)) -> bool {
+    let mut calls = Vec::new();
+    add(&mut calls);
+    QUEUE
+        .try_with(|queue| queue.borrow_mut().calls.extend(calls.into_iter().map(kind)))
+        .is_ok()
+}
+
+/// Adds a row's `before_commit` call to the open queue; `false` if none is open.
+pub(crate) fn enqueue_before_commit(call: BeforeCommit) -> bool {
+    QUEUE
+        .try_with(|queue| queue.borrow_mut().calls.push(Queued::BeforeCommit(call)))
+        .is_ok()
+}
+
+/// Whether a `before_commit` call waits to run.
+pub(crate) fn before_commit_pending() -> bool {
+    QUEUE
+        .try_with(|queue| {
+            let queue = queue.borrow();
+            queue.calls[queue.next_before_commit..]
+                .iter()
+                .any(|call| matches!(call, Queued::BeforeCommit(_)))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs the queued `before_commit` calls in order on `conn`, the outermost transaction's
+/// connection, right before its `COMMIT`, including those queued by rows that the calls
+/// write themselves. The first error stops them: the owner then rolls back.
+pub(crate) async fn before_commit<DB: Backend>(conn: &mut DB::Connection) -> Result<(), Error> {
+    while let Some(call) = next_before_commit() {
+        call(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn next_before_commit() -> Option<BeforeCommit> {
+    QUEUE
+        .try_with(|queue| {
+            let mut queue = queue.borrow_mut();
+            let start = queue.next_before_commit;
+            let found = queue.calls[start..]
+                .iter()
+                .position(|call| matches!(call, Queued::BeforeCommit(_)));
+            let Some(offset) = found else {
+                queue.next_before_commit = queue.calls.len();
+                return None;
+            };
+            queue.next_before_commit = start + offset + 1;
+            match std::mem::replace(&mut queue.calls[start + offset], Queued::Taken) {
+                Queued::BeforeCommit(call) => Some(call),
+                _ => unreachable!("found above"),
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Runs `work`, which owns the outermost transaction, with a queue of its own. Once it has
+/// succeeded (committed), runs the after-commit calls it queued; once it has failed (rolled
+/// back), the after-rollback calls; either way those of savepoints rolled back inside it.
+/// One after another, in the order queued. After a panic or a dropped future the queue is
+/// dropped unrun.
 pub(crate) async fn outermost<T, E, F>(work: F) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let (result, callbacks) = QUEUE
-        .scope(RefCell::new(Vec::new()), async {
+    let (result, queue) = QUEUE
+        .scope(RefCell::new(Queue::default()), async {
             let output = work.await;
             (output, QUEUE.with(RefCell::take))
         })
         .await;
-    if result.is_ok() {
-        for callback in callbacks {
-            callback().await;
+    let committed = result.is_ok();
+    for call in queue.calls {
+        match call {
+            Queued::Commit(call) if committed => call().await,
+            Queued::Rollback(call) if !committed => call().await,
+            Queued::RolledBack(call) => call().await,
+            _ => {}
         }
     }
     result
 }
 
 /// Runs `work`, a savepoint (or a single statement) inside the outermost transaction, so
-/// that what it queues stays only if it succeeds. If it fails, or its future is dropped, it
-/// was rolled back while the outermost transaction goes on and may commit: the calls it
-/// queued (its writes', and those of their listeners' writes) are dropped with it.
+/// that what it queued for the commit stays only if it succeeds. If it fails, or its future
+/// is dropped, it was rolled back while the outermost transaction goes on and may commit:
+/// the commit calls it queued (its writes', and those of their listeners' writes) are
+/// dropped, and its rows' after-rollback calls will run whatever the outermost transaction
+/// does.
 pub(crate) async fn savepoint<T, E, F>(work: F) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let mut mark = Mark(QUEUE.try_with(|queue| queue.borrow().len()).ok());
+    let mut mark = Mark(QUEUE.try_with(|queue| queue.borrow().calls.len()).ok());
     let result = work.await;
     if result.is_ok() {
         mark.0 = None;
@@ -74,15 +188,27 @@ where
     result
 }
 
-/// The length of the queue when a savepoint began; dropped while still set, it drops what
-/// was queued since. Nested savepoints end before the ones around them, so the calls after
-/// the mark are exactly this savepoint's.
+/// The length of the queue when a savepoint began; dropped while still set, it settles what
+/// was queued since as rolled back. Nested savepoints end before the ones around them, so
+/// the calls after the mark are exactly this savepoint's.
 struct Mark(Option<usize>);
 
 impl Drop for Mark {
     fn drop(&mut self) {
         if let Some(len) = self.0 {
-            let _ = QUEUE.try_with(|queue| queue.borrow_mut().truncate(len));
+            let _ = QUEUE.try_with(|queue| {
+                let mut queue = queue.borrow_mut();
+                let since = queue.calls.split_off(len);
+                queue
+                    .calls
+                    .extend(since.into_iter().filter_map(|call| match call {
+                        Queued::Rollback(call) | Queued::RolledBack(call) => {
+                            Some(Queued::RolledBack(call))
+                        }
+                        Queued::BeforeCommit(_) | Queued::Taken | Queued::Commit(_) => None,
+                    }));
+                queue.next_before_commit = queue.next_before_commit.min(queue.calls.len());
+            });
         }
     }
 }
@@ -94,15 +220,18 @@ pub type TransactionFuture<'t, T, E = Error> =
     Pin<Box<dyn Future<Output = Result<T, E>> + Send + 't>>;
 
 /// Runs `body` in one transaction on `db` and commits it if `body` returns `Ok`; every
-/// write inside commits or rolls back together, and their `after_*_commit` listeners run
-/// after the commit, in order. If `body` returns `Err`, the transaction is rolled back
-/// before `transaction` returns that error.
+/// write inside commits or rolls back together. The `before_commit` listeners of the rows
+/// written run right before the commit, inside the transaction (an `Err` from one rolls it
+/// back and is returned); their `after_*_commit` listeners run after the commit, in order.
+/// If `body` returns `Err`, the transaction is rolled back before `transaction` returns that
+/// error, and the rows' `after_rollback` listeners run.
 ///
 /// `db` is anything a model operation takes: a `&Pool`, a `&mut` connection, a `&mut
 /// sqlx::Transaction`, a listener's `&mut Conn`, or the `conn` of an enclosing
 /// `transaction` body. Inside a transaction that is already open it is a savepoint: rolled
-/// back alone on `Err`, committed with the outer transaction, its after-commit listeners run
-/// after the outer commit.
+/// back alone on `Err` (its rows' `after_rollback` listeners then run when the outermost
+/// transaction ends), committed with the outer transaction, its `before_commit` and
+/// after-commit listeners run at the outer commit.
 ///
 /// The body's error type `E` is yours: anything a [`model_core::Error`](Error) converts into,
 /// so that `?` works on both the model operations and your own checks. Rust infers it from
@@ -191,7 +320,14 @@ where
                 _ => conn.begin().await,
             };
             let mut tx = begun.map_err(|e| Error::from_sqlx(NAME, e))?;
-            match body(Conn::from_mut(&mut *tx)).await {
+            let mut result = body(Conn::from_mut(&mut *tx)).await;
+            if owns_transaction && result.is_ok() {
+                // Inside the transaction, right before its commit: a veto rolls it back.
+                if let Err(error) = before_commit::<A::Database>(&mut *tx).await {
+                    result = Err(E::from(error));
+                }
+            }
+            match result {
                 Ok(value) => {
                     tx.commit().await.map_err(|e| Error::from_commit(NAME, e))?;
                     Ok(value)

@@ -98,10 +98,11 @@ pub enum Error {
         /// What is wrong with it, for this backend.
         reason: &'static str,
     },
-    /// The model has `after_*_commit` listeners and the write runs inside a transaction
-    /// model-core did not begin (a `sqlx::Transaction`), whose commit it cannot see: the
-    /// listeners could neither wait for it nor be skipped. Nothing was written. Run the
-    /// write through [`crate::transaction`] instead.
+    /// The model has listeners of the end of the transaction (`after_*_commit` of this
+    /// write, `before_commit` or `after_rollback`) and the write runs inside a transaction
+    /// model-core did not begin (a `sqlx::Transaction`), whose commit or rollback it cannot
+    /// see: the listeners could neither wait for it nor be skipped. Nothing was written. Run
+    /// the write through [`crate::transaction`] instead.
     CommitScope {
         /// The model's name.
         model: &'static str,
@@ -284,9 +285,9 @@ impl fmt::Display for Error {
             } => write!(f, "{model}.{column} cannot be written: {reason}"),
             Error::CommitScope { model } => write!(
                 f,
-                "{model} has after-commit listeners, and this write runs in a transaction \
-                 model-core did not begin, whose commit it cannot see: write it through \
-                 model_core::transaction"
+                "{model} has commit or rollback listeners (after-commit, before_commit or \
+                 after_rollback), and this write runs in a transaction model-core did not \
+                 begin, whose end it cannot see: write it through model_core::transaction"
             ),
             Error::OutcomeUnknown { model, .. } => write!(
                 f,

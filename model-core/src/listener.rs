@@ -29,6 +29,11 @@ pub enum Event {
     AfterDelete,
     /// After a row was read into a model; listeners get `&mut Model`.
     Load,
+    /// Right before the outermost transaction commits, inside it: once for each row written
+    /// in the transaction (and not rolled back with a savepoint), in write order. Listeners
+    /// get `&Model`, as it was written (a clone), and may veto the commit or, async, run SQL
+    /// that commits with it.
+    BeforeCommit,
     /// After the transaction that inserted the row committed; listeners get `&Model`. For
     /// effects outside the database (an email, a message) that must not happen for a write
     /// that is rolled back.
@@ -37,11 +42,17 @@ pub enum Event {
     AfterUpdateCommit,
     /// After the transaction that deleted the row committed; listeners get `&Model`.
     AfterDeleteCommit,
+    /// After the transaction (or savepoint) that wrote the row rolled back; listeners get
+    /// `&Model` as it was written (a clone). For undoing effects outside the database that an
+    /// `after_*` listener had. Runs for each row whose statement ran (its `after_insert`,
+    /// `after_update` or `after_delete` point was reached) and was then rolled back, never
+    /// for a committed one.
+    AfterRollback,
 }
 
 impl Event {
     /// Every event, in lifecycle order.
-    pub const ALL: [Event; 10] = [
+    pub const ALL: [Event; 12] = [
         Event::BeforeInsert,
         Event::AfterInsert,
         Event::BeforeUpdate,
@@ -49,9 +60,11 @@ impl Event {
         Event::BeforeDelete,
         Event::AfterDelete,
         Event::Load,
+        Event::BeforeCommit,
         Event::AfterInsertCommit,
         Event::AfterUpdateCommit,
         Event::AfterDeleteCommit,
+        Event::AfterRollback,
     ];
 
     /// The event's name as written in `#[listens_for(...)]`, e.g. `"before_insert"`.
@@ -64,9 +77,11 @@ impl Event {
             Event::BeforeDelete => "before_delete",
             Event::AfterDelete => "after_delete",
             Event::Load => "load",
+            Event::BeforeCommit => "before_commit",
             Event::AfterInsertCommit => "after_insert_commit",
             Event::AfterUpdateCommit => "after_update_commit",
             Event::AfterDeleteCommit => "after_delete_commit",
+            Event::AfterRollback => "after_rollback",
         }
     }
 
@@ -77,6 +92,13 @@ impl Event {
             self,
             Event::AfterInsertCommit | Event::AfterUpdateCommit | Event::AfterDeleteCommit
         )
+    }
+
+    /// Whether listeners of this event run once the outermost transaction has ended (the
+    /// `after_*_commit` events and `after_rollback`): they take no connection and cannot
+    /// veto.
+    pub const fn is_after_transaction(self) -> bool {
+        self.is_after_commit() || matches!(self, Event::AfterRollback)
     }
 
     /// The event's position in [`Event::ALL`].
@@ -288,15 +310,15 @@ macro_rules! listener_impls {
 listener_impls!(MutListener, AsyncMutFn, mut);
 listener_impls!(RefListener, AsyncRefFn);
 
-/// A function that can listen to an `after_*_commit` event. The write is over and
-/// committed: the listener gets `&M`, no connection, and cannot fail (there is nothing left
-/// to veto).
+/// A function that can listen to an `after_*_commit` or `after_rollback` event. The
+/// transaction is over, committed or rolled back: the listener gets `&M`, no connection,
+/// and cannot fail (there is nothing left to veto).
 ///
 /// Implemented for `fn(&M)` and `async fn(&M)`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an after-commit listener of `{M}`",
     label = "expected `fn(&{M})` or `async fn(&{M})`",
-    note = "after_*_commit listeners run once the write is committed: there is no transaction to use and nothing to veto, so they take no connection and return nothing"
+    note = "after_*_commit and after_rollback listeners run once the transaction has ended: there is no transaction to use and nothing to veto, so they take no connection and return nothing"
 )]
 pub trait CommitListener<M, Marker>: Send + Sync + 'static {
     /// Calls the listener.

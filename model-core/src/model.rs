@@ -1,13 +1,12 @@
 //! The `Model` trait: what `#[derive(Model)]` implements, and the operations users call.
 
-use std::fmt::Debug;
 use std::future::Future;
 
 use sqlx::Acquire;
 
 use crate::backend::{Backend, Dialect, Query};
-use crate::column::ColumnType;
 use crate::error::Error;
+use crate::key::PrimaryKey;
 use crate::listener::{Event, ListenerInfo};
 use crate::ops::{self, Batch, Page};
 use crate::query::{ColumnMap, Filter, FromSql, Select};
@@ -29,15 +28,29 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     const NAME: &'static str;
     /// The table name, unquoted.
     const TABLE: &'static str;
+    /// The schema the table is in, unquoted (`#[model(schema = "library")]`): a PostgreSQL
+    /// schema, a MySQL database, an attached SQLite database. `None`: the connection's
+    /// default (PostgreSQL's `search_path`, MySQL's current database, SQLite's `main`).
+    /// Every statement names the table as `"schema"."table"`.
+    const SCHEMA: Option<&'static str> = None;
     /// The column names, unquoted, in field order.
     const COLUMNS: &'static [&'static str];
-    /// The index of the primary key in [`Model::COLUMNS`].
-    const PRIMARY_KEY: usize;
+    /// The indices in [`Model::COLUMNS`] of the primary key's columns, in field order: one
+    /// for a key of one column, two or more for a composite key (`#[model(primary_key)]` on
+    /// several fields). Every statement model-core writes (and DDL for the model) takes the
+    /// key from here; [`Model::Key`] is the key's value, a tuple for a composite key.
+    const PRIMARY_KEY: &'static [usize];
     /// The listener manifest: every `#[listens_for(...)]`, in declaration order.
     const LISTENERS: &'static [ListenerInfo];
 
-    /// The primary key's type, without `Option`.
-    type Key: ColumnType + Clone + PartialEq + Debug;
+    /// What the schema declares for each column, in [`Model::COLUMNS`] order
+    /// ([`crate::schema`]).
+    #[doc(hidden)]
+    const __COLUMN_DEFS: &'static [crate::schema::def::ColumnDef] = &[];
+
+    /// The primary key's type, without `Option`; for a composite key, the tuple of its
+    /// fields' types in field order (`(i64, String)`), which `find` and `get` take.
+    type Key: PrimaryKey;
 
     /// The model's typed columns: a struct the derive writes beside the model (`PostColumns`
     /// for `Post`, as visible as `Post`) with one [`Column`](crate::Column) per column, named
@@ -100,8 +113,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn __statements(dialect: Dialect) -> &'static Statements;
 
+    /// The key, if it is set: `None` for an `Option` key that the database has yet to
+    /// generate. A copy: a composite key is assembled from its fields.
     #[doc(hidden)]
-    fn __key(&self) -> Option<&Self::Key>;
+    fn __key(&self) -> Option<Self::Key>;
 
     /// Sets the key after the database generated it, or clears it (`None`) when the insert
     /// that generated it rolled back. `None` is ignored by a key that is not an `Option`.
@@ -193,7 +208,16 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         None::<std::future::Ready<Result<(), Error>>>
     }
 
-    /// Queues the listeners of an `after_*_commit` event, in declaration order.
+    /// A copy of the row as written, for its `before_commit` listeners, which run after the
+    /// write has given the model back; `None` if the model is not `Clone` (it then has no
+    /// such listener of its own: declaring one requires `Clone`).
+    #[doc(hidden)]
+    fn __share(&self) -> Option<std::sync::Arc<Self>> {
+        None
+    }
+
+    /// Queues the listeners of an `after_*_commit` or `after_rollback` event, in declaration
+    /// order.
     #[doc(hidden)]
     fn __after_commit(&self, event: Event, queue: &mut Vec<crate::commit::Callback>) {
         crate::events::after_commit(self, event, queue);
@@ -217,7 +241,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write(Batch::Insert(std::slice::from_mut(self)), db)
+        ops::write_one(Batch::Insert(std::slice::from_mut(self)), db)
     }
 
     /// Updates the row with this primary key: `before_update` listeners, `UPDATE` of every
@@ -236,7 +260,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write(Batch::Update(std::slice::from_mut(self)), db)
+        ops::write_one(Batch::Update(std::slice::from_mut(self)), db)
     }
 
     /// Deletes the row with this primary key: `before_delete` listeners, `DELETE`, then
@@ -248,7 +272,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write(Batch::Delete(std::slice::from_ref(self)), db)
+        ops::write_one(Batch::Delete(std::slice::from_ref(self)), db)
     }
 
     /// Inserts every model in one transaction, running each one's listeners in turn: a
@@ -286,7 +310,8 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// Reads the row with this primary key, running `load` listeners on it; `None` if there
-    /// is none.
+    /// is none. A composite key is given as the tuple of its parts, in field order:
+    /// `PostTag::find(&pool, (post_id, tag))`.
     fn find<'c, A>(
         db: A,
         key: Self::Key,
@@ -329,6 +354,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A::Database: Backend,
     {
         ops::fetch(db, Some(page))
+    }
+
+    /// Creates the model's table and indexes if they do not exist yet:
+    /// `Schema::new().model::<Self>().create_all(db)` ([`crate::schema::Schema`]).
+    fn create_table<'c, A>(db: A) -> impl Future<Output = Result<(), Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            crate::schema::Schema::new()
+                .model::<Self>()
+                .create_all(db)
+                .await
+        }
     }
 
     /// Every row, as a [`Select`] to narrow, order, limit, read or change:

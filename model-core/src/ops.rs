@@ -13,6 +13,7 @@ use crate::backend::{Backend, Dialect};
 use crate::batch;
 use crate::commit;
 use crate::error::Error;
+use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
 use crate::session::Session;
@@ -80,6 +81,17 @@ where
     write_rows(&mut batch, db).await
 }
 
+/// [`write`] for `insert`, `update` and `delete`: one row, through [`One`].
+pub(crate) async fn write_one<'c, M, A>(batch: Batch<'_, M>, db: A) -> Result<(), Error>
+where
+    M: Model,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    debug_assert_eq!(batch.models().len(), 1);
+    write_rows(&mut One(batch), db).await
+}
+
 pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
 where
     A: Acquire<'c> + Send,
@@ -91,10 +103,8 @@ where
     // heap allocation: inline, a write whose listener writes another model would make a
     // future of tens of kilobytes for the caller to hold (clippy's `large_futures`).
     if conn.is_in_transaction() {
-        if rows.has_commit_listeners() && !commit::is_open() {
-            return Err(Error::CommitScope { model: name });
-        }
         // A failed write leaves the outer transaction going: what it queued goes with it.
+        // (`write_on` refuses a write whose commit listeners could not run.)
         return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn))).await;
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
@@ -114,11 +124,16 @@ where
 pub(crate) trait Rows<DB: Backend>: Send {
     /// The model's name, for errors.
     fn model(&self) -> &'static str;
+    /// The model's listener state word, read once for the whole write and kept in
+    /// `session` ([`Session::listener_state`]): the `state` the next two take.
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32;
     /// Whether the batch needs a transaction of its own whatever its listeners do: more
     /// than one row, or a listener after the statement that could still veto it.
-    fn needs_transaction(&self) -> bool;
-    /// Whether the model has listeners of this batch's after-commit event.
-    fn has_commit_listeners(&self) -> bool;
+    fn needs_transaction(&self, state: u32) -> bool;
+    /// Whether the model has listeners of this batch's after-commit event, of
+    /// `before_commit` or of `after_rollback`: the write must see the outermost transaction
+    /// end (`events::needs_commit_scope`).
+    fn has_commit_listeners(&self, state: u32) -> bool;
     /// For an insert, whether each row's key is unset (the database generates it).
     fn unset_keys(&self) -> Vec<bool>;
     /// Clears the keys of the rows marked in `unset`.
@@ -142,12 +157,16 @@ impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
         M::NAME
     }
 
-    fn needs_transaction(&self) -> bool {
-        self.models().len() != 1 || self.has_after_listeners()
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
+        session.listener_state::<M>()
     }
 
-    fn has_commit_listeners(&self) -> bool {
-        Batch::has_commit_listeners(self)
+    fn needs_transaction(&self, state: u32) -> bool {
+        self.models().len() != 1 || self.has_after_listeners(state)
+    }
+
+    fn has_commit_listeners(&self, state: u32) -> bool {
+        crate::events::needs_commit_scope::<M>(state, self.commit_event())
     }
 
     fn unset_keys(&self) -> Vec<bool> {
@@ -195,19 +214,80 @@ impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
     }
 }
 
+/// The write of one row by `insert`, `update` or `delete`: a [`Batch`] of one whose `run`
+/// knows only the one-row paths. A program that writes row by row then does not compile
+/// the multi-row paths (`batch.rs`: chunking, key order, the missing-row search) once per
+/// model, which they would be behind `Batch`'s `run` (issue 10: compile cost per model).
+pub(crate) struct One<'m, M>(Batch<'m, M>);
+
+impl<M: Model, DB: Backend> Rows<DB> for One<'_, M> {
+    fn model(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
+        Rows::<DB>::listener_state(&self.0, session)
+    }
+
+    fn needs_transaction(&self, state: u32) -> bool {
+        Rows::<DB>::needs_transaction(&self.0, state)
+    }
+
+    fn has_commit_listeners(&self, state: u32) -> bool {
+        Rows::<DB>::has_commit_listeners(&self.0, state)
+    }
+
+    fn unset_keys(&self) -> Vec<bool> {
+        Rows::<DB>::unset_keys(&self.0)
+    }
+
+    fn clear_keys(&mut self, unset: &[bool]) {
+        Rows::<DB>::clear_keys(&mut self.0, unset);
+    }
+
+    fn saved_versions(&self) -> Vec<i64> {
+        Rows::<DB>::saved_versions(&self.0)
+    }
+
+    fn restore_versions(&mut self, saved: &[i64]) {
+        Rows::<DB>::restore_versions(&mut self.0, saved);
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(write_one_in(&mut self.0, session))
+    }
+
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
+        Rows::<DB>::queue_commit(&self.0, queue);
+    }
+}
+
 async fn write_on<DB: Backend>(
     rows: &mut dyn Rows<DB>,
     conn: &mut DB::Connection,
 ) -> Result<(), Error> {
     let name = rows.model();
+    // This write owns the outermost transaction: its rows' `before_commit` listeners run
+    // right before its commit.
+    let outermost = !conn.is_in_transaction();
+    let mut session = Session::<DB>::new(conn);
+    // The one atomic load of the write: every listener point after it reads the session's
+    // copy.
+    let state = rows.listener_state(&mut session);
+    // In a transaction model-core did not begin, nobody would run its commit listeners.
+    if !outermost && rows.has_commit_listeners(state) && !commit::is_open() {
+        return Err(Error::CommitScope { model: name });
+    }
     // One statement whose listeners all run before it (synchronously: an async listener
     // begins the transaction itself, see `Session`) is atomic on its own. In a caller's
     // transaction too on SQLite and MySQL, which undo a failed statement and nothing
     // else; PostgreSQL instead aborts the whole transaction, so there it gets a savepoint
     // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable.
     let needs_transaction =
-        rows.needs_transaction() || (conn.is_in_transaction() && DB::DIALECT == Dialect::Postgres);
-    let mut session = Session::<DB>::new(conn);
+        rows.needs_transaction(state) || (!outermost && DB::DIALECT == Dialect::Postgres);
     if needs_transaction {
         session
             .begin()
@@ -215,7 +295,18 @@ async fn write_on<DB: Backend>(
             .map_err(|e| Error::from_sqlx(name, e))?;
     }
     let mut keys = KeyGuard::new(rows);
-    let outcome = catch_panic(keys.rows.run(&mut session)).await;
+    let outcome = catch_panic(async {
+        keys.rows.run(&mut session).await?;
+        if outermost && commit::before_commit_pending() {
+            session
+                .begin()
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            commit::before_commit::<DB>(session.connection()).await?;
+        }
+        Ok(())
+    })
+    .await;
     // Without a transaction the one statement commits on its own: a connection lost
     // during it leaves the outcome unknown, as during a COMMIT.
     let autocommit = session.autocommits();
@@ -228,7 +319,7 @@ async fn write_on<DB: Backend>(
     });
     if result.is_ok() {
         keys.keep();
-        if keys.rows.has_commit_listeners() {
+        if keys.rows.has_commit_listeners(state) {
             let rows = &*keys.rows;
             let queued = commit::enqueue(|queue| rows.queue_commit(queue));
             debug_assert!(queued, "write() checked that a queue is open");
@@ -297,18 +388,16 @@ impl<M: Model> Batch<'_, M> {
         }
     }
 
-    fn has_commit_listeners(&self) -> bool {
-        crate::events::has_listeners::<M>(self.commit_event())
-    }
-
-    /// Whether a listener runs after the statement and could still veto it.
-    fn has_after_listeners(&self) -> bool {
+    /// Whether a listener runs after the statement and could still veto it: an `after_*`
+    /// listener, or a `before_commit` one.
+    fn has_after_listeners(&self, state: u32) -> bool {
         let after = match self {
             Batch::Insert(_) => Event::AfterInsert,
             Batch::Update(_) => Event::AfterUpdate,
             Batch::Delete(_) => Event::AfterDelete,
         };
-        crate::events::has_listeners::<M>(after)
+        crate::events::has_in::<M>(state, after)
+            || crate::events::has_in::<M>(state, Event::BeforeCommit)
     }
 }
 
@@ -334,6 +423,24 @@ async fn write_in<M: Model, DB: Backend>(
     }
 }
 
+/// [`write_in`] for a batch of one row, without the multi-row paths.
+async fn write_one_in<M: Model, DB: Backend>(
+    batch: &mut Batch<'_, M>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    match batch {
+        Batch::Insert([model]) => insert_in(model, session).await,
+        Batch::Update([model]) => update_in(model, session).await,
+        Batch::Delete(models) if M::__VERSION.is_some() => {
+            M::__delete_versioned(models, session).await
+        }
+        Batch::Delete([model]) => delete_in(model, session).await,
+        Batch::Insert(_) | Batch::Update(_) | Batch::Delete(_) => {
+            unreachable!("`One` holds one row")
+        }
+    }
+}
+
 async fn insert_in<M: Model, DB: Backend>(
     model: &mut M,
     session: &mut Session<'_, DB>,
@@ -342,6 +449,7 @@ async fn insert_in<M: Model, DB: Backend>(
     prepare(model, DB::DIALECT)?;
     let with_key = model.__key().is_some();
     batch::insert_one(model, with_key, session).await?;
+    crate::events::row_written::<M, DB>(model, session)?;
     model.__run_ref(Event::AfterInsert, session).await
 }
 
@@ -360,13 +468,14 @@ async fn delete_in<M: Model, DB: Backend>(
     let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
     model.__run_ref(Event::BeforeDelete, session).await?;
     let sql = M::__statements(DB::DIALECT);
-    let query = DB::bind(sqlx::query(sql.delete.as_str()), key);
+    let query = key.__bind(sqlx::query(sql.delete.as_str()));
     let affected = DB::execute(session.conn(), query)
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     if affected == 0 {
-        return Err(not_found::<M>(key));
+        return Err(not_found::<M>(&key));
     }
+    crate::events::row_written::<M, DB>(model, session)?;
     model.__run_ref(Event::AfterDelete, session).await
 }
 
@@ -397,7 +506,7 @@ where
     A::Database: Backend,
 {
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
-    let query = <A::Database as Backend>::bind(sqlx::query(sql.select_by_key.as_str()), &key);
+    let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
     let mut loaded = Loaded::<M>(Vec::new());
     read(db, query, &mut loaded).await?;
     Ok(loaded.0.pop())

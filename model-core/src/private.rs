@@ -4,14 +4,18 @@
 pub use sqlx;
 
 pub use crate::backend::{Backend, Dialect, Query};
-pub use crate::column::{decode_checked, ColumnType, GeneratedKey, Stored};
+pub use crate::column::{
+    check_length, decode_checked, ColumnType, GeneratedKey, MaxLength, Stored,
+};
 pub use crate::commit::Callback;
 pub use crate::conn::Conn;
 pub use crate::error::Error;
 pub use crate::events::private::*;
+pub use crate::key::PrimaryKey;
 pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
 pub use crate::model::Model;
-pub use crate::query::{from_row, Column, ColumnMap};
+pub use crate::query::{from_row, BindValue, Column, ColumnMap};
+pub use crate::schema::def::{ColumnDef, SqlType};
 pub use crate::session::Session;
 pub use crate::statements::{StatementCache, Statements};
 pub use crate::types::derived::{unknown_number, unknown_text};
@@ -92,3 +96,40 @@ where
 {
     Box::new(move || Box::pin(async move { listener.call(&model).await }))
 }
+
+/// The model, for the derive's `__share`: `(&ShareProbe(self)).__share()` is a clone where
+/// the model is `Clone` ([`ShareViaClone`], tried first by method lookup) and `None` where
+/// it is not ([`ShareFallback`]): autoref specialisation of a concrete type, as
+/// [`crate::events::private::Probe`] does for column values.
+pub struct ShareProbe<'a, M>(pub &'a M);
+
+/// [`ShareProbe`] of a `Clone` model.
+pub trait ShareViaClone<M> {
+    /// A clone of the model.
+    fn __share(&self) -> Option<std::sync::Arc<M>>;
+}
+
+impl<M: Clone> ShareViaClone<M> for ShareProbe<'_, M> {
+    #[inline]
+    fn __share(&self) -> Option<std::sync::Arc<M>> {
+        Some(std::sync::Arc::new(self.0.clone()))
+    }
+}
+
+/// [`ShareProbe`] of any model.
+pub trait ShareFallback<M> {
+    /// `None`: the model is not `Clone`.
+    fn __share(&self) -> Option<std::sync::Arc<M>>;
+}
+
+impl<M> ShareFallback<M> for &ShareProbe<'_, M> {
+    #[inline]
+    fn __share(&self) -> Option<std::sync::Arc<M>> {
+        None
+    }
+}
+
+/// Requires `M: Clone` where a function-side `before_commit` listener of `M` is declared:
+/// its listeners get a clone of the row at the commit.
+#[inline]
+pub fn before_commit_needs_clone<M: Clone>() {}

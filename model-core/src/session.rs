@@ -4,6 +4,8 @@ use sqlx::{Connection as _, Transaction};
 
 use crate::backend::Backend;
 use crate::conn::Conn;
+use crate::events::private::Listeners;
+use crate::model::Model;
 
 /// The connection a write runs on, and its transaction (or savepoint) once begun.
 ///
@@ -16,18 +18,56 @@ use crate::conn::Conn;
 #[doc(hidden)]
 pub struct Session<'c, DB: Backend> {
     state: Option<State<'c, DB>>,
+    /// The listener state word of the model this session writes or reads, read once
+    /// (`events::registry`), with the address of that model's cell: one atomic load per
+    /// write, however many listener points it has.
+    listeners: Option<(usize, u32)>,
 }
 
 enum State<'c, DB: Backend> {
     Plain(&'c mut DB::Connection),
     Transaction(Transaction<'c, DB>),
+    /// Inside a transaction someone else commits: `before_commit` listeners, run right
+    /// before the outermost `COMMIT`, whose writes commit or roll back with it.
+    Within(&'c mut DB::Connection),
 }
 
 impl<'c, DB: Backend> Session<'c, DB> {
     pub(crate) fn new(conn: &'c mut DB::Connection) -> Self {
         Session {
             state: Some(State::Plain(conn)),
+            listeners: None,
         }
+    }
+
+    /// The connection of the outermost transaction, at its commit: the session begins
+    /// nothing and commits nothing, its owner commits (or rolls back) the whole.
+    pub(crate) fn within(conn: &'c mut DB::Connection) -> Self {
+        Session {
+            state: Some(State::Within(conn)),
+            listeners: None,
+        }
+    }
+
+    /// The listener state word of model `M` ([`crate::events`]' registry): loaded on the
+    /// first call for `M`, then the same value for the rest of the write, so that a listener
+    /// registered while a write is under way runs for all of its points or none.
+    #[inline]
+    pub(crate) fn listener_state<M: Model>(&mut self) -> u32 {
+        let cell = M::__listeners() as *const Listeners<M> as usize;
+        match self.listeners {
+            Some((of, state)) if of == cell => state,
+            _ => {
+                let state = M::__listeners().state();
+                self.listeners = Some((cell, state));
+                state
+            }
+        }
+    }
+
+    /// The driver connection, inside the transaction if one was begun.
+    pub(crate) fn connection(&mut self) -> &mut DB::Connection {
+        &mut *self.conn()
     }
 
     /// Begins the transaction (a savepoint inside a caller's transaction) unless it is open.
@@ -57,7 +97,7 @@ impl<'c, DB: Backend> Session<'c, DB> {
             .as_mut()
             .expect("a session always has a connection")
         {
-            State::Plain(conn) => Conn::from_mut(&mut **conn),
+            State::Plain(conn) | State::Within(conn) => Conn::from_mut(&mut **conn),
             State::Transaction(tx) => Conn::from_mut(&mut **tx),
         }
     }

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use crate::backend::Dialect;
+use crate::model::Model;
 
 /// The SQL of every operation of one model on one backend.
 ///
@@ -16,8 +17,9 @@ pub struct Statements {
     pub insert: String,
     /// `INSERT` of every column, key included.
     pub insert_with_key: String,
-    /// `UPDATE` of every column but the key, `WHERE` key = ?, and `AND` version = ? for a
-    /// model with a `#[model(version)]` column. The key is never set: it names the row, and
+    /// `UPDATE` of every column but the key, `WHERE` key = ? (every part of a composite key:
+    /// `a = ? AND b = ?`), and `AND` version = ? for a model with a `#[model(version)]`
+    /// column. The key is never set: it names the row, and
     /// a key the database generates may refuse to be written (PostgreSQL's `GENERATED
     /// ALWAYS`). Empty for a table of just its key, which has nothing to set.
     pub update: String,
@@ -48,16 +50,17 @@ struct Many {
     insert_with_key_head: String,
     /// ` RETURNING key`, or nothing where there is no `RETURNING`.
     returning: String,
-    /// `DELETE FROM t WHERE key IN `.
+    /// `DELETE FROM t WHERE key IN `, or `(a, b) IN ` for a composite key.
     delete_head: String,
-    /// `SELECT key FROM t WHERE key IN `.
+    /// `SELECT key FROM t WHERE key IN `, every key column for a composite key.
     select_keys_head: String,
     /// How many columns there are, key included.
     columns: usize,
     /// `UPDATE t SET `, and every column quoted, for [`Statements::update_columns`].
     update_head: String,
     quoted: Vec<String>,
-    key: usize,
+    /// The key's columns, indices into `quoted`.
+    key: Vec<usize>,
     /// The index of the `#[model(version)]` column, if there is one.
     version: Option<usize>,
 }
@@ -73,17 +76,20 @@ pub(crate) const fn max_binds(dialect: Dialect) -> usize {
 }
 
 impl Statements {
-    /// Builds the statements for `table` with `columns`, of which `columns[primary_key]` is
-    /// the primary key.
+    /// Builds the statements for `table` with `columns`, of which those at `primary_key`
+    /// are the primary key (one index, or several for a composite key).
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
-    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title", "order"], 0);
+    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title", "order"], &[0]);
     /// assert_eq!(sql.insert, r#"INSERT INTO "posts" ("title", "order") VALUES ($1, $2) RETURNING "id""#);
     /// assert_eq!(sql.update, r#"UPDATE "posts" SET "title" = $1, "order" = $2 WHERE "id" = $3"#);
+    ///
+    /// let sql = Statements::build(Dialect::Sqlite, "post_tag", &["post_id", "tag_id", "note"], &[0, 1]);
+    /// assert_eq!(sql.delete, r#"DELETE FROM "post_tag" WHERE "post_id" = ? AND "tag_id" = ?"#);
     /// ```
-    pub fn build(dialect: Dialect, table: &str, columns: &[&str], primary_key: usize) -> Self {
-        Self::build_versioned(dialect, table, columns, primary_key, None)
+    pub fn build(dialect: Dialect, table: &str, columns: &[&str], primary_key: &[usize]) -> Self {
+        Self::build_in(dialect, None, table, columns, primary_key, None)
     }
 
     /// [`Statements::build`] for a model whose `columns[version]` is its `#[model(version)]`
@@ -91,7 +97,7 @@ impl Statements {
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
-    /// let sql = Statements::build_versioned(Dialect::Sqlite, "items", &["id", "stock", "v"], 0, Some(2));
+    /// let sql = Statements::build_versioned(Dialect::Sqlite, "items", &["id", "stock", "v"], &[0], Some(2));
     /// assert_eq!(sql.update, r#"UPDATE "items" SET "stock" = ?, "v" = ? WHERE "id" = ? AND "v" = ?"#);
     /// assert_eq!(sql.delete, r#"DELETE FROM "items" WHERE "id" = ? AND "v" = ?"#);
     /// ```
@@ -99,17 +105,49 @@ impl Statements {
         dialect: Dialect,
         table: &str,
         columns: &[&str],
-        primary_key: usize,
+        primary_key: &[usize],
         version: Option<usize>,
     ) -> Self {
+        Self::build_in(dialect, None, table, columns, primary_key, version)
+    }
+
+    /// The statements of model `M`, from its constants.
+    pub fn of<M: Model>(dialect: Dialect) -> Self {
+        Self::build_in(
+            dialect,
+            M::SCHEMA,
+            M::TABLE,
+            M::COLUMNS,
+            M::PRIMARY_KEY,
+            M::__VERSION,
+        )
+    }
+
+    /// [`Statements::build_versioned`] for a table in `schema` (`"schema"."table"`).
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_in(Dialect::MySql, Some("library"), "books", &["id", "title"], &[0], None);
+    /// assert_eq!(sql.delete, "DELETE FROM `library`.`books` WHERE `id` = ?");
+    /// ```
+    pub fn build_in(
+        dialect: Dialect,
+        schema: Option<&str>,
+        table: &str,
+        columns: &[&str],
+        primary_key: &[usize],
+        version: Option<usize>,
+    ) -> Self {
+        assert!(!primary_key.is_empty(), "a model has a primary key");
         let q = |ident: &str| dialect.quote(ident);
-        let table = q(table);
-        let key = q(columns[primary_key]);
+        let table = dialect.quote_table(schema, table);
         let all: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        let keys: Vec<&str> = primary_key.iter().map(|&i| all[i].as_str()).collect();
+        let key_list = keys.join(", ");
         let without_key: Vec<String> = columns
             .iter()
             .enumerate()
-            .filter(|&(i, _)| i != primary_key)
+            .filter(|(i, _)| !primary_key.contains(i))
             .map(|(_, c)| q(c))
             .collect();
         let placeholders = |from: usize, n: usize| {
@@ -117,6 +155,14 @@ impl Statements {
                 .map(|i| dialect.placeholder(i))
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        // `"a" = ? AND "b" = ?`, the key's placeholders numbered on from `after`.
+        let key_is = |after: usize| {
+            keys.iter()
+                .enumerate()
+                .map(|(i, key)| format!("{key} = {}", dialect.placeholder(after + i + 1)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
         };
         let select = format!("SELECT {} FROM {table}", all.join(", "));
 
@@ -135,9 +181,12 @@ impl Statements {
                 placeholders(1, without_key.len())
             )
         };
-        if dialect.has_returning() {
-            insert.push_str(&format!(" RETURNING {key}"));
-        }
+        let returning = if dialect.has_returning() {
+            format!(" RETURNING {key_list}")
+        } else {
+            String::new()
+        };
+        insert.push_str(&returning);
         let insert_with_key = format!(
             "INSERT INTO {table} ({}) VALUES ({})",
             all.join(", "),
@@ -158,36 +207,44 @@ impl Statements {
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(
-                "UPDATE {table} SET {assignments} WHERE {key} = {}{}",
-                dialect.placeholder(without_key.len() + 1),
-                version_check(without_key.len() + 1)
+                "UPDATE {table} SET {assignments} WHERE {}{}",
+                key_is(without_key.len()),
+                version_check(without_key.len() + keys.len())
             )
         };
         let lock = match dialect {
             Dialect::Postgres | Dialect::MySql => " FOR UPDATE",
             Dialect::Sqlite => "",
         };
-        let returning = if dialect.has_returning() {
-            format!(" RETURNING {key}")
-        } else {
-            String::new()
+        // `"id" IN ` for one key column, `("a", "b") IN ` for a composite key: every
+        // backend compares row values (SQLite since 3.15).
+        let key_in = match keys.as_slice() {
+            [one] => format!("{one} IN "),
+            _ => format!("({key_list}) IN "),
         };
         let many = Many {
             dialect,
             insert_head: format!("INSERT INTO {table} ({}) VALUES ", without_key.join(", ")),
             insert_with_key_head: format!("INSERT INTO {table} ({}) VALUES ", all.join(", ")),
             returning,
-            delete_head: format!("DELETE FROM {table} WHERE {key} IN "),
-            select_keys_head: format!("SELECT {key} FROM {table} WHERE {key} IN "),
+            delete_head: format!("DELETE FROM {table} WHERE {key_in}"),
+            select_keys_head: format!("SELECT {key_list} FROM {table} WHERE {key_in}"),
             columns: all.len(),
             update_head: format!("UPDATE {table} SET "),
             quoted: all.clone(),
-            key: primary_key,
+            key: primary_key.to_vec(),
             version,
         };
-        let page = |order: &str| {
+        let order = |direction: &str| {
+            keys.iter()
+                .map(|key| format!("{key} {direction}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let page = |direction: &str| {
             format!(
-                "{select} ORDER BY {key} {order} LIMIT {} OFFSET {}",
+                "{select} ORDER BY {} LIMIT {} OFFSET {}",
+                order(direction),
                 dialect.placeholder(1),
                 dialect.placeholder(2)
             )
@@ -197,13 +254,13 @@ impl Statements {
             insert_with_key,
             update,
             delete: format!(
-                "DELETE FROM {table} WHERE {key} = {}{}",
-                dialect.placeholder(1),
-                version_check(1)
+                "DELETE FROM {table} WHERE {}{}",
+                key_is(0),
+                version_check(keys.len())
             ),
-            select_by_key: format!("{select} WHERE {key} = {}", dialect.placeholder(1)),
-            select_for_update: format!("{select} WHERE {key} = {}{lock}", dialect.placeholder(1)),
-            select_all: format!("{select} ORDER BY {key}"),
+            select_by_key: format!("{select} WHERE {}", key_is(0)),
+            select_for_update: format!("{select} WHERE {}{lock}", key_is(0)),
+            select_all: format!("{select} ORDER BY {key_list}"),
             select_page_asc: page("ASC"),
             select_page_desc: page("DESC"),
             many,
@@ -212,7 +269,11 @@ impl Statements {
 
     /// How many values one row of a multi-row `INSERT` binds.
     pub(crate) fn insert_binds(&self, with_key: bool) -> usize {
-        self.many.columns - usize::from(!with_key)
+        if with_key {
+            self.many.columns
+        } else {
+            self.many.columns - self.many.key.len()
+        }
     }
 
     /// `INSERT` of `rows` rows in one statement: `VALUES (..), (..), ...`, returning the
@@ -220,7 +281,7 @@ impl Statements {
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
-    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title"], 0);
+    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title"], &[0]);
     /// assert_eq!(sql.insert_rows(2, false), r#"INSERT INTO "posts" ("title") VALUES ($1), ($2) RETURNING "id""#);
     /// ```
     pub fn insert_rows(&self, rows: usize, with_key: bool) -> String {
@@ -240,13 +301,28 @@ impl Statements {
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
-    /// let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], 0);
+    /// let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], &[0]);
     /// assert_eq!(sql.delete_rows(3), r#"DELETE FROM "posts" WHERE "id" IN (?, ?, ?)"#);
     /// ```
+    ///
+    /// A composite key's rows are row values: `WHERE ("a", "b") IN ((?, ?), (?, ?))`.
     pub fn delete_rows(&self, rows: usize) -> String {
         let mut sql = self.many.delete_head.clone();
-        push_groups(&mut sql, self.many.dialect, 1, rows);
+        self.push_keys(&mut sql, rows);
         sql
+    }
+
+    /// `(?, ?, ?)` for `rows` keys of one column, `((?, ?), (?, ?))` for a composite key.
+    fn push_keys(&self, sql: &mut String, rows: usize) {
+        let many = &self.many;
+        match many.key.len() {
+            1 => push_groups(sql, many.dialect, 1, rows),
+            columns => {
+                sql.push('(');
+                push_groups(sql, many.dialect, rows, columns);
+                sql.push(')');
+            }
+        }
     }
 
     /// `UPDATE` of just `columns` (indices into the model's columns, none of them the key
@@ -256,7 +332,7 @@ impl Statements {
     ///
     /// ```
     /// use model_core::{Dialect, Statements};
-    /// let sql = Statements::build_versioned(Dialect::Postgres, "items", &["id", "name", "stock", "v"], 0, Some(3));
+    /// let sql = Statements::build_versioned(Dialect::Postgres, "items", &["id", "name", "stock", "v"], &[0], Some(3));
     /// assert_eq!(
     ///     sql.update_columns(&[2]),
     ///     r#"UPDATE "items" SET "stock" = $1, "v" = $2 WHERE "id" = $3 AND "v" = $4"#
@@ -286,9 +362,14 @@ impl Statements {
             placeholder(&mut sql);
         }
         sql.push_str(" WHERE ");
-        sql.push_str(&many.quoted[many.key]);
-        sql.push_str(" = ");
-        placeholder(&mut sql);
+        for (i, &key) in many.key.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" AND ");
+            }
+            sql.push_str(&many.quoted[key]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
         if let Some(version) = many.version {
             sql.push_str(" AND ");
             sql.push_str(&many.quoted[version]);
@@ -301,7 +382,7 @@ impl Statements {
     /// `SELECT key ... WHERE key IN (..)`: which of `rows` keys name a row.
     pub fn select_keys(&self, rows: usize) -> String {
         let mut sql = self.many.select_keys_head.clone();
-        push_groups(&mut sql, self.many.dialect, 1, rows);
+        self.push_keys(&mut sql, rows);
         sql
     }
 }
@@ -348,31 +429,9 @@ impl StatementCache {
         }
     }
 
-    /// The statements for `dialect`, built on first use.
-    pub fn get(
-        &'static self,
-        dialect: Dialect,
-        table: &str,
-        columns: &[&str],
-        primary_key: usize,
-    ) -> &'static Statements {
-        self.slots[dialect as usize]
-            .get_or_init(|| Statements::build(dialect, table, columns, primary_key))
-    }
-
-    /// [`StatementCache::get`] for a model with a `#[model(version)]` column,
-    /// `columns[version]`.
-    pub fn get_versioned(
-        &'static self,
-        dialect: Dialect,
-        table: &str,
-        columns: &[&str],
-        primary_key: usize,
-        version: usize,
-    ) -> &'static Statements {
-        self.slots[dialect as usize].get_or_init(|| {
-            Statements::build_versioned(dialect, table, columns, primary_key, Some(version))
-        })
+    /// The statements of model `M` for `dialect`, built on first use.
+    pub fn get<M: Model>(&'static self, dialect: Dialect) -> &'static Statements {
+        self.slots[dialect as usize].get_or_init(|| Statements::of::<M>(dialect))
     }
 }
 
@@ -382,14 +441,14 @@ mod tests {
 
     #[test]
     fn mysql_quotes_with_backticks_and_has_no_returning() {
-        let sql = Statements::build(Dialect::MySql, "user", &["id", "group"], 0);
+        let sql = Statements::build(Dialect::MySql, "user", &["id", "group"], &[0]);
         assert_eq!(sql.insert, "INSERT INTO `user` (`group`) VALUES (?)");
         assert_eq!(sql.delete, "DELETE FROM `user` WHERE `id` = ?");
     }
 
     #[test]
     fn quotes_inside_identifiers_are_doubled() {
-        let sql = Statements::build(Dialect::Sqlite, "we\"ird", &["k", "a\"b"], 0);
+        let sql = Statements::build(Dialect::Sqlite, "we\"ird", &["k", "a\"b"], &[0]);
         assert_eq!(
             sql.select_by_key,
             r#"SELECT "k", "a""b" FROM "we""ird" WHERE "k" = ?"#
@@ -398,14 +457,14 @@ mod tests {
 
     #[test]
     fn update_never_sets_the_key() {
-        let sql = Statements::build(Dialect::MySql, "t", &["a", "id", "b"], 1);
+        let sql = Statements::build(Dialect::MySql, "t", &["a", "id", "b"], &[1]);
         assert_eq!(sql.update, "UPDATE `t` SET `a` = ?, `b` = ? WHERE `id` = ?");
         assert_eq!(
             sql.update_columns(&[2]),
             "UPDATE `t` SET `b` = ? WHERE `id` = ?"
         );
         assert_eq!(
-            Statements::build(Dialect::Sqlite, "t", &["id"], 0).update,
+            Statements::build(Dialect::Sqlite, "t", &["id"], &[0]).update,
             ""
         );
     }
@@ -413,7 +472,7 @@ mod tests {
     #[test]
     fn versioned_statements_check_the_version_after_the_key() {
         let sql =
-            Statements::build_versioned(Dialect::Postgres, "t", &["id", "v", "a"], 0, Some(1));
+            Statements::build_versioned(Dialect::Postgres, "t", &["id", "v", "a"], &[0], Some(1));
         assert_eq!(
             sql.update,
             r#"UPDATE "t" SET "v" = $1, "a" = $2 WHERE "id" = $3 AND "v" = $4"#
@@ -434,10 +493,72 @@ mod tests {
 
     #[test]
     fn key_only_table_inserts_default_values() {
-        let sql = Statements::build(Dialect::Postgres, "t", &["id"], 0);
+        let sql = Statements::build(Dialect::Postgres, "t", &["id"], &[0]);
         assert_eq!(
             sql.insert,
             r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#
         );
+    }
+
+    #[test]
+    fn composite_keys_name_every_key_column() {
+        let sql = Statements::build_versioned(
+            Dialect::Postgres,
+            "post_tag",
+            &["post_id", "note", "tag_id", "v"],
+            &[0, 2],
+            Some(3),
+        );
+        assert_eq!(
+            sql.update,
+            r#"UPDATE "post_tag" SET "note" = $1, "v" = $2 WHERE "post_id" = $3 AND "tag_id" = $4 AND "v" = $5"#
+        );
+        assert_eq!(
+            sql.update_columns(&[1]),
+            r#"UPDATE "post_tag" SET "note" = $1, "v" = $2 WHERE "post_id" = $3 AND "tag_id" = $4 AND "v" = $5"#
+        );
+        assert_eq!(
+            sql.select_by_key,
+            r#"SELECT "post_id", "note", "tag_id", "v" FROM "post_tag" WHERE "post_id" = $1 AND "tag_id" = $2"#
+        );
+        assert_eq!(
+            sql.delete_rows(2),
+            r#"DELETE FROM "post_tag" WHERE ("post_id", "tag_id") IN (($1, $2), ($3, $4))"#
+        );
+        assert_eq!(
+            sql.select_keys(1),
+            r#"SELECT "post_id", "tag_id" FROM "post_tag" WHERE ("post_id", "tag_id") IN (($1, $2))"#
+        );
+        assert_eq!(
+            sql.select_page_desc,
+            r#"SELECT "post_id", "note", "tag_id", "v" FROM "post_tag" ORDER BY "post_id" DESC, "tag_id" DESC LIMIT $1 OFFSET $2"#
+        );
+        assert_eq!(sql.insert_binds(true), 4);
+    }
+
+    #[test]
+    fn a_schema_qualifies_the_table_everywhere() {
+        let sql = Statements::build_in(
+            Dialect::Sqlite,
+            Some("lib"),
+            "books",
+            &["id", "t"],
+            &[0],
+            None,
+        );
+        for text in [
+            &sql.insert,
+            &sql.insert_with_key,
+            &sql.update,
+            &sql.delete,
+            &sql.select_by_key,
+            &sql.select_all,
+            &sql.delete_rows(2),
+            &sql.select_keys(2),
+            &sql.update_columns(&[1]),
+            &sql.insert_rows(2, true),
+        ] {
+            assert!(text.contains(r#""lib"."books""#), "{text}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use crate::backend::Backend;
 use crate::changes::TrackChanges;
 use crate::commit::Callback;
 use crate::error::Error;
-use crate::events::has_listeners;
+use crate::events::has_in;
 use crate::listener::Event;
 use crate::ops;
 use crate::session::Session;
@@ -165,12 +165,18 @@ impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
         M::NAME
     }
 
-    fn needs_transaction(&self) -> bool {
-        self.rows.len() != 1 || has_listeners::<M>(Event::AfterUpdate)
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
+        session.listener_state::<M>()
     }
 
-    fn has_commit_listeners(&self) -> bool {
-        has_listeners::<M>(Event::AfterUpdateCommit)
+    fn needs_transaction(&self, state: u32) -> bool {
+        self.rows.len() != 1
+            || has_in::<M>(state, Event::AfterUpdate)
+            || has_in::<M>(state, Event::BeforeCommit)
+    }
+
+    fn has_commit_listeners(&self, state: u32) -> bool {
+        crate::events::needs_commit_scope::<M>(state, Event::AfterUpdateCommit)
     }
 
     fn unset_keys(&self) -> Vec<bool> {

@@ -16,6 +16,7 @@
 use crate::backend::Backend;
 use crate::changes::{ChangeSet, TrackChanges};
 use crate::error::Error;
+use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
 use crate::ops::{not_found, prepare};
@@ -30,10 +31,7 @@ pub(crate) async fn update_in<M: Model, DB: Backend>(
     if let Some(tracked) = model.__update_tracked(session) {
         return tracked.await;
     }
-    let key = model
-        .__key()
-        .cloned()
-        .ok_or(Error::Unsaved { model: M::NAME })?;
+    let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
     model.__run_mut(Event::BeforeUpdate, session).await?;
     same_key(model, &key)?;
     prepare(model, DB::DIALECT)?;
@@ -41,7 +39,7 @@ pub(crate) async fn update_in<M: Model, DB: Backend>(
     if sql.update.is_empty() {
         // A table of just its key has nothing to set; the update still says whether the
         // row exists.
-        let query = DB::bind(sqlx::query(sql.select_by_key.as_str()), &key);
+        let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
         let row = DB::fetch_optional(session.conn(), query)
             .await
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
@@ -50,7 +48,7 @@ pub(crate) async fn update_in<M: Model, DB: Backend>(
         }
     } else {
         let read = bump(model);
-        let query = DB::bind(model.__bind(sqlx::query(sql.update.as_str()), false), &key);
+        let query = key.__bind(model.__bind(sqlx::query(sql.update.as_str()), false));
         let query = M::__bind_version(query, read);
         let affected = DB::execute(session.conn(), query)
             .await
@@ -59,6 +57,7 @@ pub(crate) async fn update_in<M: Model, DB: Backend>(
             return Err(no_row::<M, DB>(&key, session).await);
         }
     }
+    crate::events::row_written::<M, DB>(model, session)?;
     model.__run_ref(Event::AfterUpdate, session).await
 }
 
@@ -71,10 +70,7 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
     original: Option<&M>,
     session: &mut Session<'_, DB>,
 ) -> Result<M::Changes, Error> {
-    let key = model
-        .__key()
-        .cloned()
-        .ok_or(Error::Unsaved { model: M::NAME })?;
+    let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
     let stored;
     // The version the model was read with, which the statement requires: the original's
     // for a tracked model (whatever its field says), the field's for a bare one.
@@ -121,7 +117,7 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
             Some(_) => M::__bind_version(query, model.__version()),
             None => query,
         };
-        let query = M::__bind_version(DB::bind(query, &key), read);
+        let query = M::__bind_version(key.__bind(query), read);
         let affected = DB::execute(session.conn(), query)
             .await
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
@@ -129,6 +125,7 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
             return Err(no_row::<M, DB>(&key, session).await);
         }
     }
+    crate::events::row_written::<M, DB>(model, session)?;
     model.__after_update(&changes, session).await?;
     model.__run_ref(Event::AfterUpdate, session).await?;
     Ok(changes)
@@ -161,7 +158,7 @@ async fn read_locked<M: Model, DB: Backend>(
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     let sql = M::__statements(DB::DIALECT);
-    let query = DB::bind(sqlx::query(sql.select_for_update.as_str()), key);
+    let query = key.__bind(sqlx::query(sql.select_for_update.as_str()));
     let row = DB::fetch_optional(session.conn(), query)
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?
@@ -185,7 +182,7 @@ fn bump<M: Model>(model: &mut M) -> i64 {
 /// would then claim a key that names another row, or none).
 fn same_key<M: Model>(model: &M, key: &M::Key) -> Result<(), Error> {
     match model.__key() {
-        Some(now) if now == key => Ok(()),
+        Some(now) if now == *key => Ok(()),
         _ => Err(Error::Unsupported {
             model: M::NAME,
             what: "an update cannot change the primary key: it names the row to update and \

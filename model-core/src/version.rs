@@ -14,6 +14,7 @@ use std::future::Future;
 use crate::backend::{Backend, Query};
 use crate::column::ColumnType;
 use crate::error::Error;
+use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
 use crate::ops::not_found;
@@ -75,7 +76,7 @@ pub(crate) fn no_row<'s, 'c, M: Model, DB: Backend>(
     let missing = not_found::<M>(key);
     let lookup = M::__VERSION.map(|_| {
         let sql = M::__statements(DB::DIALECT).select_keys(1);
-        DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), key)
+        key.__bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
     });
     conflict_if_present(lookup, missing, session)
 }
@@ -118,16 +119,17 @@ pub async fn delete_all<M: Model, DB: Backend>(
     }
     let sql = M::__statements(DB::DIALECT);
     for (model, key) in models.iter().zip(keys) {
-        let query = DB::bind(sqlx::query(sql.delete.as_str()), key);
+        let query = key.__bind(sqlx::query(sql.delete.as_str()));
         let query = M::__bind_version(query, model.__version());
         let deleted = DB::execute(session.conn(), query)
             .await
             .map_err(|e| Error::from_sqlx(M::NAME, e))?;
         if deleted == 0 {
-            return Err(no_row::<M, DB>(key, session).await);
+            return Err(no_row::<M, DB>(&key, session).await);
         }
     }
     for model in models {
+        crate::events::row_written::<M, DB>(model, session)?;
         model.__run_ref(Event::AfterDelete, session).await?;
     }
     Ok(())

@@ -12,6 +12,8 @@ pub struct Input<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
     pub table: Option<LitStr>,
+    /// `#[model(schema = "library")]`.
+    pub schema: Option<LitStr>,
     /// The span of `track_changes` in `#[model(track_changes)]`.
     pub track_changes: Option<Span>,
     pub fields: Vec<FieldInput<'a>>,
@@ -29,6 +31,14 @@ pub struct FieldInput<'a> {
     pub skip: Option<Span>,
     /// The span of `version` in `#[model(version)]`.
     pub version: Option<Span>,
+    /// `#[model(length = 80)]`: the integer literal.
+    pub length: Option<syn::LitInt>,
+    /// The span of `unique` in `#[model(unique)]`.
+    pub unique: Option<Span>,
+    /// The span of `index` in `#[model(index)]`.
+    pub index: Option<Span>,
+    /// `#[model(default = "0")]`: an SQL expression for the DDL.
+    pub default: Option<LitStr>,
 }
 
 pub struct ListenerInput {
@@ -37,8 +47,8 @@ pub struct ListenerInput {
     pub paths: Vec<Path>,
 }
 
-const STRUCT_KEYS: &str = "`table = \"...\"`, `track_changes`";
-const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`";
+const STRUCT_KEYS: &str = "`table = \"...\"`, `schema = \"...\"`, `track_changes`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `unique`, `index`, `default = \"...\"`";
 
 impl<'a> Input<'a> {
     /// Parses what it can; every problem goes to `cx`.
@@ -91,11 +101,12 @@ impl<'a> Input<'a> {
         }
 
         let mut table = None;
+        let mut schema = None;
         let mut track_changes = None;
         let mut listeners = Vec::new();
         for attr in &input.attrs {
             if attr.path().is_ident("model") {
-                parse_struct_attr(cx, attr, &mut table, &mut track_changes);
+                parse_struct_attr(cx, attr, &mut table, &mut schema, &mut track_changes);
             } else if attr.path().is_ident("listens_for") {
                 match parse_listens_for(attr) {
                     Ok(parsed) => listeners.push(parsed),
@@ -116,6 +127,10 @@ impl<'a> Input<'a> {
                     column: None,
                     skip: None,
                     version: None,
+                    length: None,
+                    unique: None,
+                    index: None,
+                    default: None,
                 };
                 for attr in &field.attrs {
                     if attr.path().is_ident("model") {
@@ -135,6 +150,7 @@ impl<'a> Input<'a> {
             ident: &input.ident,
             vis: &input.vis,
             table,
+            schema,
             track_changes,
             fields,
             listeners,
@@ -146,6 +162,7 @@ fn parse_struct_attr(
     cx: &Ctxt,
     attr: &Attribute,
     table: &mut Option<LitStr>,
+    schema: &mut Option<LitStr>,
     track_changes: &mut Option<Span>,
 ) {
     let result = attr.parse_nested_meta(|meta| {
@@ -155,13 +172,22 @@ fn parse_struct_attr(
                 cx.error_spanned(&meta.path, "duplicate `table`: give the table name once");
             }
             *table = Some(value);
+        } else if meta.path.is_ident("schema") {
+            let value = string_value(&meta, "schema = \"library\"")?;
+            if schema.is_some() {
+                cx.error_spanned(&meta.path, "duplicate `schema`: give the schema name once");
+            }
+            *schema = Some(value);
         } else if meta.path.is_ident("track_changes") {
             no_value(&meta, "track_changes")?;
             if track_changes.is_some() {
                 cx.error_spanned(&meta.path, "duplicate `track_changes`");
             }
             *track_changes = Some(meta.path.span());
-        } else if is_any(&meta.path, &["primary_key", "column", "skip", "version"]) {
+        } else if is_any(
+            &meta.path,
+            &["primary_key", "column", "skip", "version", "length", "unique", "index", "default"],
+        ) {
             return Err(meta.error(format!(
                 "`{}` goes on a field, not on the struct; on the struct `#[model(...)]` takes {STRUCT_KEYS}",
                 path_text(&meta.path)
@@ -211,7 +237,31 @@ fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
                 duplicate("version");
             }
             field.version = Some(meta.path.span());
-        } else if is_any(&meta.path, &["table", "track_changes"]) {
+        } else if meta.path.is_ident("length") {
+            let value = int_value(&meta, "length = 80")?;
+            if field.length.is_some() {
+                duplicate("length");
+            }
+            field.length = Some(value);
+        } else if meta.path.is_ident("unique") {
+            no_value(&meta, "unique")?;
+            if field.unique.is_some() {
+                duplicate("unique");
+            }
+            field.unique = Some(meta.path.span());
+        } else if meta.path.is_ident("index") {
+            no_value(&meta, "index")?;
+            if field.index.is_some() {
+                duplicate("index");
+            }
+            field.index = Some(meta.path.span());
+        } else if meta.path.is_ident("default") {
+            let value = string_value(&meta, "default = \"0\"")?;
+            if field.default.is_some() {
+                duplicate("default");
+            }
+            field.default = Some(value);
+        } else if is_any(&meta.path, &["table", "schema", "track_changes"]) {
             return Err(meta.error(format!(
                 "`{}` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}",
                 path_text(&meta.path)
@@ -244,6 +294,25 @@ fn string_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Re
         other => Err(syn::Error::new_spanned(
             other,
             format!("`{key}` takes a string literal: `{example}`"),
+        )),
+    }
+}
+
+/// `key = 80`, with an error that shows the expected form.
+fn int_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Result<syn::LitInt> {
+    let key = path_text(&meta.path);
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
+    }
+    let expr: syn::Expr = meta.value()?.parse()?;
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(value),
+            ..
+        }) => Ok(value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes an integer literal: `{example}`"),
         )),
     }
 }

@@ -12,13 +12,15 @@ pub enum Event {
     BeforeDelete,
     AfterDelete,
     Load,
+    BeforeCommit,
     AfterInsertCommit,
     AfterUpdateCommit,
     AfterDeleteCommit,
+    AfterRollback,
 }
 
 impl Event {
-    pub const ALL: [Event; 10] = [
+    pub const ALL: [Event; 12] = [
         Event::BeforeInsert,
         Event::AfterInsert,
         Event::BeforeUpdate,
@@ -26,9 +28,11 @@ impl Event {
         Event::BeforeDelete,
         Event::AfterDelete,
         Event::Load,
+        Event::BeforeCommit,
         Event::AfterInsertCommit,
         Event::AfterUpdateCommit,
         Event::AfterDeleteCommit,
+        Event::AfterRollback,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,9 +44,11 @@ impl Event {
             Event::BeforeDelete => "before_delete",
             Event::AfterDelete => "after_delete",
             Event::Load => "load",
+            Event::BeforeCommit => "before_commit",
             Event::AfterInsertCommit => "after_insert_commit",
             Event::AfterUpdateCommit => "after_update_commit",
             Event::AfterDeleteCommit => "after_delete_commit",
+            Event::AfterRollback => "after_rollback",
         }
     }
 
@@ -68,6 +74,13 @@ impl Event {
         )
     }
 
+    /// Whether listeners run once the outermost transaction has ended, with the commit
+    /// listeners' shapes (`fn(&M)`, `async fn(&M)`). Mirrors
+    /// `model_core::Event::is_after_transaction`.
+    pub fn is_after_transaction(self) -> bool {
+        self.is_after_commit() || self == Event::AfterRollback
+    }
+
     /// `::model_core::__private::Event::BeforeInsert`, etc.
     pub fn path(self) -> TokenStream {
         let variant = match self {
@@ -78,9 +91,11 @@ impl Event {
             Event::BeforeDelete => quote!(BeforeDelete),
             Event::AfterDelete => quote!(AfterDelete),
             Event::Load => quote!(Load),
+            Event::BeforeCommit => quote!(BeforeCommit),
             Event::AfterInsertCommit => quote!(AfterInsertCommit),
             Event::AfterUpdateCommit => quote!(AfterUpdateCommit),
             Event::AfterDeleteCommit => quote!(AfterDeleteCommit),
+            Event::AfterRollback => quote!(AfterRollback),
         };
         quote!(::model_core::__private::Event::#variant)
     }
@@ -106,6 +121,10 @@ pub fn unknown_event_message(name: &str) -> String {
                 .to_owned(),
         ),
         "after_destroy_commit" => Some("did you mean `after_delete_commit`?".to_owned()),
+        "pre_commit" | "on_before_commit" => Some("did you mean `before_commit`?".to_owned()),
+        "on_rollback" | "after_rollback_commit" | "rollback" | "after_abort" => {
+            Some("did you mean `after_rollback`?".to_owned())
+        }
         "before_destroy" | "pre_delete" => Some("did you mean `before_delete`?".to_owned()),
         "after_destroy" | "post_delete" => Some("did you mean `after_delete`?".to_owned()),
         _ => closest(name).map(|event| format!("did you mean `{}`?", event.name())),
@@ -153,6 +172,8 @@ mod tests {
         assert_eq!(closest("Before_Insert"), Some(Event::BeforeInsert));
         assert_eq!(closest("after_updat"), Some(Event::AfterUpdate));
         assert_eq!(closest("lod"), Some(Event::Load));
+        assert_eq!(closest("before_comit"), Some(Event::BeforeCommit));
+        assert_eq!(closest("after_rolback"), Some(Event::AfterRollback));
         assert_eq!(closest("frobnicate"), None);
     }
 }

@@ -22,7 +22,7 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             const NAME: &'static str = "";
             const TABLE: &'static str = "";
             const COLUMNS: &'static [&'static str] = &[];
-            const PRIMARY_KEY: usize = 0;
+            const PRIMARY_KEY: &'static [usize] = &[0];
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = &[];
             type Key = i64;
             type Columns = ();
@@ -38,7 +38,7 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> &'static ::model_core::__private::Statements {
                 ::core::unreachable!()
             }
-            fn __key(&self) -> ::core::option::Option<&i64> {
+            fn __key(&self) -> ::core::option::Option<i64> {
                 ::core::unreachable!()
             }
             fn __set_key(&mut self, key: ::core::option::Option<i64>) {

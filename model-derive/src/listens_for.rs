@@ -254,6 +254,14 @@ fn check_mutability(
         Target::Every if mutable => Some(format!(
             "a listener of every model takes `&dyn AnyModel`: it reads the model, whatever the event (`{name}` here)"
         )),
+        Target::Model(model)
+            if mutable && matches!(event, Event::BeforeCommit | Event::AfterRollback) =>
+        {
+            Some(format!(
+                "`{name}` listeners take `&{}`: the row is already written (or rolled back), so a change would never be stored",
+                model.to_token_stream().to_string().replace(' ', "")
+            ))
+        }
         Target::Model(model) if mutable && !event.is_mutable() => Some(format!(
             "`{name}` listeners take `&{}`: a change made after the statement, or to a row being deleted, would never be written",
             model.to_token_stream().to_string().replace(' ', "")
@@ -372,7 +380,7 @@ fn register(listener: &Listener) -> TokenStream {
     };
     let (shim, registered, entry) = match &listener.target {
         Target::Model(model) => {
-            let (shim, shims) = if listener.event.is_after_commit() {
+            let (shim, shims) = if listener.event.is_after_transaction() {
                 let call = quote_spanned! {span=>
                     #p::shim_commit::<#model, _, _>(#path, __model)
                 };
@@ -388,7 +396,14 @@ fn register(listener: &Listener) -> TokenStream {
                 } else {
                     (quote!(shim_ref), quote!(&'__a), quote!(Ref))
                 };
+                // A row's `before_commit` listeners get a clone of it at the commit.
+                let clone_check = (listener.event == Event::BeforeCommit).then(|| {
+                    quote_spanned! {span=>
+                        let _ = #p::before_commit_needs_clone::<#model>;
+                    }
+                });
                 let call = quote_spanned! {span=>
+                    #clone_check
                     #p::#shim_fn::<#model, __DB, _, _>(&#path, __model, __session)
                 };
                 (
@@ -416,7 +431,7 @@ fn register(listener: &Listener) -> TokenStream {
             )
         }
         Target::Every => {
-            let (shim, shims) = if listener.event.is_after_commit() {
+            let (shim, shims) = if listener.event.is_after_transaction() {
                 let call = quote_spanned! {span=>
                     #p::shim_every_commit::<_, _>(#path, __model)
                 };

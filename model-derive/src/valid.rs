@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{GenericArgument, Ident, Path, PathArguments, Type, Visibility};
+use syn::{GenericArgument, Ident, LitStr, Path, PathArguments, Type, Visibility};
 
 use crate::ast::{path_text, Input};
 use crate::ctxt::Ctxt;
@@ -16,10 +16,13 @@ pub struct Model<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
     pub table: String,
+    /// `#[model(schema = "...")]`: the schema (database) the table is in.
+    pub schema: Option<String>,
     /// Every field, columns and skipped ones, in declaration order.
     pub fields: Vec<Field<'a>>,
-    /// Index into `fields` of the primary key.
-    pub primary_key: usize,
+    /// Indices into `fields` of the primary key's fields, in declaration order: one, or
+    /// several for a composite key.
+    pub primary_key: Vec<usize>,
     /// `#[model(track_changes)]`, with its span.
     pub track_changes: Option<proc_macro2::Span>,
     /// Index into `fields` of the `#[model(version)]` column.
@@ -33,6 +36,18 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// `None` for a `#[model(skip)]` field.
     pub column: Option<String>,
+    /// `length`, `unique`, `index` and `default`: what the schema declares beyond the type.
+    pub schema: ColumnSchema,
+}
+
+/// A column's `#[model(length = n, unique, index, default = "...")]`, checked.
+#[derive(Default)]
+pub struct ColumnSchema {
+    /// The limit, and the span of its literal (where a field that is not text is reported).
+    pub length: Option<(u32, proc_macro2::Span)>,
+    pub unique: bool,
+    pub index: bool,
+    pub default: Option<String>,
 }
 
 pub struct Listener {
@@ -51,9 +66,18 @@ impl Model<'_> {
             .filter_map(|(i, f)| f.column.as_deref().map(|c| (i, f, c)))
     }
 
-    /// `T` for an `Option<T>` primary key, which the database generates when `None`.
+    /// `T` for an `Option<T>` primary key, which the database generates when `None`. A
+    /// composite key is never generated (its parts cannot be `Option`s).
     pub fn generated_key(&self) -> Option<&Type> {
-        option_inner(self.fields[self.primary_key].ty)
+        match self.primary_key.as_slice() {
+            &[key] => option_inner(self.fields[key].ty),
+            _ => None,
+        }
+    }
+
+    /// Whether field `index` is (a part of) the primary key.
+    pub fn is_key(&self, index: usize) -> bool {
+        self.primary_key.contains(&index)
     }
 }
 
@@ -70,8 +94,33 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
             fail(lit.span(), "the table name is empty".to_owned());
             String::new()
         }
+        // `"library.books"` would be quoted as one name, a table with a dot in it, which is
+        // rarely what is meant: the schema goes in a key of its own.
+        Some(lit) if lit.value().contains('.') => {
+            let value = lit.value();
+            let (schema, table) = value.split_once('.').expect("contains a dot");
+            fail(
+                lit.span(),
+                format!(
+                    "`table` is one name, quoted as a whole: \"{value}\" would name a table with a dot in it; for table `{table}` in schema `{schema}`, write `#[model(schema = \"{schema}\", table = \"{table}\")]`"
+                ),
+            );
+            value
+        }
         Some(lit) => lit.value(),
         None => snake_case(&input.ident.unraw().to_string()),
+    };
+    let schema = match &input.schema {
+        Some(lit) if lit.value().is_empty() => {
+            fail(
+                lit.span(),
+                "the schema name is empty; leave `schema` out for the connection's default"
+                    .to_owned(),
+            );
+            None
+        }
+        Some(lit) => Some(lit.value()),
+        None => None,
     };
 
     // Columns: named after the field unless renamed, each name used once.
@@ -114,11 +163,13 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
             }
             Some(name)
         };
+        let schema = column_schema(field, &mut fail);
         fields.push(Field {
             ident: field.ident,
             vis: field.vis,
             ty: field.ty,
             column,
+            schema,
         });
     }
 
@@ -126,7 +177,7 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
     let marked: Vec<usize> = (0..input.fields.len())
         .filter(|&i| input.fields[i].primary_key.is_some())
         .collect();
-    let primary_key = match marked.as_slice() {
+    let primary_key: Vec<usize> = match marked.as_slice() {
         [] => {
             let id = input
                 .fields
@@ -141,24 +192,47 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
                     ),
                 );
             }
-            id
+            id.into_iter().collect()
         }
-        [one] => Some(*one),
-        [first, rest @ ..] => {
-            for &extra in rest {
+        [_] => marked,
+        // A composite key: every part is set by the caller, so none may be an `Option`
+        // (a generated part could not be matched to its row without `RETURNING` of
+        // every part), and there are at most four (`Model::Key` is a tuple).
+        parts => {
+            for &part in parts {
+                let field = &input.fields[part];
+                if let Some(option) = option_ident(field.ty) {
+                    fail(
+                        option.span(),
+                        format!(
+                            "`{}` is part of a composite primary key, which the database cannot generate: every part is set before the insert, so it cannot be an `Option`; drop the `Option`, or give the table a generated key of its own and make these fields `#[model(unique)]`",
+                            field.ident
+                        ),
+                    );
+                }
+            }
+            if let [_, _, _, _, fifth, ..] = parts {
                 fail(
-                    input.fields[extra].primary_key.expect("marked"),
-                    format!(
-                        "`{}` is already the primary key; a model has exactly one (composite keys are not supported)",
-                        input.fields[*first].ident
-                    ),
+                    input.fields[*fifth].primary_key.expect("marked"),
+                    "a composite primary key has at most four fields".to_owned(),
                 );
             }
-            Some(*first)
+            marked
         }
     };
 
-    let version = check_version(&input, primary_key, &mut fail);
+    let version = check_version(&input, &primary_key, &mut fail);
+    for key in primary_key.iter().map(|&i| &input.fields[i]) {
+        for span in [key.unique, key.index].into_iter().flatten() {
+            fail(
+                span,
+                format!(
+                    "the primary key `{}` is already unique and indexed",
+                    key.ident
+                ),
+            );
+        }
+    }
 
     let mut listeners: Vec<Listener> = Vec::with_capacity(input.listeners.len());
     for attr in input.listeners {
@@ -184,15 +258,16 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
         }
     }
 
-    if !ok || input.fields.is_empty() {
+    if !ok || input.fields.is_empty() || primary_key.is_empty() {
         return None;
     }
     Some(Model {
         ident: input.ident,
         vis: input.vis,
         table,
+        schema,
         fields,
-        primary_key: primary_key?,
+        primary_key,
         track_changes: input.track_changes,
         version,
         listeners,
@@ -202,7 +277,7 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
 /// The one `#[model(version)]` field, if any: a column, not the key.
 fn check_version(
     input: &Input<'_>,
-    primary_key: Option<usize>,
+    primary_key: &[usize],
     fail: &mut impl FnMut(proc_macro2::Span, String),
 ) -> Option<usize> {
     let mut version = None;
@@ -216,7 +291,7 @@ fn check_version(
                     field.ident
                 ),
             );
-        } else if primary_key == Some(i) {
+        } else if primary_key.contains(&i) {
             fail(
                 span,
                 format!(
@@ -238,6 +313,75 @@ fn check_version(
         }
     }
     version
+}
+
+/// The most characters a `length` may allow: MySQL's `VARCHAR` holds 16383 of utf8mb4.
+const MAX_LENGTH: u32 = 16383;
+
+/// A field's `length`, `unique`, `index` and `default`, which need a column.
+fn column_schema(
+    field: &crate::ast::FieldInput<'_>,
+    fail: &mut impl FnMut(proc_macro2::Span, String),
+) -> ColumnSchema {
+    if field.skip.is_some() {
+        let given = [
+            field.length.as_ref().map(|lit| ("length", lit.span())),
+            field.unique.map(|span| ("unique", span)),
+            field.index.map(|span| ("index", span)),
+            field.default.as_ref().map(|lit| ("default", lit.span())),
+        ];
+        for (key, span) in given.into_iter().flatten() {
+            fail(
+                span,
+                format!(
+                    "`{}` is skipped, so it has no column to take `{key}`",
+                    field.ident
+                ),
+            );
+        }
+        return ColumnSchema::default();
+    }
+    let length = field.length.as_ref().and_then(|lit| {
+        match lit.base10_parse::<u32>() {
+            Ok(0) => fail(
+                lit.span(),
+                "`length = 0` allows no text at all; give the most characters the column holds, 1 or more".to_owned(),
+            ),
+            Ok(n) if n <= MAX_LENGTH => return Some((n, lit.span())),
+            _ => fail(
+                lit.span(),
+                format!("`length` is at most {MAX_LENGTH} (MySQL's VARCHAR in utf8mb4); for longer text leave it out"),
+            ),
+        }
+        None
+    });
+    if let (Some(_), Some(index)) = (field.unique, field.index) {
+        fail(
+            index,
+            format!("`unique` already indexes `{}`; drop `index`", field.ident),
+        );
+    }
+    let default = field.default.as_ref().map(LitStr::value);
+    if let (Some(""), Some(lit)) = (default.as_deref(), &field.default) {
+        fail(
+            lit.span(),
+            "the default is empty: write an SQL expression, `default = \"0\"` or `default = \"'draft'\"`".to_owned(),
+        );
+    }
+    ColumnSchema {
+        length,
+        unique: field.unique.is_some(),
+        index: field.index.is_some() && field.unique.is_none(),
+        default,
+    }
+}
+
+/// The `Option` of a type written `Option<T>` (also `std::option::Option<T>`): where an
+/// error about the `Option` points.
+fn option_ident(ty: &Type) -> Option<&Ident> {
+    option_inner(ty)?;
+    let Type::Path(path) = ty else { return None };
+    path.path.segments.last().map(|segment| &segment.ident)
 }
 
 /// `T` if `ty` is written `Option<T>` (also `std::option::Option<T>`).

@@ -124,22 +124,27 @@ RS
   } >"$dir/src/main.rs"
 }
 
-# Builds the crate once (dependencies), then the crate alone 3 times; prints "seconds MB".
+# Builds the crate once (dependencies), then the crate alone 3 times; prints the medians of
+# "wall-seconds cpu-seconds MB". CPU seconds (user + system, all of rustc's threads) move much
+# less than wall time when other builds share the machine: compare those on a busy machine.
 measure() { # name, profile flag
   local dir="$WORK/$1"
   (cd "$dir" && CARGO_TARGET_DIR="$WORK/target" cargo build -q $2 2>/dev/null)
-  local times=() mems=()
+  local times=() cpus=() mems=()
   for _ in 1 2 3; do
     touch "$dir/src/main.rs"
     local out
-    out=$( { cd "$dir" && CARGO_TARGET_DIR="$WORK/target" /usr/bin/time -f '%e %M' cargo build -q $2 2>&1 >/dev/null; } | tail -1)
-    times+=("$(echo "$out" | cut -d' ' -f1)")
-    mems+=("$(echo "$out" | cut -d' ' -f2)")
+    out=$( { cd "$dir" && CARGO_TARGET_DIR="$WORK/target" /usr/bin/time -f '%e %U %S %M' cargo build -q $2 2>&1 >/dev/null; } | tail -1)
+    read -r wall user sys mem <<<"$out"
+    times+=("$wall")
+    cpus+=("$(echo "$user + $sys" | bc)")
+    mems+=("$mem")
   done
-  local t m
+  local t c m
   t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
+  c=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p)
   m=$(printf '%s\n' "${mems[@]}" | sort -n | sed -n 2p)
-  echo "$t $((m / 1024))"
+  echo "$t $c $((m / 1024))"
 }
 
 gen_crate "bench-hand-$N" hand
@@ -148,8 +153,9 @@ echo "| build of $N tables | hand-written sqlx | #[derive(Model)] | ratio |"
 echo "|---|---|---|---|"
 for profile in ${PROFILES:-debug release}; do
   flag=""; [ "$profile" = release ] && flag="--release"
-  read -r ht hm <<<"$(measure "bench-hand-$N" "$flag")"
-  read -r mt mm <<<"$(measure "bench-model-$N" "$flag")"
+  read -r ht hc hm <<<"$(measure "bench-hand-$N" "$flag")"
+  read -r mt mc mm <<<"$(measure "bench-model-$N" "$flag")"
   echo "| $profile, s | $ht | $mt | $(echo "scale=2; $mt / $ht" | bc) |"
+  echo "| $profile, CPU s | $hc | $mc | $(echo "scale=2; $mc / $hc" | bc) |"
   echo "| $profile peak memory, MB | $hm | $mm | $(echo "scale=2; $mm / $hm" | bc) |"
 done

@@ -231,9 +231,15 @@ fn db_name(test: &str) -> String {
         .collect();
     // PostgreSQL and MySQL limit identifiers to 63 and 64 bytes: keep the end (the test's
     // name) and a hash of the whole, so truncated names stay unique.
-    let hash = test.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    // `TEST_DB_PREFIX` keeps two runs of the suite on one server apart (a mutation-testing
+    // copy beside the working tree): it goes into the hash, so the names differ.
+    let prefix = std::env::var("TEST_DB_PREFIX").unwrap_or_default();
+    let hash = prefix
+        .bytes()
+        .chain(test.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
     if name.len() > 40 {
         name = name.split_off(name.len() - 40);
     }

@@ -827,6 +827,72 @@ async fn sqlite_writers_that_read_first_queue_instead_of_failing() {
     db.finish().await;
 }
 
+/// Guarantee "SQLite writers begin IMMEDIATE", for `transaction()` against a writer that is
+/// not model-core's (another process, or raw sqlx): the body reads, then writes. Guards
+/// `commit::transaction`'s `begin_write` for the outermost transaction. With a deferred
+/// `BEGIN`, the read takes a snapshot, the other writer commits meanwhile, and the body's
+/// write fails at once with SQLITE_BUSY; with `BEGIN IMMEDIATE` the other writer waits in
+/// its busy handler until the transaction has committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_transaction_takes_the_write_lock_at_begin() {
+    let Some(db) = <sqlx::Sqlite as TestBackend>::fresh_file(concat!(
+        module_path!(),
+        "::sqlite_transaction_takes_the_write_lock_at_begin"
+    ))
+    .await
+    else {
+        return;
+    };
+    db.create_table(
+        "queued",
+        &[
+            ("id", Col::Serial),
+            ("writer", Col::BigIntNotNull),
+            ("n", Col::BigIntNotNull),
+        ],
+    )
+    .await;
+    let (began, begun) = tokio::sync::oneshot::channel::<()>();
+    let pool = db.pool.clone();
+    let outsider = tokio::spawn(async move {
+        begun.await.unwrap();
+        sqlx::query("INSERT INTO queued (writer, n) VALUES (99, 0)")
+            .execute(&pool)
+            .await
+            .map(|_| ())
+    });
+    let result = transaction(&db.pool, |conn| {
+        Box::pin(async move {
+            let before = Queued::all(&mut *conn).await?.len();
+            began.send(()).unwrap();
+            // Time for the outsider's INSERT to run (deferred) or to start waiting (immediate).
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut row = Queued {
+                id: None,
+                writer: 1,
+                n: i64::try_from(before).unwrap(),
+            };
+            row.insert(&mut *conn).await?;
+            Ok::<_, Error>(row.id)
+        })
+    })
+    .await;
+    let ours = result.expect("the transaction must not lose its write to an outside writer");
+    outsider
+        .await
+        .unwrap()
+        .expect("the outside writer waits, then writes");
+    let outsiders_id: i64 = sqlx::query_scalar("SELECT id FROM queued WHERE writer = 99")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        ours.unwrap() < outsiders_id,
+        "the outside writer must have waited for the transaction's commit"
+    );
+    db.finish().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. A failed write leaves the caller's transaction usable.
 

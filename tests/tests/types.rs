@@ -795,3 +795,108 @@ per_backend!(
     unknown_enum_values_are_decode_errors_naming_type_and_value,
     newtypes_keep_their_fields_checks,
 );
+
+/// A type with its own sqlx impls: an empty `impl ColumnType` and `store_with_sqlx!` make it
+/// a column type, read and written like any other (issue 13: the manual path of the docs).
+mod manual_impl {
+    use model_core::sqlx::{Database, Decode, Encode, Type};
+    use model_core::{ColumnType, Model};
+    use model_tests::{per_backend, Col, TestBackend, TestDb};
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Cents(i64);
+
+    impl<DB: Database> Type<DB> for Cents
+    where
+        i64: Type<DB>,
+    {
+        fn type_info() -> DB::TypeInfo {
+            <i64 as Type<DB>>::type_info()
+        }
+        fn compatible(ty: &DB::TypeInfo) -> bool {
+            <i64 as Type<DB>>::compatible(ty)
+        }
+    }
+
+    impl<'q, DB: Database> Encode<'q, DB> for Cents
+    where
+        i64: Encode<'q, DB>,
+    {
+        fn encode_by_ref(
+            &self,
+            buf: &mut DB::ArgumentBuffer,
+        ) -> Result<model_core::sqlx::encode::IsNull, model_core::sqlx::error::BoxDynError>
+        {
+            self.0.encode_by_ref(buf)
+        }
+    }
+
+    impl<'r, DB: Database> Decode<'r, DB> for Cents
+    where
+        i64: Decode<'r, DB>,
+    {
+        fn decode(value: DB::ValueRef<'r>) -> Result<Self, model_core::sqlx::error::BoxDynError> {
+            i64::decode(value).map(Cents)
+        }
+    }
+
+    impl ColumnType for Cents {}
+    model_core::store_with_sqlx!(Cents);
+
+    #[derive(Debug, Clone, PartialEq, Model)]
+    #[model(table = "orders")]
+    struct Order {
+        id: Option<i64>,
+        total: Cents,
+        refund: Option<Cents>,
+    }
+
+    async fn a_hand_written_column_type_round_trips<DB: TestBackend>(db: &TestDb<DB>) {
+        db.create_table(
+            "orders",
+            &[
+                ("id", Col::Serial),
+                ("total", Col::BigIntNotNull),
+                ("refund", Col::BigInt),
+            ],
+        )
+        .await;
+        let mut order = Order {
+            id: None,
+            total: Cents(1_250),
+            refund: None,
+        };
+        order.insert(&db.pool).await.unwrap();
+        order.refund = Some(Cents(250));
+        order.update(&db.pool).await.unwrap();
+        let stored = Order::get(&db.pool, order.id.unwrap()).await.unwrap();
+        assert_eq!(stored, order);
+        let cheap = Order::filter(|o| o.total.lt(Cents(2_000)).and(o.refund.is_not_null()))
+            .all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(cheap, [order]);
+    }
+
+    /// The schema cannot name a hand-written type's SQL type: creating its table is an
+    /// error naming the model, and nothing is created.
+    async fn a_hand_written_column_type_has_no_generated_table<DB: TestBackend>(db: &TestDb<DB>) {
+        let schema = model_core::schema::Schema::new().model::<Order>();
+        let error = schema.create_all(&db.pool).await.unwrap_err();
+        assert!(
+            matches!(error, model_core::Error::Unsupported { model: "Order", .. }),
+            "{error:?}"
+        );
+        let dir = std::env::temp_dir().join(format!("model-tests-custom-{}", std::process::id()));
+        let written = schema.write_migration(&dir, "create_orders");
+        assert!(written.is_err(), "{written:?}");
+        assert!(!dir.join("sqlite").exists(), "no migration file is written");
+        let read = Order::all(&db.pool).await;
+        assert!(read.is_err(), "no table was created: {read:?}");
+    }
+
+    per_backend!(
+        a_hand_written_column_type_round_trips,
+        a_hand_written_column_type_has_no_generated_table,
+    );
+}

@@ -37,7 +37,8 @@ pub trait AnyModel: Send + Sync + 'static {
     fn column_names(&self) -> &'static [&'static str];
     /// Its column values, in [`AnyModel::column_names`] order.
     fn column_values(&self) -> Vec<Value>;
-    /// The primary key's value; [`Value::Null`] before a generated key is set.
+    /// The primary key's value; [`Value::Null`] before a generated key is set. A composite
+    /// key is [`Value::Tuple`] of its columns' values, in key order.
     fn key_value(&self) -> Value;
     /// One column's value, by column name; `None` if the model has no such column.
     fn column_value(&self, column: &str) -> Option<Value> {
@@ -81,10 +82,16 @@ impl<M: Model> AnyModel for M {
         values
     }
     fn key_value(&self) -> Value {
-        self.column_values()
-            .into_iter()
-            .nth(M::PRIMARY_KEY)
-            .unwrap_or(Value::Null)
+        let mut values = self.column_values();
+        match M::PRIMARY_KEY {
+            &[key] if key < values.len() => values.swap_remove(key),
+            [_] => Value::Null,
+            keys => Value::Tuple(
+                keys.iter()
+                    .map(|&key| values.get(key).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            ),
+        }
     }
     fn __as_any(&self) -> &dyn Any {
         self
@@ -92,7 +99,8 @@ impl<M: Model> AnyModel for M {
 }
 
 /// A model's name, table and values, copied: what a listener of every model gets for the
-/// `after_*_commit` events, which run after the write has given the model back.
+/// `before_commit`, `after_*_commit` and `after_rollback` events, which run after the write
+/// has given the model back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelRow {
     /// [`AnyModel::model_name`].
@@ -219,13 +227,13 @@ where
     }
 }
 
-/// A function that can listen to an `after_*_commit` event of every model: `fn(&dyn
-/// AnyModel)` or `async fn(&dyn AnyModel)`. It gets a [`ModelRow`], the copy made when the
-/// write succeeded.
+/// A function that can listen to an `after_*_commit` or `after_rollback` event of every
+/// model: `fn(&dyn AnyModel)` or `async fn(&dyn AnyModel)`. It gets a [`ModelRow`], the copy
+/// made when the row was written.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an after-commit listener of every model",
     label = "expected `fn(&dyn AnyModel)` or `async fn(&dyn AnyModel)`",
-    note = "after_*_commit listeners run once the write is committed: there is no transaction to use and nothing to veto, so they take no connection and return nothing"
+    note = "after_*_commit and after_rollback listeners run once the transaction has ended: there is no transaction to use and nothing to veto, so they take no connection and return nothing"
 )]
 pub trait EveryModelCommitListener<Marker>: Send + Sync + 'static {
     /// Calls the listener.

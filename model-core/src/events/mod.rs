@@ -40,4 +40,4 @@ pub(crate) mod private {
     pub use linkme;
 }
 
-pub(crate) use run::{after_commit, has_listeners, run_mut, run_ref};
+pub(crate) use run::{after_commit, has_in, needs_commit_scope, row_written, run_mut, run_ref};

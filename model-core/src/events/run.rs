@@ -1,11 +1,14 @@
 //! Runs what [`crate::events::registry`] and [`crate::events::runtime`] hold for a model,
 //! after its struct-side listeners: the model's `__run_mut`, `__run_ref` and
-//! `__after_commit` end here.
+//! `__after_commit` end here. And what a written row queues for the end of the outermost
+//! transaction ([`row_written`]): its `before_commit` and `after_rollback` calls.
+
+use std::any::Any;
 
 use crate::backend::Backend;
-use crate::commit::Callback;
+use crate::commit::{self, Callback};
 use crate::error::Error;
-use crate::events::every::AnyModel;
+use crate::events::every::{AnyModel, ModelRow};
 use crate::events::registry::{
     bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, MutShim, RefShim,
     Shims,
@@ -19,7 +22,111 @@ use crate::session::Session;
 /// or run-time (one atomic load).
 #[inline]
 pub fn has_listeners<M: Model>(event: Event) -> bool {
-    M::LISTENERS.iter().any(|l| l.event == event) || M::__listeners().state() & bits(event) != 0
+    has_in::<M>(M::__listeners().state(), event)
+}
+
+/// [`has_listeners`] for a state word already read (`Session::listener_state`).
+#[inline]
+pub(crate) fn has_in<M: Model>(state: u32, event: Event) -> bool {
+    M::LISTENERS.iter().any(|l| l.event == event) || state & bits(event) != 0
+}
+
+/// Whether a write of `M` must see the end of the outermost transaction: `M` has listeners
+/// of `commit_event` (the write's `after_*_commit`), of `before_commit` or of
+/// `after_rollback`. Such a write is refused where model-core cannot see that end
+/// ([`Error::CommitScope`]).
+pub(crate) fn needs_commit_scope<M: Model>(state: u32, commit_event: Event) -> bool {
+    [commit_event, Event::BeforeCommit, Event::AfterRollback]
+        .into_iter()
+        .any(|event| has_in::<M>(state, event))
+}
+
+/// The statement of `model`'s row ran, in a transaction that may still commit or roll back:
+/// queues its `after_rollback` calls (run if that transaction, or the savepoint it ran in,
+/// rolls back) and its `before_commit` call (run right before the outermost commit, unless
+/// its savepoint rolls back first). Called by every write path between the row's statement
+/// and its `after_*` listeners, so that a row whose `after_*` listener ran, or vetoed, gets
+/// `after_rollback` when it is undone.
+pub(crate) fn row_written<M: Model, DB: Backend>(
+    model: &M,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let state = session.listener_state::<M>();
+    let has = |event: Event| has_in::<M>(state, event);
+    if has(Event::AfterRollback) {
+        commit::enqueue_rollback(|queue| model.__after_commit(Event::AfterRollback, queue));
+    }
+    if has(Event::BeforeCommit) {
+        commit::enqueue_before_commit(before_commit_call::<M, DB>(model, state)?);
+    }
+    Ok(())
+}
+
+/// A row's `before_commit` call: its listeners of `M` on a clone of it, then those of every
+/// model on its [`ModelRow`], on the connection of the outermost transaction.
+fn before_commit_call<M: Model, DB: Backend>(
+    model: &M,
+    state: u32,
+) -> Result<commit::BeforeCommit, Error> {
+    let event = Event::BeforeCommit;
+    let cell = M::__listeners();
+    let fixed = || cell.fixed().listeners.iter().filter(|l| l.event() == event);
+    let own = M::LISTENERS.iter().any(|l| l.event == event)
+        || (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Model(_))))
+        || (state & runtime_bit(event) != 0
+            && cell
+                .runtime
+                .typed
+                .snapshot()
+                .is_some_and(|typed| typed.iter().any(|e| e.event == event)));
+    let every = (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Every(_))))
+        || (state & runtime_bit(event) != 0
+            && EVERY
+                .snapshot()
+                .is_some_and(|every| every.iter().any(|e| e.event == event)));
+    // Declaring a listener of `M` requires `M: Clone` (`__share`), so this never fails.
+    let shared = if own {
+        Some(model.__share().ok_or(Error::Unsupported {
+            model: M::NAME,
+            what: "before_commit listeners of a model that is not Clone",
+        })?)
+    } else {
+        None
+    };
+    let row = every.then(|| model.to_row());
+    Ok(Box::new(move |conn: &mut (dyn Any + Send)| {
+        Box::pin(async move {
+            let conn = conn
+                .downcast_mut::<DB::Connection>()
+                .expect("one outermost transaction is on one connection");
+            let mut session = Session::<DB>::within(conn);
+            if let Some(model) = &shared {
+                model.__run_ref(event, &mut session).await?;
+            }
+            if let Some(row) = &row {
+                before_commit_every::<M, DB>(row, &mut session).await?;
+            }
+            Ok(())
+        })
+    }))
+}
+
+/// The `before_commit` listeners of every model, function-side then run-time, on a row.
+async fn before_commit_every<M: Model, DB: Backend>(
+    row: &ModelRow,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let event = Event::BeforeCommit;
+    for listener in M::__listeners().fixed().listeners.iter() {
+        if let Fixed::Every(r) = listener {
+            if r.event == event {
+                every(&r.shims, row, session)
+                    .await
+                    .map_err(|failure| error::<M>(failure, event, listener.name()))?;
+            }
+        }
+    }
+    run_every_runtime::<M>(row, event)
 }
 
 fn error<M: Model>(failure: Failure, event: Event, listener: &'static str) -> Error {
@@ -40,11 +147,11 @@ pub async fn run_mut<M: Model, DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let cell = M::__listeners();
-    let state = cell.state();
+    let state = session.listener_state::<M>();
     if state & bits(event) == 0 {
         return Ok(());
     }
+    let cell = M::__listeners();
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
@@ -83,11 +190,11 @@ pub async fn run_ref<M: Model, DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let cell = M::__listeners();
-    let state = cell.state();
+    let state = session.listener_state::<M>();
     if state & bits(event) == 0 {
         return Ok(());
     }
+    let cell = M::__listeners();
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
@@ -98,7 +205,12 @@ pub async fn run_ref<M: Model, DB: Backend>(
                     }
                     Shims::Mut(..) | Shims::Commit(_) => Ok(()),
                 },
-                Fixed::Every(r) if r.event == event => every(&r.shims, model, session).await,
+                // A row's `before_commit` listeners of every model get its `ModelRow`
+                // (`before_commit_call`), not the model's clone, which only a model with
+                // listeners of its own has.
+                Fixed::Every(r) if r.event == event && event != Event::BeforeCommit => {
+                    every(&r.shims, model, session).await
+                }
                 _ => Ok(()),
             };
             done.map_err(|failure| error::<M>(failure, event, listener.name()))?;
@@ -115,7 +227,9 @@ pub async fn run_ref<M: Model, DB: Backend>(
                 }
             }
         }
-        run_every_runtime::<M>(model, event)?;
+        if event != Event::BeforeCommit {
+            run_every_runtime::<M>(model, event)?;
+        }
     }
     Ok(())
 }
@@ -135,7 +249,7 @@ async fn every<DB: Backend>(
     }
 }
 
-fn run_every_runtime<M: Model>(model: &M, event: Event) -> Result<(), Error> {
+fn run_every_runtime<M: Model>(model: &dyn AnyModel, event: Event) -> Result<(), Error> {
     let Some(every) = EVERY.snapshot() else {
         return Ok(());
     };

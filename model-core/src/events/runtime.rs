@@ -144,7 +144,7 @@ pub mod on {
     pub trait EventType: Copy {
         /// The event.
         const EVENT: Event;
-        /// [`shape::Mut`], [`shape::Ref`] or [`shape::Commit`].
+        /// [`shape::Mut`], [`shape::Ref`], [`shape::Commit`] or [`shape::BeforeCommit`].
         type Shape;
     }
 
@@ -156,6 +156,8 @@ pub mod on {
         pub struct Ref;
         /// `&M`, after the commit.
         pub struct Commit;
+        /// `&M` (a clone; the model must be `Clone`), right before the commit.
+        pub struct BeforeCommit;
     }
 
     macro_rules! events {
@@ -186,12 +188,16 @@ pub mod on {
         AfterDelete: Ref,
         /// [`Event::Load`].
         Load: Mut,
+        /// [`Event::BeforeCommit`].
+        BeforeCommit: BeforeCommit,
         /// [`Event::AfterInsertCommit`].
         AfterInsertCommit: Commit,
         /// [`Event::AfterUpdateCommit`].
         AfterUpdateCommit: Commit,
         /// [`Event::AfterDeleteCommit`].
         AfterDeleteCommit: Commit,
+        /// [`Event::AfterRollback`].
+        AfterRollback: Commit,
     }
 }
 
@@ -202,7 +208,8 @@ pub struct EveryModel;
 /// `Target`: a model, or [`EveryModel`].
 ///
 /// Run-time listeners are synchronous: `fn(&mut M)`, `fn(&mut M) -> Result<(), E>` (and
-/// `&M` for the events that hand out `&M`); after-commit ones `fn(&M)` or `async fn(&M)`.
+/// `&M` for the events that hand out `&M`); after-commit and after-rollback ones `fn(&M)`
+/// or `async fn(&M)`.
 /// A listener of every model takes `&dyn AnyModel`. For SQL in the write's transaction,
 /// declare the listener with `#[listens_for]`, whose async shape takes the connection.
 #[diagnostic::on_unimplemented(
@@ -264,8 +271,8 @@ fn register_every(event: Event, name: &'static str, once: bool, call: EveryCall)
 }
 
 macro_rules! sync_impls {
-    ($shape:ident, $call:ident $(, $mut:ident)?) => {
-        impl<M: Model, L> RuntimeListener<M, on::shape::$shape, marker::Plain> for L
+    ($shape:ident, $call:ident, [$($mut:ident)?], [$($bound:path)?]) => {
+        impl<M: Model $(+ $bound)?, L> RuntimeListener<M, on::shape::$shape, marker::Plain> for L
         where
             L: Fn(& $($mut)? M) + Send + Sync + 'static,
         {
@@ -278,7 +285,7 @@ macro_rules! sync_impls {
             }
         }
 
-        impl<M: Model, L, E> RuntimeListener<M, on::shape::$shape, marker::Fallible<E>> for L
+        impl<M: Model $(+ $bound)?, L, E> RuntimeListener<M, on::shape::$shape, marker::Fallible<E>> for L
         where
             L: Fn(& $($mut)? M) -> Result<(), E> + Send + Sync + 'static,
             E: Into<BoxError>,
@@ -315,10 +322,13 @@ macro_rules! sync_impls {
     };
 }
 
-sync_impls!(Mut, Mut, mut);
-sync_impls!(Ref, Ref);
+sync_impls!(Mut, Mut, [mut], []);
+sync_impls!(Ref, Ref, [], []);
+// A row's `before_commit` listeners get a clone of it at the commit.
+sync_impls!(BeforeCommit, Ref, [], [Clone]);
 
-/// After-commit listeners of one model: `Mk` is [`CommitListener`]'s marker.
+/// After-commit and after-rollback listeners of one model: `Mk` is [`CommitListener`]'s
+/// marker.
 impl<M: Model + Clone, L, Mk> RuntimeListener<M, on::shape::Commit, (marker::Plain, Mk)> for L
 where
     L: CommitListener<M, Mk>,
@@ -334,7 +344,8 @@ where
     }
 }
 
-/// After-commit listeners of every model: they get a [`crate::ModelRow`].
+/// After-commit and after-rollback listeners of every model: they get a
+/// [`crate::ModelRow`].
 impl<L, Mk> RuntimeListener<EveryModel, on::shape::Commit, (marker::Async, Mk)> for L
 where
     L: EveryModelCommitListener<Mk>,

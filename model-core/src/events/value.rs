@@ -39,6 +39,10 @@ pub enum Value {
     Date(NaiveDate),
     /// A value of a type model-core cannot convert; the type's name.
     Other(&'static str),
+    /// A composite primary key's values, in key order ([`AnyModel::key_value`]).
+    ///
+    /// [`AnyModel::key_value`]: crate::AnyModel::key_value
+    Tuple(Vec<Value>),
 }
 
 impl fmt::Display for Value {
@@ -57,6 +61,16 @@ impl fmt::Display for Value {
             Value::DateTime(value) => write!(f, "{value}"),
             Value::Date(value) => write!(f, "{value}"),
             Value::Other(ty) => write!(f, "<{ty}>"),
+            Value::Tuple(values) => {
+                f.write_str("(")?;
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{value}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

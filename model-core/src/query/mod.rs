@@ -27,6 +27,8 @@ pub use read::FromSql;
 #[doc(hidden)]
 pub use read::{from_row, ColumnMap};
 pub use stream::ModelStream;
+#[doc(hidden)]
+pub use value::Value as BindValue;
 
 use crate::error::Error;
 use crate::model::Model;
@@ -147,6 +149,7 @@ impl Table {
     fn of<M: Model>() -> Self {
         Table {
             model: M::NAME,
+            schema: M::SCHEMA,
             name: M::TABLE,
             columns: M::COLUMNS,
             key: M::PRIMARY_KEY,

@@ -13,9 +13,11 @@ use crate::backend::Dialect;
 pub(crate) struct Table {
     /// The model's name, for errors.
     pub(crate) model: &'static str,
+    pub(crate) schema: Option<&'static str>,
     pub(crate) name: &'static str,
     pub(crate) columns: &'static [&'static str],
-    pub(crate) key: usize,
+    /// The primary key's columns: one, or several for a composite key.
+    pub(crate) key: &'static [usize],
 }
 
 /// A statement being written, and the values it binds, in order.
@@ -87,13 +89,13 @@ impl<'v> Sql<'v> {
 
     fn from(&mut self) {
         self.push(" FROM ");
-        let table = self.dialect.quote(self.table.name);
+        let table = self.dialect.quote_table(self.table.schema, self.table.name);
         self.push(&table);
     }
 
     /// `UPDATE <table> SET a = ?, b = ?`.
     pub(crate) fn update(&mut self, assignments: &[(usize, &'v dyn Value)]) {
-        let table = self.dialect.quote(self.table.name);
+        let table = self.dialect.quote_table(self.table.schema, self.table.name);
         self.push("UPDATE ");
         self.push(&table);
         self.push(" SET ");
@@ -123,11 +125,12 @@ impl<'v> Sql<'v> {
         self.from();
     }
 
-    /// ` WHERE <filter> [AND <key> >/< ?]`, or nothing when there is no condition.
+    /// ` WHERE <filter> [AND <key> >/< ?]`, or nothing when there is no condition. A
+    /// composite key compares as a row value: `("a", "b") > (?, ?)`.
     pub(crate) fn where_(
         &mut self,
         filter: Option<&'v Node>,
-        after: Option<(bool, &'v dyn Value)>,
+        after: Option<(bool, &[&'v dyn Value])>,
     ) {
         if filter.is_none() && after.is_none() {
             return;
@@ -140,28 +143,53 @@ impl<'v> Sql<'v> {
             if filter.is_some() {
                 self.push(" AND ");
             }
-            self.column(self.table.key);
-            self.push(if descending { " < " } else { " > " });
-            self.bind(key);
+            let composite = self.table.key.len() > 1;
+            if composite {
+                self.push("(");
+            }
+            for (i, &column) in self.table.key.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.column(column);
+            }
+            self.push(match (descending, composite) {
+                (false, false) => " > ",
+                (true, false) => " < ",
+                (false, true) => ") > (",
+                (true, true) => ") < (",
+            });
+            for (i, value) in key.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.bind(*value);
+            }
+            if composite {
+                self.push(")");
+            }
         }
     }
 
-    /// ` ORDER BY ...`, then the primary key unless it is ordered already, so that the
-    /// order is total and `LIMIT`/`OFFSET` pages neither repeat nor skip rows.
+    /// ` ORDER BY ...`, then the primary key's columns that are not ordered already, so
+    /// that the order is total and `LIMIT`/`OFFSET` pages neither repeat nor skip rows.
     pub(crate) fn order_by(&mut self, sorts: &[Sort]) {
         self.push(" ORDER BY ");
-        for sort in sorts {
-            self.sort(*sort);
-            self.push(", ");
-        }
-        if sorts.iter().any(|s| s.column == self.table.key) {
-            self.text.truncate(self.text.len() - 2);
-        } else {
-            self.sort(Sort {
-                column: self.table.key,
+        let tie_breakers = self
+            .table
+            .key
+            .iter()
+            .filter(|&&key| !sorts.iter().any(|s| s.column == key))
+            .map(|&column| Sort {
+                column,
                 descending: false,
                 nullable: false,
             });
+        for (i, sort) in sorts.iter().copied().chain(tie_breakers).enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.sort(sort);
         }
     }
 
@@ -297,9 +325,10 @@ mod tests {
 
     const POSTS: Table = Table {
         model: "Post",
+        schema: None,
         name: "posts",
         columns: &["id", "title", "views"],
-        key: 0,
+        key: &[0],
     };
 
     fn compare(column: usize, op: Op, value: impl Value + 'static) -> Node {
@@ -386,5 +415,31 @@ mod tests {
             nullable: false,
         }]);
         assert_eq!(sql.text, r#"SELECT 1 FROM "posts" ORDER BY "id" DESC"#);
+    }
+
+    #[test]
+    fn a_composite_key_breaks_ties_and_continues_as_a_row_value() {
+        const POST_TAGS: Table = Table {
+            model: "PostTag",
+            schema: Some("blog"),
+            name: "post_tag",
+            columns: &["post_id", "note", "tag"],
+            key: &[0, 2],
+        };
+        let (post, tag) = (7_i64, String::from("rust"));
+        let after: [&dyn Value; 2] = [&post, &tag];
+        let mut sql = Sql::new(Dialect::Postgres, POST_TAGS);
+        sql.select(Columns::One);
+        sql.where_(None, Some((false, &after)));
+        sql.order_by(&[Sort {
+            column: 2,
+            descending: false,
+            nullable: false,
+        }]);
+        assert_eq!(
+            sql.text,
+            r#"SELECT 1 FROM "blog"."post_tag" WHERE ("post_id", "tag") > ($1, $2) ORDER BY "tag" ASC, "post_id" ASC"#
+        );
+        assert_eq!(sql.values.len(), 2);
     }
 }

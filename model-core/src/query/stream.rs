@@ -14,12 +14,14 @@ use std::task::{Context, Poll};
 
 use sqlx::Acquire;
 
+use super::column::Sort;
 use super::read::{acquire, fetch};
 use super::sql::{Columns, Sql, Table};
 use super::value::Value;
 use super::{Plan, Select};
 use crate::backend::Backend;
 use crate::error::Error;
+use crate::key::PrimaryKey as _;
 use crate::model::Model;
 use crate::ops;
 
@@ -86,18 +88,38 @@ impl<M: Model> Select<M> {
         let first: ChunkFuture<'c, M> = Box::pin(async move {
             let table = Table::of::<M>();
             let mut plan = self.plan;
-            if plan.order.iter().any(|sort| sort.column != table.key) {
+            let descending = plan.order.first().is_some_and(|sort| sort.descending);
+            // The key's columns (or the first of them), in key order, all one way.
+            let in_key_order = plan.order.len() <= table.key.len()
+                && plan
+                    .order
+                    .iter()
+                    .zip(table.key)
+                    .all(|(sort, &key)| sort.column == key && sort.descending == descending);
+            if !in_key_order {
                 return Err(Error::Unsupported {
                     model: M::NAME,
-                    what: "stream() reads in primary-key order; order_by() another column \
-                           only for all() or first()",
+                    what: "stream() reads in primary-key order (a composite key's parts in \
+                           field order, all one way); order_by() another column only for \
+                           all() or first()",
                 });
             }
             plan.prepare(table, <A::Database as Backend>::DIALECT)?;
+            // The chunks continue after the last key read, compared as a row value for a
+            // composite key: every key column is ordered, in key order, one way.
+            plan.order = table
+                .key
+                .iter()
+                .map(|&column| Sort {
+                    column,
+                    descending,
+                    nullable: false,
+                })
+                .collect();
             let conn = acquire::<M, A>(db).await?;
             let state = Keyset {
                 conn,
-                descending: plan.order.first().is_some_and(|sort| sort.descending),
+                descending,
                 remaining: plan.limit,
                 plan,
                 after: None,
@@ -126,10 +148,14 @@ where
             state.plan.offset
         };
         let limit = Some(size);
+        let mut key: Vec<&dyn Value> = Vec::new();
+        if let Some(after) = &state.after {
+            after.__values(&mut key);
+        }
         let after = state
             .after
-            .as_ref()
-            .map(|key| (state.descending, key as &dyn Value));
+            .is_some()
+            .then_some((state.descending, key.as_slice()));
         let mut sql = Sql::new(DB::DIALECT, Table::of::<M>());
         sql.select(Columns::All);
         sql.where_(state.plan.filter.as_ref(), after);
@@ -139,7 +165,8 @@ where
         // The key as read, before a `load` listener could change the field.
         let last = match rows.last() {
             Some(row) => Some(
-                DB::get::<M::Key>(row, M::PRIMARY_KEY).map_err(|e| Error::from_sqlx(M::NAME, e))?,
+                M::Key::__get::<DB>(row, M::PRIMARY_KEY)
+                    .map_err(|e| Error::from_sqlx(M::NAME, e))?,
             ),
             None => None,
         };

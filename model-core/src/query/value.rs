@@ -14,13 +14,17 @@ use crate::column::ColumnType;
 ///
 /// One method per backend, because the backend is only known when the statement runs, long
 /// after the filter was built: [`bind_all`] picks the method of the backend at hand.
-pub(crate) trait Value: Send + Sync {
+/// Public (hidden) only because [`crate::key::PrimaryKey`] hands out its key's values.
+#[doc(hidden)]
+pub trait Value: Send + Sync {
     fn bind_sqlite<'q>(&self, query: Query<'q, Sqlite>) -> Query<'q, Sqlite>;
     fn bind_postgres<'q>(&self, query: Query<'q, Postgres>) -> Query<'q, Postgres>;
     fn bind_mysql<'q>(&self, query: Query<'q, MySql>) -> Query<'q, MySql>;
     /// [`ColumnType::__prepare`]: refuses what `dialect` would compare or store as
     /// something else (NaN on SQLite is `NULL`, for instance).
     fn prepare(&mut self, dialect: Dialect) -> Result<(), &'static str>;
+    /// [`ColumnType::__text`]: the text, for a column's `#[model(length = n)]`.
+    fn text(&self) -> Option<&str>;
     fn clone_box(&self) -> Box<dyn Value>;
 }
 
@@ -39,6 +43,10 @@ impl<T: ColumnType + Clone> Value for T {
 
     fn prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         self.__prepare(dialect)
+    }
+
+    fn text(&self) -> Option<&str> {
+        self.__text()
     }
 
     fn clone_box(&self) -> Box<dyn Value> {

@@ -21,15 +21,19 @@ use crate::ops;
 use crate::session::Session;
 
 /// The events whose listeners a set-based update runs, and whether the model has any.
-const UPDATE: [Event; 3] = [
+const UPDATE: [Event; 5] = [
     Event::BeforeUpdate,
     Event::AfterUpdate,
     Event::AfterUpdateCommit,
+    Event::BeforeCommit,
+    Event::AfterRollback,
 ];
-const DELETE: [Event; 3] = [
+const DELETE: [Event; 5] = [
     Event::BeforeDelete,
     Event::AfterDelete,
     Event::AfterDeleteCommit,
+    Event::BeforeCommit,
+    Event::AfterRollback,
 ];
 
 impl<M: Model> Select<M> {
@@ -68,6 +72,15 @@ impl<M: Model> Select<M> {
     {
         let set: Vec<Assignment<M>> = set(&M::__HANDLES).into_iter().collect();
         async move {
+            // As `Model::update`: the key names the row, on either path below (a key the
+            // database generates may refuse to be written at all).
+            if set.iter().any(|a| M::PRIMARY_KEY.contains(&a.column)) {
+                return Err(Error::Unsupported {
+                    model: M::NAME,
+                    what: "an update cannot set the primary key: it names the row; delete \
+                           the row and insert it under the new key",
+                });
+            }
             if has_listeners::<M>(&UPDATE) || self.plan.is_page() {
                 return per_row(
                     self.plan,
@@ -123,9 +136,10 @@ impl<M: Model> Select<M> {
 
 /// Whether `M` has a listener of any of `events`: struct-side, function-side or run-time.
 fn has_listeners<M: Model>(events: &[Event]) -> bool {
+    let state = M::__listeners().state();
     events
         .iter()
-        .any(|&event| crate::events::has_listeners::<M>(event))
+        .any(|&event| crate::events::has_in::<M>(state, event))
 }
 
 impl Plan {
@@ -156,7 +170,8 @@ where
     let mut conn = acquire::<M, A>(db).await?;
     if conn.is_in_transaction() {
         // As `ops::write`: a commit nobody will report cannot run the commit listeners.
-        if crate::events::has_listeners::<M>(commit_event) && !commit::is_open() {
+        let state = M::__listeners().state();
+        if crate::events::needs_commit_scope::<M>(state, commit_event) && !commit::is_open() {
             return Err(Error::CommitScope { model: M::NAME });
         }
         return Box::pin(per_row_on::<M, A::Database, W>(plan, &mut conn, write)).await;
@@ -182,6 +197,7 @@ where
 {
     let table = Table::of::<M>();
     plan.prepare(table, DB::DIALECT)?;
+    let outermost = !conn.is_in_transaction();
     let mut session = Session::<DB>::new(conn);
     session
         .begin()
@@ -193,6 +209,10 @@ where
         let rows = fetch::<DB>(session.conn(), sql).await?;
         let mut models = ops::load::<M, DB>(rows, session.conn()).await?;
         write(&mut models, session.conn()).await?;
+        if outermost {
+            // Right before this transaction's commit (see `commit`).
+            commit::before_commit::<DB>(session.connection()).await?;
+        }
         Ok(u64::try_from(models.len()).unwrap_or(u64::MAX))
     };
     let outcome = ops::catch_panic(work).await;
@@ -218,11 +238,18 @@ where
     match set {
         Some(set) => {
             for (column, value) in set.iter_mut() {
-                value.prepare(dialect).map_err(|reason| Error::Value {
-                    model: M::NAME,
-                    column: table.columns[*column],
-                    reason,
-                })?;
+                let length = M::__COLUMN_DEFS.get(*column).and_then(|def| def.length);
+                value
+                    .prepare(dialect)
+                    .and_then(|()| match length {
+                        Some(max) => crate::column::check_text(value.text(), max),
+                        None => Ok(()),
+                    })
+                    .map_err(|reason| Error::Value {
+                        model: M::NAME,
+                        column: table.columns[*column],
+                        reason,
+                    })?;
             }
             let set: Vec<(usize, &dyn Value)> = set.iter().map(|(c, v)| (*c, &**v)).collect();
             sql.update(&set);

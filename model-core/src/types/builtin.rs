@@ -4,6 +4,7 @@ use sqlx::{MySql, Postgres, Sqlite};
 
 use crate::backend::Dialect;
 use crate::column::{stored_via_sqlx, ColumnType, GeneratedKey};
+use crate::schema::def::SqlType;
 
 stored_via_sqlx!(bool: Sqlite, Postgres, MySql);
 stored_via_sqlx!(i16: Sqlite, Postgres, MySql);
@@ -14,11 +15,21 @@ stored_via_sqlx!(f64: Sqlite, Postgres, MySql);
 stored_via_sqlx!(String: Sqlite, Postgres, MySql);
 stored_via_sqlx!(Vec<u8>: Sqlite, Postgres, MySql);
 
-impl ColumnType for bool {}
+impl ColumnType for bool {
+    const __SQL_TYPE: SqlType = SqlType::Bool;
+}
 
-impl ColumnType for Vec<u8> {}
+impl ColumnType for Vec<u8> {
+    const __SQL_TYPE: SqlType = SqlType::Bytes;
+}
 
 impl ColumnType for String {
+    const __SQL_TYPE: SqlType = SqlType::Text;
+
+    fn __text(&self) -> Option<&str> {
+        Some(self)
+    }
+
     /// PostgreSQL text cannot hold the NUL character; it fails on the server with `22021`.
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         if dialect == Dialect::Postgres && self.contains('\0') {
@@ -47,6 +58,8 @@ fn normalise_zero<F: PartialEq + Default>(value: &mut F, dialect: Dialect) {
 }
 
 impl ColumnType for f32 {
+    const __SQL_TYPE: SqlType = SqlType::Float;
+
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_float(self.is_nan(), self.is_infinite(), dialect)?;
         normalise_zero(self, dialect);
@@ -55,6 +68,8 @@ impl ColumnType for f32 {
 }
 
 impl ColumnType for f64 {
+    const __SQL_TYPE: SqlType = SqlType::Double;
+
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_float(self.is_nan(), self.is_infinite(), dialect)?;
         normalise_zero(self, dialect);
@@ -63,8 +78,9 @@ impl ColumnType for f64 {
 }
 
 macro_rules! generated_keys {
-    ($($ty:ty),*) => {$(
+    ($($ty:ty: $sql:ident),*) => {$(
         impl ColumnType for $ty {
+            const __SQL_TYPE: SqlType = SqlType::$sql;
             fn __from_insert_id(id: u64) -> Option<Self> {
                 <$ty>::try_from(id).ok()
             }
@@ -76,4 +92,4 @@ macro_rules! generated_keys {
     )*};
 }
 
-generated_keys!(i16, i32, i64);
+generated_keys!(i16: SmallInt, i32: Int, i64: BigInt);

@@ -6,6 +6,7 @@ use sqlx::{MySql, Postgres, Sqlite};
 
 use crate::backend::{Dialect, Query};
 use crate::column::{decode_checked, stored_via_sqlx, ColumnType, Stored};
+use crate::schema::def::SqlType;
 
 stored_via_sqlx!(NaiveDate: Sqlite, Postgres, MySql);
 stored_via_sqlx!(NaiveDateTime: Sqlite, Postgres, MySql);
@@ -28,12 +29,16 @@ fn truncate_to_micros(nanos: u32, dialect: Dialect) -> Option<u32> {
 }
 
 impl ColumnType for NaiveDate {
+    const __SQL_TYPE: SqlType = SqlType::Date;
+
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_year(self.year(), dialect)
     }
 }
 
 impl ColumnType for NaiveDateTime {
+    const __SQL_TYPE: SqlType = SqlType::Timestamp;
+
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_year(self.year(), dialect)?;
         if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {
@@ -44,6 +49,8 @@ impl ColumnType for NaiveDateTime {
 }
 
 impl ColumnType for DateTime<Utc> {
+    const __SQL_TYPE: SqlType = SqlType::TimestampTz;
+
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         check_year(self.year(), dialect)?;
         if let Some(nanos) = truncate_to_micros(self.nanosecond(), dialect) {

@@ -13,10 +13,13 @@ use sqlx::{Decode, MySql, Postgres, Sqlite, TypeInfo as _, ValueRef as _};
 
 use crate::backend::{Dialect, Query};
 use crate::column::{stored_via_sqlx, ColumnType, Stored};
+use crate::schema::def::SqlType;
 
 stored_via_sqlx!(Decimal: Postgres, MySql);
 
 impl ColumnType for Decimal {
+    const __SQL_TYPE: SqlType = SqlType::Decimal;
+
     /// `-0` is stored as `0` by PostgreSQL and MySQL: every backend is given `0`.
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         let _ = dialect;

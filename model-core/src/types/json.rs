@@ -14,11 +14,19 @@ use sqlx::types::Json;
 use sqlx::{MySql, Postgres, Sqlite};
 
 use crate::column::{stored_via_sqlx, ColumnType};
+use crate::schema::def::SqlType;
 
 stored_via_sqlx!(Value: Sqlite, Postgres, MySql);
-impl ColumnType for Value {}
+impl ColumnType for Value {
+    const __SQL_TYPE: SqlType = SqlType::Json;
+}
 
 stored_via_sqlx!([T: Serialize + DeserializeOwned] Json<T>, Sqlite);
 stored_via_sqlx!([T: Serialize + DeserializeOwned] Json<T>, Postgres);
 stored_via_sqlx!([T: Serialize + DeserializeOwned] Json<T>, MySql);
-impl<T> ColumnType for Json<T> where T: Serialize + DeserializeOwned + Send + Sync + 'static {}
+impl<T> ColumnType for Json<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    const __SQL_TYPE: SqlType = SqlType::Json;
+}

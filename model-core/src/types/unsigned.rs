@@ -10,6 +10,7 @@ use crate::backend::{Dialect, Query};
 use crate::column::{
     check_type, decode_checked, stored_via_sqlx, ColumnType, GeneratedKey, Stored,
 };
+use crate::schema::def::SqlType;
 
 const U64_ABOVE_I64: &str =
     "SQLite and PostgreSQL store integers up to 9223372036854775807 (i64::MAX)";
@@ -95,6 +96,8 @@ stored_via_sqlx!(u32: Sqlite, MySql);
 stored_via_sqlx!(u64: MySql);
 
 impl ColumnType for u32 {
+    const __SQL_TYPE: SqlType = SqlType::UnsignedInt;
+
     fn __from_insert_id(id: u64) -> Option<Self> {
         u32::try_from(id).ok()
     }
@@ -104,6 +107,8 @@ impl ColumnType for u32 {
 }
 
 impl ColumnType for u64 {
+    const __SQL_TYPE: SqlType = SqlType::UnsignedBigInt;
+
     fn __from_insert_id(id: u64) -> Option<Self> {
         Some(id)
     }

@@ -13,8 +13,11 @@ use sqlx::{Decode, MySql, Postgres, Sqlite};
 
 use crate::backend::Query;
 use crate::column::{check_type, stored_via_sqlx, ColumnType, Stored};
+use crate::schema::def::SqlType;
 
-impl ColumnType for Uuid {}
+impl ColumnType for Uuid {
+    const __SQL_TYPE: SqlType = SqlType::Uuid;
+}
 
 /// The 16-byte form, or any text form `Uuid` parses (hyphenated, simple, braced, URN).
 fn from_stored(bytes: &[u8]) -> Result<Uuid, BoxDynError> {

@@ -53,8 +53,9 @@ fn type_as(ident: &Ident, repr: &TokenStream) -> TokenStream {
     }
 }
 
-/// An enum's storage is sqlx's, which the impls above give it on every backend.
-fn enum_column_type(ident: &Ident) -> TokenStream {
+/// An enum's storage is sqlx's, which the impls above give it on every backend; `sql_type`
+/// is the schema's type of its values (`repr`'s, or text).
+fn enum_column_type(ident: &Ident, sql_type: &TokenStream) -> TokenStream {
     let allow = allow();
     quote! {
         #allow
@@ -85,7 +86,9 @@ fn enum_column_type(ident: &Ident) -> TokenStream {
         }
 
         #allow
-        impl ::model_core::__private::ColumnType for #ident {}
+        impl ::model_core::__private::ColumnType for #ident {
+            const __SQL_TYPE: ::model_core::__private::SqlType = #sql_type;
+        }
     }
 }
 
@@ -101,7 +104,7 @@ fn text_enum(ident: &Ident, variants: &[(&Ident, String)]) -> TokenStream {
         .iter()
         .map(|(variant, text)| quote!(#text => ::core::result::Result::Ok(#ident::#variant)));
     let texts = variants.iter().map(|(_, text)| text);
-    let column_type = enum_column_type(ident);
+    let column_type = enum_column_type(ident, &quote!(::model_core::__private::SqlType::Text));
     quote! {
         #type_impl
 
@@ -163,7 +166,10 @@ fn integer_enum(ident: &Ident, repr: &Ident, variants: &[&Ident]) -> TokenStream
     let numbers = variants
         .iter()
         .map(|variant| quote!(#ident::#variant as ::core::primitive::i64));
-    let column_type = enum_column_type(ident);
+    let column_type = enum_column_type(
+        ident,
+        &quote!(<#repr as ::model_core::__private::ColumnType>::__SQL_TYPE),
+    );
     quote! {
         #type_impl
 
@@ -290,6 +296,11 @@ fn newtype(ident: &Ident, member: &Member, ty: &Type) -> TokenStream {
         {
             const __NULLABLE: ::core::primitive::bool =
                 <#inner as ::model_core::__private::ColumnType>::__NULLABLE;
+            const __SQL_TYPE: ::model_core::__private::SqlType =
+                <#inner as ::model_core::__private::ColumnType>::__SQL_TYPE;
+            fn __text(&self) -> ::core::option::Option<&::core::primitive::str> {
+                <#inner as ::model_core::__private::ColumnType>::__text(&self.#member)
+            }
             fn __from_insert_id(id: ::core::primitive::u64) -> ::core::option::Option<Self> {
                 ::core::option::Option::map(
                     <#inner as ::model_core::__private::ColumnType>::__from_insert_id(id),
@@ -314,6 +325,14 @@ fn newtype(ident: &Ident, member: &Member, ty: &Type) -> TokenStream {
         impl ::model_core::__private::GeneratedKey for #ident
         where
             for<'__a> #inner: ::model_core::__private::GeneratedKey,
+        {
+        }
+
+        // Likewise, a newtype of text takes `#[model(length = n)]`.
+        #allow
+        impl ::model_core::__private::MaxLength for #ident
+        where
+            for<'__a> #inner: ::model_core::__private::MaxLength,
         {
         }
     }
@@ -356,6 +375,9 @@ pub fn fallback(input: &DeriveInput, errors: &syn::Error) -> TokenStream {
         }
 
         #allow
-        impl ::model_core::__private::ColumnType for #ident {}
+        impl ::model_core::__private::ColumnType for #ident {
+            const __SQL_TYPE: ::model_core::__private::SqlType =
+                ::model_core::__private::SqlType::Text;
+        }
     }
 }

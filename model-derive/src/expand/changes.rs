@@ -22,16 +22,8 @@ fn tracked<'m>(model: &'m Model<'_>) -> impl Iterator<Item = (usize, &'m Field<'
     model
         .columns()
         .enumerate()
-        .filter(|&(_, (i, _, _))| i != model.primary_key && Some(i) != model.version)
+        .filter(|&(_, (i, _, _))| !model.is_key(i) && Some(i) != model.version)
         .map(|(index, (_, field, _))| (index, field))
-}
-
-/// The `StatementCache` method and its extra argument: the version column's index.
-pub fn statements_get(model: &Model<'_>) -> (TokenStream, TokenStream) {
-    match version_index(model) {
-        Some(index) => (quote!(get_versioned), quote!(, #index)),
-        None => (quote!(get), TokenStream::new()),
-    }
 }
 
 fn version_index(model: &Model<'_>) -> Option<usize> {

@@ -29,9 +29,35 @@ pub fn bounds(model: &Model<'_>) -> TokenStream {
         let bound = quote_spanned!(ty.span()=> ::model_core::__private::ColumnType);
         quote!(#ty: #bound,)
     });
+    // `#[model(length = n)]` limits text: reported at the `n`, type and all.
+    let lengths = model.columns().filter_map(|(_, field, _)| {
+        let (_, span) = field.schema.length?;
+        let ty = respan(field.ty, span);
+        let bound = quote_spanned!(span=> ::model_core::__private::MaxLength);
+        Some(quote!(#ty: #bound,))
+    });
     let generated = model.generated_key().map(|inner| {
         let bound = quote_spanned!(inner.span()=> ::model_core::__private::GeneratedKey);
         quote!(#inner: #bound,)
     });
-    quote! { #(#columns)* #generated }
+    quote! { #(#columns)* #(#lengths)* #generated }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: impl quote::ToTokens, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

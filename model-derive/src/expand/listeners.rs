@@ -39,6 +39,7 @@ pub fn run_methods(model: &Model<'_>) -> TokenStream {
 /// reads: one line per column.
 fn registry_methods(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
+    let share = share_method(model);
     let values = model.columns().map(|(_, field, _)| {
         let member = field.ident;
         quote! {
@@ -57,15 +58,44 @@ fn registry_methods(model: &Model<'_>) -> TokenStream {
             use ::model_core::__private::{ViaFallback as _, ViaToValue as _};
             #(#values)*
         }
+
+        #share
     }
 }
 
-/// `__after_commit`, if some listener needs it: queues each listener of the event with one
-/// shared clone of the model, since they run after the write has returned.
+/// `__share`, the clone a row's `before_commit` listeners get at the commit. A model with
+/// struct-side `before_commit` listeners must be `Clone`, reported at the first of them;
+/// any other model is cloned if it is `Clone` (a function-side or run-time `before_commit`
+/// listener requires it where it is declared).
+fn share_method(model: &Model<'_>) -> TokenStream {
+    let first = model
+        .listeners
+        .iter()
+        .find(|l| l.event == Event::BeforeCommit);
+    let body = match first {
+        Some(first) => quote_spanned! {first.path.span()=>
+            ::core::option::Option::Some(::model_core::__private::share::<Self>(self))
+        },
+        None => quote! {
+            #[allow(unused_imports)]
+            use ::model_core::__private::{ShareFallback as _, ShareViaClone as _};
+            (&::model_core::__private::ShareProbe(self)).__share()
+        },
+    };
+    quote! {
+        fn __share(&self) -> ::core::option::Option<::std::sync::Arc<Self>> {
+            #body
+        }
+    }
+}
+
+/// `__after_commit`, if some listener needs it: queues each listener of an `after_*_commit`
+/// or `after_rollback` event with one shared clone of the model, since they run after the
+/// write has returned.
 fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
     let arms: Vec<TokenStream> = Event::ALL
         .into_iter()
-        .filter(|event| event.is_after_commit())
+        .filter(|event| event.is_after_transaction())
         .filter_map(|event| {
             let listeners: Vec<&Listener> = model
                 .listeners
@@ -112,7 +142,7 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
 fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
     let arms: Vec<TokenStream> = Event::ALL
         .into_iter()
-        .filter(|event| event.is_mutable() == mutable && !event.is_after_commit())
+        .filter(|event| event.is_mutable() == mutable && !event.is_after_transaction())
         // A change-tracking model's update listeners take the change set: expand/changes.rs.
         .filter(|event| !super::changes::takes_changes(model, *event))
         .filter_map(|event| {

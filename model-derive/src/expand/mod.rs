@@ -5,6 +5,7 @@ mod checks;
 mod columns;
 mod listeners;
 mod row;
+mod schema;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -16,41 +17,16 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let name = ident.to_string();
     let table = &model.table;
     let columns = model.columns().map(|(_, _, column)| column);
+    // Positions in `COLUMNS`, not in `fields`: skipped fields have no column.
     let primary_key = model
         .columns()
-        .position(|(i, _, _)| i == model.primary_key)
-        .expect("the primary key is a column");
-    let key_field = &model.fields[model.primary_key];
-    let key_member = key_field.ident;
-    let (key_type, key_accessors) = match model.generated_key() {
-        Some(inner) => (
-            quote!(#inner),
-            quote! {
-                fn __key(&self) -> ::core::option::Option<&Self::Key> {
-                    ::core::option::Option::as_ref(&self.#key_member)
-                }
-                fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
-                    self.#key_member = key;
-                }
-            },
-        ),
-        None => {
-            let ty = key_field.ty;
-            (
-                quote!(#ty),
-                quote! {
-                    fn __key(&self) -> ::core::option::Option<&Self::Key> {
-                        ::core::option::Option::Some(&self.#key_member)
-                    }
-                    fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
-                        if let ::core::option::Option::Some(key) = key {
-                            self.#key_member = key;
-                        }
-                    }
-                },
-            )
-        }
-    };
+        .enumerate()
+        .filter(|(_, (i, _, _))| model.is_key(*i))
+        .map(|(position, _)| position);
+    let (key_type, key_accessors) = key(model);
+    let schema_name = model.schema.as_ref().map(|schema| {
+        quote!(const SCHEMA: ::core::option::Option<&'static str> = ::core::option::Option::Some(#schema);)
+    });
     let manifest = listeners::manifest(model);
     let run = listeners::run_methods(model);
     let bind = row::bind(model);
@@ -60,8 +36,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let handles = columns::handles(model);
     let columns_struct = columns::definition(model);
     let from_row_impl = columns::from_row(model);
+    let schema = schema::columns(model);
     // Issue 14: change tracking and versions, for the models that opt in.
-    let (statements_get, version_arg) = changes::statements_get(model);
     let change_bounds = changes::model_bounds(model);
     let change_items = changes::model_items(model);
     let change_set = changes::definition(model);
@@ -73,8 +49,10 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             const NAME: &'static str = #name;
             const TABLE: &'static str = #table;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
-            const PRIMARY_KEY: usize = #primary_key;
+            #schema_name
+            const PRIMARY_KEY: &'static [usize] = &[#(#primary_key),*];
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = #manifest;
+            #schema
 
             type Key = #key_type;
             #handles
@@ -84,13 +62,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             ) -> &'static ::model_core::__private::Statements {
                 static STATEMENTS: ::model_core::__private::StatementCache =
                     ::model_core::__private::StatementCache::new();
-                STATEMENTS.#statements_get(
-                    dialect,
-                    <Self as ::model_core::__private::Model>::TABLE,
-                    <Self as ::model_core::__private::Model>::COLUMNS,
-                    <Self as ::model_core::__private::Model>::PRIMARY_KEY
-                    #version_arg
-                )
+                STATEMENTS.get::<Self>(dialect)
             }
 
             #key_accessors
@@ -106,4 +78,62 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         #columns_struct
         #from_row_impl
     }
+}
+
+/// `type Key` and the key's accessors: one field's type (without its `Option`, for a key
+/// the database generates), or the tuple of a composite key's fields.
+fn key(model: &Model<'_>) -> (TokenStream, TokenStream) {
+    let parts: Vec<_> = model
+        .primary_key
+        .iter()
+        .map(|&i| &model.fields[i])
+        .collect();
+    if let [part] = parts.as_slice() {
+        let member = part.ident;
+        return match model.generated_key() {
+            Some(inner) => (
+                quote!(#inner),
+                quote! {
+                    fn __key(&self) -> ::core::option::Option<Self::Key> {
+                        ::core::clone::Clone::clone(&self.#member)
+                    }
+                    fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+                        self.#member = key;
+                    }
+                },
+            ),
+            None => {
+                let ty = part.ty;
+                (
+                    quote!(#ty),
+                    quote! {
+                        fn __key(&self) -> ::core::option::Option<Self::Key> {
+                            ::core::option::Option::Some(::core::clone::Clone::clone(&self.#member))
+                        }
+                        fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+                            if let ::core::option::Option::Some(key) = key {
+                                self.#member = key;
+                            }
+                        }
+                    },
+                )
+            }
+        };
+    }
+    let types = parts.iter().map(|part| part.ty);
+    let members: Vec<_> = parts.iter().map(|part| part.ident).collect();
+    let indices = (0..parts.len()).map(syn::Index::from);
+    (
+        quote!((#(#types,)*)),
+        quote! {
+            fn __key(&self) -> ::core::option::Option<Self::Key> {
+                ::core::option::Option::Some((#(::core::clone::Clone::clone(&self.#members),)*))
+            }
+            fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+                if let ::core::option::Option::Some(key) = key {
+                    #(self.#members = key.#indices;)*
+                }
+            }
+        },
+    )
 }

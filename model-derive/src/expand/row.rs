@@ -15,7 +15,7 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
         let bind = quote_spanned! {ty.span()=>
             __DB::bind::<#ty>(__query, &self.#member)
         };
-        if i == model.primary_key {
+        if model.is_key(i) {
             quote! { let __query = if __with_key { #bind } else { __query }; }
         } else {
             quote! { let __query = #bind; }
@@ -38,12 +38,22 @@ pub fn prepare(model: &Model<'_>) -> TokenStream {
     let checks = model.columns().map(|(_, field, column)| {
         let member = field.ident;
         let ty = field.ty;
+        let length = field.schema.length.map(|(max, _)| {
+            quote! {
+                if let ::core::result::Result::Err(reason) =
+                    ::model_core::__private::check_length(&self.#member, #max)
+                {
+                    return ::core::result::Result::Err((#column, reason));
+                }
+            }
+        });
         quote! {
             if let ::core::result::Result::Err(reason) =
                 <#ty as ::model_core::__private::ColumnType>::__prepare(&mut self.#member, __dialect)
             {
                 return ::core::result::Result::Err((#column, reason));
             }
+            #length
         }
     });
     quote! {

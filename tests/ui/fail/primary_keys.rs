@@ -6,14 +6,6 @@ struct NoKey {
 }
 
 #[derive(Model)]
-struct TwoKeys {
-    #[model(primary_key)]
-    a: i64,
-    #[model(primary_key)]
-    b: i64,
-}
-
-#[derive(Model)]
 struct SkippedKey {
     #[model(primary_key, skip)]
     id: i64,
