@@ -150,59 +150,96 @@ pub(crate) struct FixedList<M: 'static> {
 }
 
 impl<M: Model> FixedList<M> {
+    /// Only the downcasts are generic over the model: the scan, the sort and the manifest
+    /// are [`find`]'s, compiled once rather than once per model (issue 10: they were a
+    /// tenth of a model's code).
     fn collect() -> Self {
-        let listeners: Vec<Fixed<M>> = FUNCTION_LISTENERS
-            .iter()
-            .filter_map(|entry| match entry {
-                Registration::Model(any) => {
-                    let any: &dyn Any = *any;
-                    any.downcast_ref::<Registered<M>>().map(Fixed::Model)
-                }
-                Registration::EveryModel(every) => Some(Fixed::Every(every)),
-            })
-            .collect();
-        let keys: Vec<RunKey> = listeners
-            .iter()
-            .map(|l| (l.event().index(), matches!(l, Fixed::Every(_)), l.name()))
-            .collect();
-        let mut found: Vec<Option<Fixed<M>>> = listeners.into_iter().map(Some).collect();
-        let listeners: Vec<Fixed<M>> = run_order(&keys)
-            .into_iter()
-            .filter_map(|i| found[i].take())
-            .collect();
-        let mut mask = 0;
-        let mut infos: Vec<ListenerInfo> = Vec::with_capacity(M::LISTENERS.len() + listeners.len());
-        for event in Event::ALL {
-            infos.extend(M::LISTENERS.iter().filter(|l| l.event == event));
-            let first = infos.iter().filter(|l| l.event == event).count();
-            let own = listeners.iter().filter(|l| l.event() == event);
-            for (order, listener) in (first..).zip(own) {
-                mask |= 1 << event.index();
-                infos.push(ListenerInfo {
-                    event,
-                    listener: listener.name(),
-                    order,
-                });
-            }
+        let found = find(
+            |any| {
+                let any: &dyn Any = any;
+                any.downcast_ref::<Registered<M>>()
+                    .map(|r| (r.event, r.name))
+            },
+            M::LISTENERS,
+        );
+        let mut listeners = Vec::with_capacity(found.order.len());
+        for &i in &found.order {
+            listeners.push(match &FUNCTION_LISTENERS[i] {
+                Registration::Model(any) => Fixed::Model(
+                    <dyn Any>::downcast_ref::<Registered<M>>(*any)
+                        .expect("`find` kept only this model's registrations"),
+                ),
+                Registration::EveryModel(every) => Fixed::Every(every),
+            });
         }
         FixedList {
-            mask,
+            mask: found.mask,
             listeners,
-            infos,
+            infos: found.infos,
         }
     }
 }
 
-/// Where a function-side listener runs among those of its model: its event, whether it is
-/// for every model (after the model's own), its name.
-type RunKey = (u32, bool, &'static str);
+/// A model's function-side listeners, as [`find`] finds them.
+struct Found {
+    /// As [`FixedList::mask`].
+    mask: u32,
+    /// Positions in `FUNCTION_LISTENERS`, in run order.
+    order: Vec<usize>,
+    /// As [`FixedList::infos`].
+    infos: Vec<ListenerInfo>,
+}
 
-/// The positions of `keys` in run order. Not generic over the model, so that the sort is
-/// compiled once rather than once per model (issue 10: it was 7% of a model's code).
-fn run_order(keys: &[RunKey]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by_key(|&i| keys[i]);
-    order
+/// The registrations of one model (those `of_model` recognises, with their event and name)
+/// and of every model, in run order: by event, the model's own before every model's, then
+/// by name; and the manifest of `struct_side` followed by them.
+fn find(
+    of_model: fn(&(dyn Any + Sync)) -> Option<(Event, &'static str)>,
+    struct_side: &'static [ListenerInfo],
+) -> Found {
+    struct Entry {
+        event: Event,
+        every: bool,
+        name: &'static str,
+        position: usize,
+    }
+    let mut entries = Vec::new();
+    for (position, registration) in FUNCTION_LISTENERS.iter().enumerate() {
+        let (event, every, name) = match registration {
+            Registration::Model(any) => match of_model(*any) {
+                Some((event, name)) => (event, false, name),
+                None => continue,
+            },
+            Registration::EveryModel(every) => (every.event, true, every.name),
+        };
+        entries.push(Entry {
+            event,
+            every,
+            name,
+            position,
+        });
+    }
+    entries.sort_by_key(|e| (e.event.index(), e.every, e.name));
+    let mut mask = 0;
+    let mut infos: Vec<ListenerInfo> = Vec::with_capacity(struct_side.len() + entries.len());
+    for event in Event::ALL {
+        infos.extend(struct_side.iter().filter(|l| l.event == event));
+        let first = infos.iter().filter(|l| l.event == event).count();
+        let own = entries.iter().filter(|e| e.event == event);
+        for (order, entry) in (first..).zip(own) {
+            mask |= 1 << event.index();
+            infos.push(ListenerInfo {
+                event,
+                listener: entry.name,
+                order,
+            });
+        }
+    }
+    Found {
+        mask,
+        order: entries.iter().map(|e| e.position).collect(),
+        infos,
+    }
 }
 
 /// Set in `state` once the cell is initialised.
