@@ -827,6 +827,81 @@ async fn sqlite_writers_that_read_first_queue_instead_of_failing() {
     db.finish().await;
 }
 
+#[derive(Debug, Default, Model)]
+#[model(table = "queued")]
+#[listens_for(before_insert, read_then_wait)]
+struct SlowQueued {
+    id: Option<i64>,
+    writer: i64,
+    n: i64,
+}
+
+/// Reads the table, then gives another connection 300 ms to write before the INSERT.
+async fn read_then_wait<DB: Backend>(
+    row: &mut SlowQueued,
+    conn: &mut Conn<DB>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!("SELECT COUNT(*) FROM {}", DB::DIALECT.quote("queued"));
+    let count = conn.fetch_optional(raw(sql)).await?.expect("a count");
+    row.n = DB::get(&count, 0)?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok(())
+}
+
+/// Guarantee "SQLite writers begin IMMEDIATE", for a model's own write against a writer
+/// outside this process's queue (raw sqlx here; another process in production): the
+/// insert's async listener reads, then the INSERT runs 300 ms later. Guards `Session::begin`'s
+/// `begin_write` for a write that owns its transaction. With a deferred `BEGIN` the outside
+/// writer commits in between and the INSERT fails at once with SQLITE_BUSY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_model_write_takes_the_write_lock_at_begin() {
+    let Some(db) = <sqlx::Sqlite as TestBackend>::fresh_file(concat!(
+        module_path!(),
+        "::sqlite_model_write_takes_the_write_lock_at_begin"
+    ))
+    .await
+    else {
+        return;
+    };
+    db.create_table(
+        "queued",
+        &[
+            ("id", Col::Serial),
+            ("writer", Col::BigIntNotNull),
+            ("n", Col::BigIntNotNull),
+        ],
+    )
+    .await;
+    let pool = db.pool.clone();
+    let ours = tokio::spawn(async move {
+        let mut row = SlowQueued {
+            id: None,
+            writer: 1,
+            n: 0,
+        };
+        row.insert(&pool).await.map(|()| row.id)
+    });
+    // Inside the listener's wait: the insert's transaction has begun and read.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    sqlx::query("INSERT INTO queued (writer, n) VALUES (99, 0)")
+        .execute(&db.pool)
+        .await
+        .expect("the outside writer waits, then writes");
+    let ours = ours
+        .await
+        .unwrap()
+        .expect("the insert must not lose its write to an outside writer");
+    let outsiders_id: i64 = sqlx::query_scalar("SELECT id FROM queued WHERE writer = 99")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        ours.unwrap() < outsiders_id,
+        "the outside writer must have waited for the insert's commit"
+    );
+    db.finish().await;
+}
+
 /// Guarantee "SQLite writers begin IMMEDIATE", for `transaction()` against a writer that is
 /// not model-core's (another process, or raw sqlx): the body reads, then writes. Guards
 /// `commit::transaction`'s `begin_write` for the outermost transaction. With a deferred
