@@ -1341,7 +1341,98 @@ mod deferred_constraint {
     );
 }
 
+/// Guarantee "the caller gets a typed error that names the model", for reads: a read whose
+/// statement fails (here, its table does not exist) names the model, through every read
+/// path. Guards `ops::Loader::model` and the `Error::from_sqlx(name, ..)` of `ops::read`.
+async fn failed_reads_name_their_model<DB: TestBackend>(db: &TestDb<DB>) {
+    // No `tags` table.
+    let errors = [
+        Tag::all(&db.pool).await.unwrap_err(),
+        Tag::find(&db.pool, 1).await.unwrap_err(),
+        Tag::query().all(&db.pool).await.unwrap_err(),
+    ];
+    for error in errors {
+        assert!(
+            matches!(error, Error::Database { model: "Tag", .. }),
+            "{error:?}"
+        );
+    }
+}
+
+#[derive(Debug, Model)]
+#[model(table = "doomed")]
+#[listens_for(before_insert, kill_own_connection)]
+struct Doomed {
+    id: Option<i64>,
+    name: String,
+}
+
+/// Has the server end this listener's own connection (from a second connection), inside the
+/// write's transaction and before its INSERT.
+async fn kill_own_connection<DB: Backend>(
+    _row: &mut Doomed,
+    conn: &mut Conn<DB>,
+) -> Result<(), sqlx::Error> {
+    let sql = match DB::DIALECT {
+        Dialect::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT)",
+        _ => "SELECT CAST(CONNECTION_ID() AS SIGNED)",
+    };
+    let row = conn.fetch_optional(raw(sql.into())).await?.expect("an id");
+    let id: i64 = DB::get(&row, 0)?;
+    match DB::DIALECT {
+        Dialect::Postgres => {
+            let mut admin = sqlx::PgConnection::connect(&model_tests::pg_url()).await?;
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(i32::try_from(id).expect("a pid"))
+                .execute(&mut admin)
+                .await?;
+        }
+        Dialect::MySql => {
+            let mut admin = sqlx::MySqlConnection::connect(&model_tests::mysql_url()).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                .execute(&mut admin)
+                .await?;
+        }
+        Dialect::Sqlite => {}
+    }
+    // Let the server finish the kill before the INSERT is sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok(())
+}
+
+/// Guarantee "an unknown outcome is said to be unknown", and only then: a connection lost
+/// inside a transaction, before its COMMIT was sent, committed nothing, and the caller is
+/// told so (a database error naming the model), not `OutcomeUnknown`. Guards
+/// `Session::autocommits` (only a write without a transaction of its own turns a lost
+/// connection into `OutcomeUnknown`). PostgreSQL and MySQL: SQLite has no connection to lose.
+async fn a_connection_lost_before_commit_is_a_known_failure<DB: TestBackend>(db: &TestDb<DB>) {
+    if DB::DIALECT == Dialect::Sqlite {
+        return;
+    }
+    db.create_table("doomed", &[("id", Col::Serial), ("name", Col::TextNotNull)])
+        .await;
+    let mut row = Doomed {
+        id: None,
+        name: "never stored".into(),
+    };
+    let error = row.insert(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Database {
+                model: "Doomed",
+                ..
+            }
+        ),
+        "nothing was committed, and that is known: {error:?}"
+    );
+    assert_eq!(row.id, None);
+    assert_eq!(db.count("doomed").await, 0);
+}
+
 per_backend!(
+    a_connection_lost_before_commit_is_a_known_failure,
+    failed_reads_name_their_model,
     after_update_and_after_delete_see_their_statement,
     unstorable_values_are_refused_on_update_as_on_insert,
     null_into_a_field_without_option_is_an_error,
