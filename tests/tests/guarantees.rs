@@ -744,6 +744,22 @@ async fn null_into_a_field_without_option_is_an_error<DB: TestBackend>(db: &Test
 // ---------------------------------------------------------------------------------------
 // 5. SQLite writers begin IMMEDIATE.
 
+/// A SQLite database file of the test's own (WAL, 5 s busy timeout, 8 connections) with the
+/// `queued` table.
+async fn queued_file(test: &str) -> Option<TestDb<sqlx::Sqlite>> {
+    let db = <sqlx::Sqlite as TestBackend>::fresh_file(test).await?;
+    db.create_table(
+        "queued",
+        &[
+            ("id", Col::Serial),
+            ("writer", Col::BigIntNotNull),
+            ("n", Col::BigIntNotNull),
+        ],
+    )
+    .await;
+    Some(db)
+}
+
 #[derive(Debug, Default, Model)]
 #[model(table = "queued")]
 #[listens_for(before_insert, read_first)]
@@ -777,7 +793,7 @@ async fn read_first<DB: Backend>(
 /// written since.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writers_that_read_first_queue_instead_of_failing() {
-    let Some(db) = <sqlx::Sqlite as TestBackend>::fresh_file(concat!(
+    let Some(db) = queued_file(concat!(
         module_path!(),
         "::sqlite_writers_that_read_first_queue_instead_of_failing"
     ))
@@ -785,15 +801,6 @@ async fn sqlite_writers_that_read_first_queue_instead_of_failing() {
     else {
         return;
     };
-    db.create_table(
-        "queued",
-        &[
-            ("id", Col::Serial),
-            ("writer", Col::BigIntNotNull),
-            ("n", Col::BigIntNotNull),
-        ],
-    )
-    .await;
     let tasks: Vec<_> = (0..8)
         .map(|writer| {
             let pool = db.pool.clone();
@@ -855,7 +862,7 @@ async fn read_then_wait<DB: Backend>(
 /// writer commits in between and the INSERT fails at once with SQLITE_BUSY.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_model_write_takes_the_write_lock_at_begin() {
-    let Some(db) = <sqlx::Sqlite as TestBackend>::fresh_file(concat!(
+    let Some(db) = queued_file(concat!(
         module_path!(),
         "::sqlite_model_write_takes_the_write_lock_at_begin"
     ))
@@ -863,15 +870,6 @@ async fn sqlite_model_write_takes_the_write_lock_at_begin() {
     else {
         return;
     };
-    db.create_table(
-        "queued",
-        &[
-            ("id", Col::Serial),
-            ("writer", Col::BigIntNotNull),
-            ("n", Col::BigIntNotNull),
-        ],
-    )
-    .await;
     let pool = db.pool.clone();
     let ours = tokio::spawn(async move {
         let mut row = SlowQueued {
@@ -910,7 +908,7 @@ async fn sqlite_model_write_takes_the_write_lock_at_begin() {
 /// its busy handler until the transaction has committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_transaction_takes_the_write_lock_at_begin() {
-    let Some(db) = <sqlx::Sqlite as TestBackend>::fresh_file(concat!(
+    let Some(db) = queued_file(concat!(
         module_path!(),
         "::sqlite_transaction_takes_the_write_lock_at_begin"
     ))
@@ -918,15 +916,6 @@ async fn sqlite_transaction_takes_the_write_lock_at_begin() {
     else {
         return;
     };
-    db.create_table(
-        "queued",
-        &[
-            ("id", Col::Serial),
-            ("writer", Col::BigIntNotNull),
-            ("n", Col::BigIntNotNull),
-        ],
-    )
-    .await;
     let (began, begun) = tokio::sync::oneshot::channel::<()>();
     let pool = db.pool.clone();
     let outsider = tokio::spawn(async move {
