@@ -223,7 +223,35 @@ async fn a_batch_in_a_callers_transaction_rolls_back_with_it<DB: TestBackend>(db
     assert_eq!(db.count("wide").await, 0);
 }
 
+/// A table of nothing but its generated key: each row has nothing to bind, so its rows go
+/// one statement each (`DEFAULT VALUES`), and each still gets its own key.
+#[derive(Debug, Model)]
+#[model(table = "tickets")]
+struct Ticket {
+    id: Option<i64>,
+}
+
+async fn a_table_of_only_its_key_takes_batches<DB: TestBackend>(db: &TestDb<DB>) {
+    db.create_table("tickets", &[("id", Col::Serial)]).await;
+    let mut tickets: Vec<Ticket> = (0..5).map(|_| Ticket { id: None }).collect();
+    Ticket::insert_all(&mut tickets, &db.pool).await.unwrap();
+    let keys: Vec<i64> = tickets.iter().map(|t| t.id.expect("a key")).collect();
+    let mut stored: Vec<i64> = Ticket::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id.unwrap())
+        .collect();
+    stored.sort_unstable();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5, "five distinct keys: {keys:?}");
+    assert_eq!(stored, sorted);
+}
+
 per_backend!(
+    a_table_of_only_its_key_takes_batches,
     keys_land_on_their_own_models,
     listeners_run_before_all_then_after_all,
     a_failure_in_the_second_statement_writes_nothing,
