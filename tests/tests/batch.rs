@@ -250,6 +250,61 @@ async fn a_table_of_only_its_key_takes_batches<DB: TestBackend>(db: &TestDb<DB>)
     assert_eq!(stored, sorted);
 }
 
+/// MySQL with `auto_increment_increment = 2` (as replication set-ups use): the keys of a
+/// multi-row INSERT step by 2, and each model must still get its own row's key. Guards
+/// `batch::key_increment` reading the server's increment.
+#[tokio::test]
+async fn mysql_keys_follow_the_servers_increment() {
+    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+    use sqlx::Executor as _;
+    let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
+        module_path!(),
+        "::mysql_keys_follow_the_servers_increment"
+    ))
+    .await
+    else {
+        return;
+    };
+    schema(&db).await;
+    let name: String = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let options: MySqlConnectOptions = model_tests::mysql_url().parse().unwrap();
+    let pool = MySqlPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET SESSION auto_increment_increment = 2")
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .connect_with(options.database(&name))
+        .await
+        .unwrap();
+    let trace = Trace::default();
+    let mut rows: Vec<Wide> = (0..50).map(|n| row(n, &trace)).collect();
+    Wide::insert_all(&mut rows, &pool).await.unwrap();
+    let by_key: std::collections::HashMap<i64, String> = stored(&db)
+        .await
+        .into_iter()
+        .map(|(id, code, _, _)| (id, code))
+        .collect();
+    for model in &rows {
+        assert_eq!(
+            by_key.get(&model.id.unwrap()),
+            Some(&model.code),
+            "the key of {} names another row",
+            model.code
+        );
+    }
+    let keys: Vec<i64> = rows.iter().map(|r| r.id.unwrap()).collect();
+    assert_eq!(keys[1] - keys[0], 2, "the server stepped by 2: {keys:?}");
+    pool.close().await;
+    db.finish().await;
+}
+
 per_backend!(
     a_table_of_only_its_key_takes_batches,
     keys_land_on_their_own_models,
