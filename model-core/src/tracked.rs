@@ -75,14 +75,23 @@ impl<M: TrackChanges + Clone> Tracked<M> {
 
     /// Inserts the row (as [`Model::insert`](crate::Model::insert)); its values, generated key included, are
     /// then the original ones.
-    pub async fn insert<'c, A>(&mut self, db: A) -> Result<(), Error>
+    ///
+    /// Like every write, not an `async fn`: a plain `fn` whose future is declared `Send`
+    /// lets a generic async listener call it (see [`crate::transaction`]).
+    #[allow(clippy::manual_async_fn)]
+    pub fn insert<'a, 'c, A>(
+        &'a mut self,
+        db: A,
+    ) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, A, M>
     where
-        A: Acquire<'c> + Send,
+        A: Acquire<'c> + Send + 'a,
         A::Database: Backend,
     {
-        self.model.insert(db).await?;
-        self.original = self.model.clone();
-        Ok(())
+        async move {
+            self.model.insert(db).await?;
+            self.original = self.model.clone();
+            Ok(())
+        }
     }
 
     /// Updates the columns that changed since the model was read or last written: the
@@ -91,32 +100,42 @@ impl<M: TrackChanges + Clone> Tracked<M> {
     /// what `before_update` listeners changed), atomically. No such row is
     /// [`Error::NotFound`]; with a `#[model(version)]` column, a row updated by someone
     /// else since is [`Error::Conflict`], and nothing is written.
-    pub async fn update<'c, A>(&mut self, db: A) -> Result<(), Error>
+    #[allow(clippy::manual_async_fn)]
+    pub fn update<'a, 'c, A>(
+        &'a mut self,
+        db: A,
+    ) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, A, M>
     where
-        A: Acquire<'c> + Send,
+        A: Acquire<'c> + Send + 'a,
         A::Database: Backend,
     {
-        Self::update_all(std::slice::from_mut(self), db).await
+        Self::update_all(std::slice::from_mut(self), db)
     }
 
     /// Updates every model's changed columns in one transaction, running each one's
     /// listeners with its change set: one failure, or one stale version, writes none.
-    pub async fn update_all<'c, A>(rows: &mut [Self], db: A) -> Result<(), Error>
+    #[allow(clippy::manual_async_fn)]
+    pub fn update_all<'a, 'c, A>(
+        rows: &'a mut [Self],
+        db: A,
+    ) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, A, M>
     where
-        A: Acquire<'c> + Send,
+        A: Acquire<'c> + Send + 'a,
         A::Database: Backend,
     {
-        for row in rows.iter_mut() {
-            row.written = None;
-        }
-        let result = ops::write_rows(&mut TrackedUpdate { rows: &mut *rows }, db).await;
-        for row in rows.iter_mut() {
-            if let (Ok(()), Some(changes)) = (&result, row.written.take()) {
-                M::__apply(&mut row.original, changes);
-                row.original.__set_version(row.model.__version());
+        async move {
+            for row in rows.iter_mut() {
+                row.written = None;
             }
+            let result = ops::write_rows(&mut TrackedUpdate { rows: &mut *rows }, db).await;
+            for row in rows.iter_mut() {
+                if let (Ok(()), Some(changes)) = (&result, row.written.take()) {
+                    M::__apply(&mut row.original, changes);
+                    row.original.__set_version(row.model.__version());
+                }
+            }
+            result
         }
-        result
     }
 }
 

@@ -4,8 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, Error, Event, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -106,10 +107,12 @@ fn entries(trace: &Trace) -> Vec<String> {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("notes", &[("id", Col::Serial), ("text", Col::TextNotNull)])
-        .await;
-    db.create_table("posts", &[("id", Col::Serial), ("title", Col::TextNotNull)])
-        .await;
+    Schema::new()
+        .model::<Note>()
+        .model::<Post>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 async fn commit_listeners_run_after_the_write_in_order_and_not_for_a_veto<DB: TestBackend>(

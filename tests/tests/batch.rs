@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use model_core::{ConstraintKind, Error, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -18,6 +18,7 @@ type Trace = Arc<Mutex<Vec<String>>>;
 #[listens_for(after_delete, deleted)]
 struct Wide {
     id: Option<i64>,
+    #[model(unique)]
     code: String,
     a: i64,
     b: i64,
@@ -63,11 +64,7 @@ fn deleted(row: &Wide) {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    let mut columns = vec![("id", Col::Serial), ("code", Col::TextUnique)];
-    for name in ["a", "b", "c", "d", "e", "f", "g", "h"] {
-        columns.push((name, Col::BigIntNotNull));
-    }
-    db.create_table("wide", &columns).await;
+    Wide::create_table(&db.pool).await.unwrap();
 }
 
 fn row(n: i64, trace: &Trace) -> Wide {
@@ -232,7 +229,7 @@ struct Ticket {
 }
 
 async fn a_table_of_only_its_key_takes_batches<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("tickets", &[("id", Col::Serial)]).await;
+    Ticket::create_table(&db.pool).await.unwrap();
     let mut tickets: Vec<Ticket> = (0..5).map(|_| Ticket { id: None }).collect();
     Ticket::insert_all(&mut tickets, &db.pool).await.unwrap();
     let keys: Vec<i64> = tickets.iter().map(|t| t.id.expect("a key")).collect();

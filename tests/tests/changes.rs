@@ -5,8 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use model_core::schema::Schema;
 use model_core::{Backend, ChangeSet, Changed, Conn, Error, Model, TrackChanges, Tracked};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 // ---------------------------------------------------------------------------------------
 // Models
@@ -32,16 +33,7 @@ struct PlainItem {
 }
 
 async fn items<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "items",
-        &[
-            ("id", Col::Serial),
-            ("name", Col::TextNotNull),
-            ("stock", Col::BigIntNotNull),
-            ("price", Col::Double),
-        ],
-    )
-    .await;
+    Item::create_table(&db.pool).await.unwrap();
 }
 
 async fn new_item<DB: TestBackend>(db: &TestDb<DB>) -> i64 {
@@ -151,27 +143,12 @@ async fn audit<DB: Backend>(
 }
 
 async fn posts<DB: TestBackend>(db: &TestDb<DB>) -> i64 {
-    db.create_table(
-        "posts",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("slug", Col::TextNotNull),
-            ("body", Col::TextNotNull),
-        ],
-    )
-    .await;
-    db.create_table(
-        "audit",
-        &[
-            ("id", Col::Serial),
-            ("post_id", Col::BigIntNotNull),
-            ("field", Col::TextNotNull),
-            ("old", Col::TextNotNull),
-            ("new", Col::TextNotNull),
-        ],
-    )
-    .await;
+    Schema::new()
+        .model::<Post>()
+        .model::<AuditRow>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
     let mut post = Post {
         id: None,
         title: "Hello".into(),
@@ -219,16 +196,7 @@ struct TrackedStock {
 }
 
 async fn stock<DB: TestBackend>(db: &TestDb<DB>, rows: usize) -> Vec<i64> {
-    db.create_table(
-        "stock",
-        &[
-            ("id", Col::Serial),
-            ("name", Col::TextNotNull),
-            ("count", Col::BigIntNotNull),
-            ("version", Col::Int),
-        ],
-    )
-    .await;
+    Stock::create_table(&db.pool).await.unwrap();
     let mut all: Vec<Stock> = (0..rows)
         .map(|i| Stock {
             id: None,
@@ -521,8 +489,7 @@ fn rekey(row: &mut Keyed) {
 /// Neither a plain nor a tracked update sets the key; a `before_update` listener that
 /// changes it is refused, and nothing is written (it used to move the row).
 async fn an_update_never_writes_the_key<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("keyed", &[("id", Col::Serial), ("name", Col::TextNotNull)])
-        .await;
+    Keyed::create_table(&db.pool).await.unwrap();
     let mut row = Keyed {
         id: None,
         name: "a".into(),
@@ -568,7 +535,7 @@ struct TrackedTag {
 /// A table of just its key has nothing to set: an update still says whether the row is
 /// there, and a tracked one, never changed, sends nothing.
 async fn a_key_only_model_updates_nothing_but_finds_its_row<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("tags", &[("id", Col::Serial)]).await;
+    Tag::create_table(&db.pool).await.unwrap();
     let mut tag = Tag { id: None };
     tag.insert(&db.pool).await.unwrap();
     tag.update(&db.pool).await.unwrap();

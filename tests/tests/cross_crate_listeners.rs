@@ -7,8 +7,9 @@
 //! only the crates the code names.
 
 use audit_listeners::{Badge, INSERTS};
+use model_core::schema::Schema;
 use model_core::{Event, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 #[derive(Debug, Clone, Model)]
 #[model(table = "notes")]
@@ -32,17 +33,12 @@ fn inserts(tag: &str) -> Vec<String> {
 }
 
 async fn listeners_of_another_crate_run_for_this_crates_models<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("notes", &[("id", Col::Serial), ("label", Col::TextNotNull)])
-        .await;
-    db.create_table(
-        "badges",
-        &[
-            ("id", Col::Serial),
-            ("label", Col::TextNotNull),
-            ("stamped", Col::Bool),
-        ],
-    )
-    .await;
+    Schema::new()
+        .model::<Note>()
+        .model::<Badge>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
     let tag = format!("-{:?}", DB::DIALECT);
     let mut note = Note {
         id: None,

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use model_core::schema::Schema;
 use model_core::{Backend, Conn, Error, Model};
-use model_tests::{per_backend, pg_url, Col, TestBackend, TestDb};
+use model_tests::{per_backend, pg_url, TestBackend, TestDb};
 use sqlx::pool::PoolOptions;
 use sqlx::Pool;
 
@@ -71,13 +72,12 @@ fn item(name: &str) -> Item {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("items", &[("id", Col::Serial), ("name", Col::TextNotNull)])
-        .await;
-    db.create_table(
-        "item_log",
-        &[("id", Col::Serial), ("name", Col::TextNotNull)],
-    )
-    .await;
+    Schema::new()
+        .model::<Item>()
+        .model::<ItemLog>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 /// A pool of one connection on the test's database: a connection left in a transaction or

@@ -9,10 +9,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use model_core::schema::Schema;
 use model_core::{
     listen, on, once, transaction, AnyModel, Backend, Conn, Error, Event, Model, Value,
 };
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -178,32 +179,14 @@ mod every {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("posts", &[("id", Col::Serial), ("title", Col::TextNotNull)])
-        .await;
-    db.create_table(
-        "comments",
-        &[
-            ("id", Col::Serial),
-            ("post_id", Col::BigIntNotNull),
-            ("text", Col::TextNotNull),
-        ],
-    )
-    .await;
-    db.create_table(
-        "audit",
-        &[
-            ("id", Col::Serial),
-            ("model", Col::TextNotNull),
-            ("row_key", Col::TextNotNull),
-            ("action", Col::TextNotNull),
-        ],
-    )
-    .await;
-    db.create_table(
-        "tallies",
-        &[("id", Col::Serial), ("name", Col::TextNotNull)],
-    )
-    .await;
+    Schema::new()
+        .model::<Post>()
+        .model::<Comment>()
+        .model::<AuditRow>()
+        .model::<Tally>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 fn post(title: &str) -> Post {

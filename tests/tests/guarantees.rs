@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, ConstraintKind, Dialect, Error, Event, Model};
 use model_tests::{per_backend, Col, TestBackend, TestDb};
 use sqlx::pool::PoolOptions;
@@ -195,13 +196,12 @@ async fn assert_released<DB: TestBackend>(db: &TestDb<DB>, locker: &Pool<DB>, wh
 /// the test catches a transaction left open (a leaked `Transaction`, a commit skipped), not a
 /// merely missing explicit rollback.
 async fn failed_write_has_rolled_back_when_it_returns<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "guarded",
-        &[("id", Col::Serial), ("name", Col::TextNotNull)],
-    )
-    .await;
-    db.create_table("side", &[("id", Col::Serial), ("name", Col::TextNotNull)])
-        .await;
+    Schema::new()
+        .model::<Guarded>()
+        .model::<Side>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
     let writer = one_connection(db).await;
     let locker = one_connection(db).await;
     // The writes' one connection, held for the whole test: nothing but an explicit ROLLBACK
@@ -403,11 +403,7 @@ async fn read_after_delete<DB: Backend>(
 /// Run before the statement, the after_* listeners would read `Some("old")` and
 /// `Some("new")`.
 async fn after_update_and_after_delete_see_their_statement<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "watched",
-        &[("id", Col::Serial), ("name", Col::TextNotNull)],
-    )
-    .await;
+    Watched::create_table(&db.pool).await.unwrap();
     let seen = Trace::default();
     let mut row = Watched {
         id: None,
@@ -569,22 +565,12 @@ fn apply_poison(row: &mut Checked) {
 /// Guards `ops::update_in`'s value check (`check(model, DB::DIALECT)?`, `prepare(..)?` since
 /// timestamps are normalised) placed after the before_update listeners, the same in
 /// `ops::insert_in`, and `check_float` / `check_year` in column.rs. Without the update check
-/// SQLite stores NaN as NULL and answers `Ok`, MariaDB answers NaN with `Error::Database`
-/// (1264, out of range); moved before the listeners, the listener-set values go through;
+/// SQLite turns NaN into NULL (a NOT NULL violation in the model's table, not
+/// `Error::Value`), MariaDB answers NaN with `Error::Database` (1264, out of range); moved
+/// before the listeners, the listener-set values go through;
 /// without `check_year`, MariaDB stores year 10000 and answers `Ok`.
 async fn unstorable_values_are_refused_on_update_as_on_insert<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "checked",
-        &[
-            ("id", Col::Serial),
-            ("single", Col::Float),
-            ("double", Col::Double),
-            ("at", Col::Timestamp),
-            ("naive", Col::DateTime),
-            ("day", Col::Date),
-        ],
-    )
-    .await;
+    Checked::create_table(&db.pool).await.unwrap();
     let mut good = Checked::default();
     good.insert(&db.pool).await.unwrap();
     let good_id = good.id.unwrap();
@@ -704,6 +690,7 @@ async fn assert_null_is_an_error<M: Model<Key = i64>, DB: TestBackend>(db: &Test
 /// so the SQLite run fails. PostgreSQL's and MySQL's decoders refuse NULL themselves: there
 /// the test holds the behaviour, not that line.
 async fn null_into_a_field_without_option_is_an_error<DB: TestBackend>(db: &TestDb<DB>) {
+    // Hand-written: every column is nullable, unlike the models that read it (the point).
     db.create_table(
         "nullable",
         &[
@@ -748,15 +735,7 @@ async fn null_into_a_field_without_option_is_an_error<DB: TestBackend>(db: &Test
 /// `queued` table.
 async fn queued_file(test: &str) -> Option<TestDb<sqlx::Sqlite>> {
     let db = <sqlx::Sqlite as TestBackend>::fresh_file(test).await?;
-    db.create_table(
-        "queued",
-        &[
-            ("id", Col::Serial),
-            ("writer", Col::BigIntNotNull),
-            ("n", Col::BigIntNotNull),
-        ],
-    )
-    .await;
+    Queued::create_table(&db.pool).await.unwrap();
     Some(db)
 }
 
@@ -965,6 +944,7 @@ async fn sqlite_transaction_takes_the_write_lock_at_begin() {
 #[listens_for(before_insert, trim_label)]
 struct Tag {
     id: Option<i64>,
+    #[model(unique)]
     label: String,
 }
 
@@ -990,8 +970,7 @@ fn tag(label: &str) -> Tag {
 /// SQLite and MySQL roll back only the failed statement, so there the test holds the
 /// behaviour, not that line.
 async fn failed_statement_leaves_the_callers_transaction_usable<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("tags", &[("id", Col::Serial), ("label", Col::TextUnique)])
-        .await;
+    Tag::create_table(&db.pool).await.unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     tag("a").insert(&mut tx).await.unwrap();
     let mut duplicate = tag(" a ");
@@ -1080,11 +1059,7 @@ fn deleted(row: &Tracked) {
 /// (`commit::enqueue`). Queued regardless, the failed writes' listeners would run after the
 /// transaction's commit, as if they had been written.
 async fn failed_writes_in_a_transaction_run_no_commit_listener<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "tracked",
-        &[("id", Col::Serial), ("name", Col::TextNotNull)],
-    )
-    .await;
+    Tracked::create_table(&db.pool).await.unwrap();
     let trace = Trace::default();
     let mut rows: Vec<Tracked> = ["kept", "vetoed", "undeletable", "gone"]
         .into_iter()
@@ -1212,11 +1187,8 @@ mod deferred_constraint {
     }
 
     async fn schema<DB: TestBackend>(db: &TestDb<DB>) -> i64 {
-        db.create_table(
-            "parents",
-            &[("id", Col::Serial), ("name", Col::TextNotNull)],
-        )
-        .await;
+        Parent::create_table(&db.pool).await.unwrap();
+        // Hand-written: the deferred foreign key is what these tests are about.
         db.create_table_with(
             "children",
             &[
@@ -1398,8 +1370,7 @@ async fn a_connection_lost_before_commit_is_a_known_failure<DB: TestBackend>(db:
     if DB::DIALECT == Dialect::Sqlite {
         return;
     }
-    db.create_table("doomed", &[("id", Col::Serial), ("name", Col::TextNotNull)])
-        .await;
+    Doomed::create_table(&db.pool).await.unwrap();
     let mut row = Doomed {
         id: None,
         name: "never stored".into(),

@@ -33,6 +33,7 @@ fn value(text: &str) -> Value {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
+    // Hand-written: `real` and `bytes` stay nullable, so a NULL can be read into `Value`.
     db.create_table(
         "values",
         &[

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use model_core::{AnyModel, ConstraintKind, Dialect, Error, Model, Page, Tracked, Value};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -570,22 +570,7 @@ async fn create_library<DB: TestBackend>(db: &TestDb<DB>) {
             db.exec(&format!("CREATE DATABASE {library}")).await;
         }
     }
-    let columns = [
-        ("id", Col::Serial),
-        ("title", Col::TextNotNull),
-        ("version", Col::BigIntNotNull),
-    ];
-    let columns: Vec<String> = columns
-        .iter()
-        .map(|(name, col)| format!("{} {}", db.quote(name), col.ddl(db.dialect())))
-        .collect();
-    db.exec(&format!(
-        "CREATE TABLE {}.{} ({})",
-        library,
-        db.quote("books"),
-        columns.join(", ")
-    ))
-    .await;
+    Book::create_table(&db.pool).await.unwrap();
 }
 
 async fn drop_library<DB: TestBackend>(db: &TestDb<DB>) {
@@ -599,15 +584,7 @@ async fn drop_library<DB: TestBackend>(db: &TestDb<DB>) {
 
 async fn every_statement_names_the_schema<DB: TestBackend>(db: &TestDb<DB>) {
     create_library(db).await;
-    db.create_table(
-        "books",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("version", Col::BigIntNotNull),
-        ],
-    )
-    .await;
+    LocalBook::create_table(&db.pool).await.unwrap();
     let mut local = LocalBook {
         id: None,
         title: "local".into(),

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use model_core::schema::Schema;
 use model_core::{Backend, Conn, Error, Event, ListenerInfo, Model, Page};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 /// What a listener refuses with; must come back as the error's `source()`.
 #[derive(Debug, PartialEq)]
@@ -171,25 +172,12 @@ fn mark_loaded(post: &mut Post) {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "posts",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("created_at", Col::Timestamp),
-            ("updated_at", Col::Timestamp),
-        ],
-    )
-    .await;
-    db.create_table(
-        "audit",
-        &[
-            ("id", Col::Serial),
-            ("post_id", Col::BigInt),
-            ("event", Col::TextNotNull),
-        ],
-    )
-    .await;
+    Schema::new()
+        .model::<Post>()
+        .model::<Audit>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 async fn audits<DB: TestBackend>(db: &TestDb<DB>) -> Vec<String> {

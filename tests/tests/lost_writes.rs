@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use model_core::{Backend, Conn, Dialect, Error, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -446,8 +446,7 @@ async fn stall<DB: Backend>(_: &Stall, _: &mut Conn<DB>) -> Result<(), Error> {
 /// A write cancelled (its future dropped by a timeout) after the database generated its key
 /// leaves no key on the model: the row does not exist, and the next insert gets that key.
 async fn cancelled_insert_clears_its_key<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table("stalls", &[("id", Col::Serial), ("name", Col::TextNotNull)])
-        .await;
+    Stall::create_table(&db.pool).await.unwrap();
     let mut row = Stall {
         id: None,
         name: "cancelled".into(),
@@ -473,19 +472,7 @@ struct Precise {
 }
 
 async fn written_model_equals_a_fresh_read<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "precise",
-        &[
-            ("id", Col::Serial),
-            ("at", Col::Timestamp),
-            ("naive", Col::DateTime),
-            ("maybe_at", Col::Timestamp),
-            ("zero", Col::Double),
-            ("zero32", Col::Float),
-            ("day", Col::Date),
-        ],
-    )
-    .await;
+    Precise::create_table(&db.pool).await.unwrap();
     let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 123_456_789).unwrap();
     let mut row = Precise {
         id: None,
@@ -516,15 +503,7 @@ async fn written_model_equals_a_fresh_read<DB: TestBackend>(db: &TestDb<DB>) {
 /// PostgreSQL text cannot hold NUL: refused before sending, as `Error::Value`, with nothing
 /// written. The other backends store it and give it back.
 async fn nul_in_text<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "notes",
-        &[
-            ("id", Col::Serial),
-            ("body", Col::TextNotNull),
-            ("created_at", Col::Timestamp),
-        ],
-    )
-    .await;
+    Note::create_table(&db.pool).await.unwrap();
     let mut row = note("a\0b");
     let result = row.insert(&db.pool).await;
     if DB::DIALECT == Dialect::Postgres {
@@ -582,8 +561,7 @@ async fn killed_connections_never_lie<DB: TestBackend>(db: &TestDb<DB>) {
     if DB::DIALECT == Dialect::Sqlite {
         return; // No server connection to kill; the file-system faults above cover SQLite.
     }
-    db.create_table("storm", &[("id", Col::Serial), ("body", Col::TextNotNull)])
-        .await;
+    Storm::create_table(&db.pool).await.unwrap();
     let pool = sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(10))

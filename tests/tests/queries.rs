@@ -5,8 +5,9 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
+use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, Dialect, Error, Event, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 /// A model without listeners: every filter operator, and set-based writes as one statement.
 #[derive(Debug, Clone, PartialEq, Model)]
@@ -33,18 +34,7 @@ fn item(name: &str, rank: i32, score: Option<f64>, note: Option<&str>) -> Item {
 
 /// Five items, keys 1 to 5: `rank` is the key, `score` and `note` have `NULL`s.
 async fn items<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "items",
-        &[
-            ("id", Col::Serial),
-            ("name", Col::TextNotNull),
-            ("rank", Col::Int),
-            ("score", Col::Double),
-            ("note", Col::Text),
-            ("flag", Col::Bool),
-        ],
-    )
-    .await;
+    Item::create_table(&db.pool).await.unwrap();
     let mut rows = vec![
         item("apple", 1, Some(2.5), Some("red")),
         item("banana", 2, None, Some("yellow")),
@@ -460,11 +450,7 @@ async fn track<DB: Backend>(row: &mut Streamed, conn: &mut Conn<DB>) -> Result<(
 }
 
 async fn streaming_100k_rows_holds_one_chunk_at_a_time<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "streamed",
-        &[("id", Col::Serial), ("n", Col::BigIntNotNull)],
-    )
-    .await;
+    Streamed::create_table(&db.pool).await.unwrap();
     const ROWS: i64 = 100_000;
     let mut rows: Vec<Streamed> = (1..=ROWS)
         .map(|n| Streamed {
@@ -631,28 +617,12 @@ fn mark_loaded(post: &mut Post) {
 /// Posts titled `"<prefix> 1"` to `"<prefix> 5"` (the third one `"<prefix> 3 <third>"`),
 /// keys 1 to 5; the prefix names the test and backend.
 async fn posts<DB: TestBackend>(db: &TestDb<DB>, test: &str, third: &str) -> String {
-    db.create_table(
-        "posts",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("published", Col::Bool),
-            ("edits", Col::Int),
-        ],
-    )
-    .await;
-    db.create_table(
-        "audit",
-        &[
-            ("id", Col::Serial),
-            ("post_id", Col::BigIntNotNull),
-            ("event", Col::TextNotNull),
-            ("title", Col::TextNotNull),
-            ("published", Col::Bool),
-            ("edits", Col::Int),
-        ],
-    )
-    .await;
+    Schema::new()
+        .model::<Post>()
+        .model::<Audit>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
     let prefix = format!("{test}-{:?}", DB::DIALECT);
     let mut rows: Vec<Post> = (1..=5)
         .map(|n| Post {
@@ -901,11 +871,7 @@ async fn a_model_without_write_listeners_is_written_by_one_statement<DB: TestBac
     db: &TestDb<DB>,
 ) {
     posts(db, "counters", "").await;
-    db.create_table(
-        "counters",
-        &[("id", Col::Serial), ("n", Col::BigIntNotNull)],
-    )
-    .await;
+    Counter::create_table(&db.pool).await.unwrap();
     let mut rows: Vec<Counter> = (1..=4).map(|n| Counter { id: None, n }).collect();
     Counter::insert_all(&mut rows, &db.pool).await.unwrap();
 
@@ -945,15 +911,7 @@ struct Stock {
 }
 
 async fn a_set_update_bumps_the_version_so_stale_copies_conflict<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "stock",
-        &[
-            ("id", Col::Serial),
-            ("count", Col::BigIntNotNull),
-            ("version", Col::Int),
-        ],
-    )
-    .await;
+    Stock::create_table(&db.pool).await.unwrap();
     let mut rows = vec![
         Stock {
             id: None,

@@ -443,6 +443,26 @@ async fn create_all_leaves_existing_tables_and_rows_alone<DB: TestBackend>(db: &
     assert_eq!(describe(db, "tags").await.len(), 2);
 }
 
+/// Every replica of a service runs `create_all` at start-up, at once: each succeeds (on
+/// PostgreSQL two concurrent `CREATE TABLE IF NOT EXISTS` of one table make one fail with a
+/// duplicate key in `pg_type` unless something orders them) and the tables are made once.
+async fn concurrent_create_all_calls_all_succeed<DB: TestBackend>(db: &TestDb<DB>) {
+    let mut replicas = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let pool = db.pool.clone();
+        replicas.spawn(async move { schema().create_all(&pool).await });
+    }
+    while let Some(done) = replicas.join_next().await {
+        done.expect("no panic")
+            .expect("a concurrent create_all succeeds");
+    }
+    author("after", "after@example.com")
+        .insert(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(db.count("authors").await, 1);
+}
+
 /// The files `write_migration` writes are what sqlx's migrator runs, once.
 async fn migration_files_run_through_sqlx_migrator<DB: TestBackend>(db: &TestDb<DB>)
 where
@@ -532,7 +552,8 @@ per_backend!(
     a_value_longer_than_its_length_is_refused_and_nothing_written,
     a_unique_column_refuses_a_second_equal_value,
     create_all_leaves_existing_tables_and_rows_alone,
-    migration_files_run_through_sqlx_migrator,
+    migration_files_run_through_sqlx_migrator;
+    file: concurrent_create_all_calls_all_succeed,
 );
 
 /// What each dialect declares, for the README's table: checked here so that it cannot drift.

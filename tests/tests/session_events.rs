@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use model_core::schema::Schema;
 use model_core::{listen, on, once, transaction, AnyModel, Backend, Conn, Dialect, Error, Event};
 use model_core::{Model, Value};
 use model_tests::{per_backend, Col, TestBackend, TestDb};
@@ -205,17 +206,14 @@ async fn audit_entries<DB: TestBackend>(db: &TestDb<DB>) -> Vec<String> {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    for table in ["orders", "lines"] {
-        db.create_table(table, &[("id", Col::Serial), ("label", Col::TextNotNull)])
-            .await;
-    }
-    db.create_table("audit", &[("id", Col::Serial), ("entry", Col::TextNotNull)])
-        .await;
-    db.create_table(
-        "tallies",
-        &[("id", Col::Serial), ("label", Col::TextNotNull)],
-    )
-    .await;
+    Schema::new()
+        .model::<Order>()
+        .model::<Line>()
+        .model::<Audit>()
+        .model::<Tally>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 fn body_error() -> Error {
@@ -451,7 +449,9 @@ async fn after_rollback_runs_when_the_commit_fails<DB: TestBackend>(db: &TestDb<
         // InnoDB checks foreign keys per statement: no constraint waits for COMMIT.
         return;
     }
+    // Hand-written: no model; only the target of the deferred foreign key below.
     db.create_table("parents", &[("id", Col::Serial)]).await;
+    // Hand-written: the deferred foreign key is what this test is about.
     db.create_table_with(
         "children",
         &[("id", Col::Serial), ("parent_id", Col::BigIntNotNull)],

@@ -1,8 +1,9 @@
 //! First light: one model through every operation on every backend.
 
 use chrono::{DateTime, Utc};
+use model_core::schema::Schema;
 use model_core::{Backend, Conn, Event, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 #[derive(Debug, Clone, Model)]
 #[model(table = "posts")]
@@ -35,20 +36,12 @@ async fn audit<DB: Backend>(post: &Post, conn: &mut Conn<DB>) -> Result<(), mode
 }
 
 async fn insert_runs_listeners<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "posts",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("created_at", Col::Timestamp),
-        ],
-    )
-    .await;
-    db.create_table(
-        "audit_entry",
-        &[("id", Col::Serial), ("post_id", Col::BigIntNotNull)],
-    )
-    .await;
+    Schema::new()
+        .model::<Post>()
+        .model::<AuditEntry>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
     let mut post = Post {
         id: None,
         title: "hello".into(),

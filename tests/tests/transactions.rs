@@ -5,8 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, Error, Model};
-use model_tests::{per_backend, Col, TestBackend, TestDb};
+use model_tests::{per_backend, TestBackend, TestDb};
 
 #[derive(Debug, Clone, Default, Model)]
 #[model(table = "entries")]
@@ -33,13 +34,12 @@ fn entry(text: &str, trace: &Trace) -> Entry {
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
-    db.create_table(
-        "entries",
-        &[("id", Col::Serial), ("text", Col::TextNotNull)],
-    )
-    .await;
-    db.create_table("audits", &[("id", Col::Serial), ("text", Col::TextNotNull)])
-        .await;
+    Schema::new()
+        .model::<Entry>()
+        .model::<Audited>()
+        .create_all(&db.pool)
+        .await
+        .unwrap();
 }
 
 async fn texts<DB: TestBackend>(db: &TestDb<DB>) -> Vec<String> {

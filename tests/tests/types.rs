@@ -852,6 +852,7 @@ mod manual_impl {
     }
 
     async fn a_hand_written_column_type_round_trips<DB: TestBackend>(db: &TestDb<DB>) {
+        // Hand-written: model-core cannot know the SQL type of a hand-written `ColumnType`.
         db.create_table(
             "orders",
             &[

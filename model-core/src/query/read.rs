@@ -178,29 +178,44 @@ impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
     }
 
     /// Every row the SQL returns, as models, with their `load` listeners run.
-    pub async fn all<'c, A>(self, db: A) -> Result<Vec<M>, Error>
+    ///
+    /// Not an `async fn`, so that a generic async listener can await it (see
+    /// [`crate::transaction`]).
+    #[allow(clippy::manual_async_fn)]
+    pub fn all<'c, A>(
+        self,
+        db: A,
+    ) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'q, 'c, A, M, DB>
     where
         A: Acquire<'c, Database = DB> + Send,
     {
-        let mut conn = acquire::<M, A>(db).await?;
-        let rows = DB::fetch_all(&mut conn, self.query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        load_by_name::<M, DB>(rows, &mut conn).await
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let rows = DB::fetch_all(&mut conn, self.query)
+                .await
+                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            load_by_name::<M, DB>(rows, &mut conn).await
+        }
     }
 
     /// The first row the SQL returns, if any, with its `load` listeners run. The SQL is run
     /// to its end: put a `LIMIT` in it to read less.
-    pub async fn first<'c, A>(self, db: A) -> Result<Option<M>, Error>
+    #[allow(clippy::manual_async_fn)]
+    pub fn first<'c, A>(
+        self,
+        db: A,
+    ) -> impl Future<Output = Result<Option<M>, Error>> + Send + use<'q, 'c, A, M, DB>
     where
         A: Acquire<'c, Database = DB> + Send,
     {
-        let mut conn = acquire::<M, A>(db).await?;
-        let row = DB::fetch_optional(&mut conn, self.query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        let models = load_by_name::<M, DB>(row.into_iter().collect(), &mut conn).await?;
-        Ok(models.into_iter().next())
+        async move {
+            let mut conn = acquire::<M, A>(db).await?;
+            let row = DB::fetch_optional(&mut conn, self.query)
+                .await
+                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            let models = load_by_name::<M, DB>(row.into_iter().collect(), &mut conn).await?;
+            Ok(models.into_iter().next())
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod ddl;
 #[doc(hidden)]
 pub mod def;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use sqlx::{Acquire, AssertSqlSafe};
@@ -167,24 +168,49 @@ impl Schema {
     /// commits each `CREATE` on its own). A table that exists is left as it is, even if it
     /// differs from the model: this creates tables, it does not migrate them. The schema of
     /// a `#[model(schema = "...")]` table must exist.
-    pub async fn create_all<'c, A>(&self, db: A) -> Result<(), Error>
+    ///
+    /// Safe to run from several processes at once (every replica of a service at start-up):
+    /// on PostgreSQL, where two concurrent `CREATE TABLE IF NOT EXISTS` of one table make
+    /// one fail, the transaction first takes an advisory lock, so they run one after the
+    /// other; on SQLite it is a write transaction (`BEGIN IMMEDIATE`) that waits its turn.
+    #[allow(clippy::manual_async_fn)]
+    pub fn create_all<'c, A>(
+        &self,
+        db: A,
+    ) -> impl Future<Output = Result<(), Error>> + Send + use<'c, A>
     where
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        self.known_types()?;
+        // Checked and copied now: the future borrows nothing of `self`, and it is a plain
+        // `fn`'s, declared `Send`, so that a listener or a transaction body can await it.
+        let known = self.known_types();
+
         let dialect = <A::Database as Backend>::DIALECT;
-        let first = self.tables.first().map_or("Schema", |t| t.model);
-        let mut tx = db.begin().await.map_err(|e| Error::from_sqlx(first, e))?;
-        for table in &self.tables {
-            for statement in ddl::create(dialect, table) {
-                Conn::<A::Database>::from_mut(&mut tx)
-                    .execute(sqlx::query(AssertSqlSafe(statement)))
-                    .await
-                    .map_err(|e| Error::from_sqlx(table.model, e))?;
-            }
+        let tables = self.tables.clone();
+        async move {
+            known?;
+            crate::transaction(db, move |conn: &mut Conn<A::Database>| {
+                Box::pin(async move {
+                    if dialect == Dialect::Postgres {
+                        // Transaction-scoped: released by the commit or rollback.
+                        let lock = format!("SELECT pg_advisory_xact_lock({CREATE_ALL_LOCK})");
+                        conn.execute(sqlx::query(AssertSqlSafe(lock)))
+                            .await
+                            .map_err(|e| Error::from_sqlx("Schema", e))?;
+                    }
+                    for table in &tables {
+                        for statement in ddl::create(dialect, table) {
+                            conn.execute(sqlx::query(AssertSqlSafe(statement)))
+                                .await
+                                .map_err(|e| Error::from_sqlx(table.model, e))?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
         }
-        tx.commit().await.map_err(|e| Error::from_sqlx(first, e))
     }
 
     /// Writes [`Schema::to_sql`] as a migration `name` for each dialect:
@@ -262,6 +288,10 @@ impl Schema {
         }
     }
 }
+
+/// The PostgreSQL advisory lock `create_all` holds: a fixed key of its own ("model_co" in
+/// ASCII), so it serializes only `create_all` calls.
+const CREATE_ALL_LOCK: i64 = 0x6d6f_6465_6c5f_636f;
 
 /// The directory of a dialect's migrations.
 pub(crate) fn dialect_dir(dialect: Dialect) -> &'static str {
