@@ -29,6 +29,7 @@ type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 /// | chrono `DateTime<Utc>` | `TEXT` | `TIMESTAMPTZ` | `DATETIME(6)` | |
 /// | chrono `NaiveDateTime` | `TEXT` | `TIMESTAMP` | `DATETIME(6)` | |
 /// | chrono `NaiveDate` | `TEXT` | `DATE` | `DATE` | |
+/// | time `OffsetDateTime`, `PrimitiveDateTime`, `Date` | `TEXT` | `TIMESTAMPTZ`, `TIMESTAMP`, `DATE` | `DATETIME(6)`, `DATETIME(6)`, `DATE` | `time` |
 /// | `uuid::Uuid` | `TEXT` (36 characters) | `UUID` | `CHAR(36)` (MariaDB: or `UUID`) | `uuid` |
 /// | `serde_json::Value`, `sqlx::types::Json<T>` | `TEXT` | `JSONB` (or `JSON`) | `JSON` | `json` |
 /// | `rust_decimal::Decimal` | `TEXT` | `NUMERIC` | `DECIMAL(p, s)` | `rust_decimal` |
@@ -105,7 +106,7 @@ type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "this field's type is not a column type",
-    note = "column types are bool, i16, i32, i64, u32, u64, f32, f64, String, Vec<u8>, chrono's DateTime<Utc>, NaiveDateTime and NaiveDate, with model-core's features uuid::Uuid, serde_json::Value, sqlx::types::Json<T> and rust_decimal::Decimal, and Option<T> of those",
+    note = "column types are bool, i16, i32, i64, u32, u64, f32, f64, String, Vec<u8>, chrono's DateTime<Utc>, NaiveDateTime and NaiveDate, with model-core's features uuid::Uuid, serde_json::Value, sqlx::types::Json<T>, rust_decimal::Decimal and time's OffsetDateTime, PrimitiveDateTime and Date, and Option<T> of those",
     note = "for an enum or a newtype of your own, `#[derive(model_core::ColumnType)]`; to keep the field out of the table, `#[model(skip)]`"
 )]
 pub trait ColumnType:

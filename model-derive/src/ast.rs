@@ -206,77 +206,58 @@ fn parse_struct_attr(
 }
 
 fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
+    let ident = field.ident;
     let result = attr.parse_nested_meta(|meta| {
-        let duplicate = |what: &str| {
-            cx.error_spanned(
-                &meta.path,
-                format!("duplicate `{what}` on field `{}`", field.ident),
-            )
+        let key = path_text(&meta.path);
+        let duplicate =
+            || cx.error_spanned(&meta.path, format!("duplicate `{key}` on field `{ident}`"));
+        // A flag (`#[model(unique)]`) keeps the span of its word.
+        let flag = |slot: &mut Option<Span>| {
+            no_value(&meta, &key).map(|()| set_once(slot, meta.path.span(), &duplicate))
         };
-        if meta.path.is_ident("primary_key") {
-            no_value(&meta, "primary_key")?;
-            if field.primary_key.is_some() {
-                duplicate("primary_key");
+        match key.as_str() {
+            "primary_key" => flag(&mut field.primary_key)?,
+            "skip" => flag(&mut field.skip)?,
+            "version" => flag(&mut field.version)?,
+            "unique" => flag(&mut field.unique)?,
+            "index" => flag(&mut field.index)?,
+            "column" => {
+                let value = string_value(&meta, "column = \"created\"")?;
+                set_once(&mut field.column, value, &duplicate);
             }
-            field.primary_key = Some(meta.path.span());
-        } else if meta.path.is_ident("skip") {
-            no_value(&meta, "skip")?;
-            if field.skip.is_some() {
-                duplicate("skip");
+            "length" => {
+                let value = int_value(&meta, "length = 80")?;
+                set_once(&mut field.length, value, &duplicate);
             }
-            field.skip = Some(meta.path.span());
-        } else if meta.path.is_ident("column") {
-            let value = string_value(&meta, "column = \"created\"")?;
-            if field.column.is_some() {
-                duplicate("column");
+            "default" => {
+                let value = string_value(&meta, "default = \"0\"")?;
+                set_once(&mut field.default, value, &duplicate);
             }
-            field.column = Some(value);
-        } else if meta.path.is_ident("version") {
-            no_value(&meta, "version")?;
-            if field.version.is_some() {
-                duplicate("version");
+            "table" | "schema" | "track_changes" => {
+                return Err(meta.error(format!(
+                    "`{key}` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}"
+                )));
             }
-            field.version = Some(meta.path.span());
-        } else if meta.path.is_ident("length") {
-            let value = int_value(&meta, "length = 80")?;
-            if field.length.is_some() {
-                duplicate("length");
+            _ => {
+                return Err(meta.error(format!(
+                    "unknown model attribute `{key}`; on a field `#[model(...)]` takes {FIELD_KEYS}"
+                )));
             }
-            field.length = Some(value);
-        } else if meta.path.is_ident("unique") {
-            no_value(&meta, "unique")?;
-            if field.unique.is_some() {
-                duplicate("unique");
-            }
-            field.unique = Some(meta.path.span());
-        } else if meta.path.is_ident("index") {
-            no_value(&meta, "index")?;
-            if field.index.is_some() {
-                duplicate("index");
-            }
-            field.index = Some(meta.path.span());
-        } else if meta.path.is_ident("default") {
-            let value = string_value(&meta, "default = \"0\"")?;
-            if field.default.is_some() {
-                duplicate("default");
-            }
-            field.default = Some(value);
-        } else if is_any(&meta.path, &["table", "schema", "track_changes"]) {
-            return Err(meta.error(format!(
-                "`{}` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}",
-                path_text(&meta.path)
-            )));
-        } else {
-            return Err(meta.error(format!(
-                "unknown model attribute `{}`; on a field `#[model(...)]` takes {FIELD_KEYS}",
-                path_text(&meta.path)
-            )));
         }
         Ok(())
     });
     if let Err(error) = result {
         cx.push(error);
     }
+}
+
+/// Fills an attribute's slot; a second one is reported (`duplicate`) and the last one kept,
+/// so that the rest of the model is still checked.
+fn set_once<T>(slot: &mut Option<T>, value: T, duplicate: &dyn Fn()) {
+    if slot.is_some() {
+        duplicate();
+    }
+    *slot = Some(value);
 }
 
 /// `key = "string"`, with an error that shows the expected form.

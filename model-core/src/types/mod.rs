@@ -10,5 +10,7 @@ mod unsigned;
 mod decimal;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "time")]
+mod time;
 #[cfg(feature = "uuid")]
 mod uuid;
