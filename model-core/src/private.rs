@@ -15,7 +15,7 @@ pub use crate::key::PrimaryKey;
 pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
 pub use crate::model::Model;
 pub use crate::query::{from_row, BindValue, Column, ColumnMap};
-pub use crate::schema::def::{ColumnDef, SqlType};
+pub use crate::schema::def::{references, ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
 pub use crate::session::Session;
 pub use crate::statements::{StatementCache, Statements};
 pub use crate::types::derived::{unknown_number, unknown_text};

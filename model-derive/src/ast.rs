@@ -39,6 +39,10 @@ pub struct FieldInput<'a> {
     pub index: Option<Span>,
     /// `#[model(default = "0")]`: an SQL expression for the DDL.
     pub default: Option<LitStr>,
+    /// `#[model(references = Member)]`: the referenced model's type path.
+    pub references: Option<Path>,
+    /// `#[model(on_delete = "cascade")]`: the string, checked by [`crate::valid`].
+    pub on_delete: Option<LitStr>,
 }
 
 pub struct ListenerInput {
@@ -48,7 +52,7 @@ pub struct ListenerInput {
 }
 
 const STRUCT_KEYS: &str = "`table = \"...\"`, `schema = \"...\"`, `track_changes`";
-const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `unique`, `index`, `default = \"...\"`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `unique`, `index`, `default = \"...\"`, `references = Model`, `on_delete = \"cascade\"`";
 
 impl<'a> Input<'a> {
     /// Parses what it can; every problem goes to `cx`.
@@ -131,6 +135,8 @@ impl<'a> Input<'a> {
                     unique: None,
                     index: None,
                     default: None,
+                    references: None,
+                    on_delete: None,
                 };
                 for attr in &field.attrs {
                     if attr.path().is_ident("model") {
@@ -186,7 +192,18 @@ fn parse_struct_attr(
             *track_changes = Some(meta.path.span());
         } else if is_any(
             &meta.path,
-            &["primary_key", "column", "skip", "version", "length", "unique", "index", "default"],
+            &[
+                "primary_key",
+                "column",
+                "skip",
+                "version",
+                "length",
+                "unique",
+                "index",
+                "default",
+                "references",
+                "on_delete",
+            ],
         ) {
             return Err(meta.error(format!(
                 "`{}` goes on a field, not on the struct; on the struct `#[model(...)]` takes {STRUCT_KEYS}",
@@ -233,6 +250,14 @@ fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
                 let value = string_value(&meta, "default = \"0\"")?;
                 set_once(&mut field.default, value, &duplicate);
             }
+            "references" => {
+                let value = path_value(&meta, "references = Member")?;
+                set_once(&mut field.references, value, &duplicate);
+            }
+            "on_delete" => {
+                let value = string_value(&meta, "on_delete = \"cascade\"")?;
+                set_once(&mut field.on_delete, value, &duplicate);
+            }
             "table" | "schema" | "track_changes" => {
                 return Err(meta.error(format!(
                     "`{key}` goes on the struct, not on a field; on a field `#[model(...)]` takes {FIELD_KEYS}"
@@ -275,6 +300,34 @@ fn string_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Re
         other => Err(syn::Error::new_spanned(
             other,
             format!("`{key}` takes a string literal: `{example}`"),
+        )),
+    }
+}
+
+/// `key = path::To::Type`, with an error that shows the expected form.
+fn path_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Result<Path> {
+    let key = path_text(&meta.path);
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
+    }
+    let expr: syn::Expr = meta.value()?.parse()?;
+    match expr {
+        syn::Expr::Path(syn::ExprPath {
+            qself: None, path, ..
+        }) => Ok(path),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Err(syn::Error::new_spanned(
+            &lit,
+            format!(
+                "`{key}` takes the model's type, not a string: `{key} = {}`",
+                lit.value()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes the path of a model type: `{example}`"),
         )),
     }
 }

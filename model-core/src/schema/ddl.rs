@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::def::{ColumnDef, SqlType};
+use super::def::{ColumnDef, ForeignKey, OnDelete, SqlType};
 use super::Table;
 use crate::backend::Dialect;
 
@@ -25,7 +25,8 @@ pub(super) fn create(dialect: Dialect, table: &Table) -> Vec<String> {
             lines.push(line);
             continue;
         }
-        let keyed = def.unique || def.index || table.key.contains(&i);
+        // MySQL indexes a foreign key's column, so it is bounded like an indexed one.
+        let keyed = def.unique || def.index || def.references.is_some() || table.key.contains(&i);
         line.push_str(&type_name(dialect, def, keyed));
         if !def.nullable {
             line.push_str(" NOT NULL");
@@ -41,6 +42,12 @@ pub(super) fn create(dialect: Dialect, table: &Table) -> Vec<String> {
         if let (Dialect::Sqlite, Some(length), SqlType::Text) = (dialect, def.length, def.sql_type)
         {
             let _ = write!(line, " CHECK (length({}) <= {length})", q(column));
+        }
+        // InnoDB parses a column's `REFERENCES` and ignores it: MySQL's is a table
+        // constraint, below.
+        if let (Some(fk), false) = (&def.references, dialect == Dialect::MySql) {
+            line.push(' ');
+            line.push_str(&references(dialect, table, fk));
         }
         lines.push(line);
     }
@@ -66,6 +73,14 @@ pub(super) fn create(dialect: Dialect, table: &Table) -> Vec<String> {
             ));
         }
     }
+    if dialect == Dialect::MySql {
+        for (column, def) in table.columns.iter().zip(table.defs) {
+            if let Some(fk) = &def.references {
+                let clause = references(dialect, table, fk);
+                lines.push(format!("FOREIGN KEY ({}) {clause}", q(column)));
+            }
+        }
+    }
     let options = match dialect {
         Dialect::MySql => " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
         Dialect::Sqlite | Dialect::Postgres => "",
@@ -87,6 +102,33 @@ pub(super) fn create(dialect: Dialect, table: &Table) -> Vec<String> {
         }));
     }
     statements
+}
+
+/// `REFERENCES "members" ("id")`, and its `ON DELETE` action if the model names one.
+fn references(dialect: Dialect, table: &Table, fk: &ForeignKey) -> String {
+    let Some(column) = fk.column() else {
+        panic!(
+            "{}: a foreign key references one column, and {} has a composite primary key",
+            table.model, fk.model
+        )
+    };
+    // SQLite's syntax takes no schema: the referenced table is in the same database.
+    let referenced = match dialect {
+        Dialect::Sqlite => dialect.quote(fk.table),
+        Dialect::Postgres | Dialect::MySql => dialect.quote_table(fk.schema, fk.table),
+    };
+    let mut clause = format!("REFERENCES {referenced} ({})", dialect.quote(column));
+    match (dialect, fk.on_delete) {
+        // SQLite runs `RESTRICT` as a trigger's `RAISE(ABORT)`, which fails with
+        // SQLITE_CONSTRAINT_TRIGGER, not a foreign key error. Its default (`NO ACTION`)
+        // refuses the same deletes of a key that cannot be deferred (checked at the end of
+        // the statement rather than at the row), with SQLITE_CONSTRAINT_FOREIGNKEY.
+        (Dialect::Sqlite, Some(OnDelete::Restrict)) | (_, None) => {}
+        (_, Some(action)) => {
+            let _ = write!(clause, " ON DELETE {}", action.sql());
+        }
+    }
+    clause
 }
 
 /// `posts_title_idx`: PostgreSQL index names share the schema with tables, so the table's
@@ -179,6 +221,7 @@ fn generated_key(dialect: Dialect, sql_type: SqlType) -> String {
                 unique: false,
                 index: false,
                 default: None,
+                references: None,
             };
             format!(
                 "{} AUTO_INCREMENT PRIMARY KEY",
@@ -200,6 +243,7 @@ mod tests {
             unique: false,
             index: false,
             default: None,
+            references: None,
         }
     }
 
@@ -303,5 +347,66 @@ mod tests {
         );
         assert!(mysql.contains("`path` VARCHAR(255) NOT NULL,"), "{mysql}");
         assert!(mysql.contains("`data` VARBINARY(255) NOT NULL,"), "{mysql}");
+    }
+
+    const MEMBERS: ForeignKey = ForeignKey {
+        model: "Member",
+        schema: Some("club"),
+        table: "members",
+        columns: &["id", "name"],
+        key: &[0],
+        on_delete: Some(OnDelete::Restrict),
+    };
+
+    fn loans(fk: ForeignKey) -> Table {
+        let defs = [
+            def(SqlType::BigInt, true),
+            ColumnDef {
+                references: Some(fk),
+                ..def(SqlType::Text, false)
+            },
+        ];
+        Table {
+            model: "Loan",
+            schema: None,
+            name: "loans",
+            columns: &["id", "member"],
+            defs: Vec::leak(defs.to_vec()),
+            key: &[0],
+        }
+    }
+
+    #[test]
+    fn a_foreign_key_is_a_column_constraint_and_a_table_constraint_on_mysql() {
+        let table = loans(MEMBERS);
+        assert_eq!(
+            create(Dialect::Postgres, &table)[0],
+            "CREATE TABLE IF NOT EXISTS \"loans\" (\n    \
+             \"id\" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n    \
+             \"member\" TEXT NOT NULL REFERENCES \"club\".\"members\" (\"id\") ON DELETE RESTRICT\n)"
+        );
+        // SQLite names no schema, and writes `RESTRICT` as its default (see `references`).
+        assert!(create(Dialect::Sqlite, &table)[0]
+            .contains("\"member\" TEXT NOT NULL REFERENCES \"members\" (\"id\")\n)"));
+        assert_eq!(
+            create(Dialect::MySql, &table)[0],
+            "CREATE TABLE IF NOT EXISTS `loans` (\n    \
+             `id` BIGINT AUTO_INCREMENT PRIMARY KEY,\n    \
+             `member` VARCHAR(255) NOT NULL,\n    \
+             FOREIGN KEY (`member`) REFERENCES `club`.`members` (`id`) ON DELETE RESTRICT\n\
+             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "Member has a composite primary key")]
+    fn a_foreign_key_to_a_composite_key_is_refused() {
+        create(
+            Dialect::Postgres,
+            &loans(ForeignKey {
+                key: &[0, 1],
+                ..MEMBERS
+            }),
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! each dialect, runs them ([`Schema::create_all`]), or writes them as migration files that
 //! sqlx's migrator runs ([`Schema::write_migration`]). The column types are those of
 //! [`ColumnType`](crate::ColumnType)'s table; the field attributes `length`, `unique`,
-//! `index` and `default` add to them (see the [crate docs](crate)).
+//! `index`, `default`, `references` and `on_delete` add to them (see the [crate docs](crate)).
 
 pub(crate) mod ddl;
 #[doc(hidden)]
@@ -124,8 +124,10 @@ impl Schema {
     /// # Panics
     ///
     /// If a column's type has a hand-written `impl ColumnType` (with
-    /// [`store_with_sqlx!`](crate::store_with_sqlx)): model-core does not know its SQL type.
-    /// [`Schema::create_all`] and [`Schema::write_migration`] return an error instead.
+    /// [`store_with_sqlx!`](crate::store_with_sqlx)): model-core does not know its SQL type;
+    /// or if a `references` names a model whose key is not one column (a hand-written
+    /// `impl Model`). [`Schema::create_all`] and [`Schema::write_migration`] return an error
+    /// instead.
     pub fn sql(&self, dialect: Dialect) -> Vec<String> {
         self.tables
             .iter()
@@ -272,20 +274,36 @@ impl Schema {
 
 impl Schema {
     /// Refuses a table with a column whose SQL type model-core does not know (a hand-written
-    /// `impl ColumnType`), before any statement runs or file is written.
+    /// `impl ColumnType`), or a foreign key to a model whose key is not one column, before
+    /// any statement runs or file is written.
     fn known_types(&self) -> Result<(), Error> {
-        match self
-            .tables
-            .iter()
-            .find(|t| t.defs.iter().any(|d| d.sql_type == def::SqlType::Custom))
-        {
-            Some(table) => Err(Error::Unsupported {
-                model: table.model,
-                what: "a column's type has a hand-written `impl ColumnType`, whose SQL type \
-                       model-core does not know: create this table with your own SQL",
-            }),
-            None => Ok(()),
+        for table in &self.tables {
+            if table
+                .defs
+                .iter()
+                .any(|d| d.sql_type == def::SqlType::Custom)
+            {
+                return Err(Error::Unsupported {
+                    model: table.model,
+                    what: "a column's type has a hand-written `impl ColumnType`, whose SQL type \
+                           model-core does not know: create this table with your own SQL",
+                });
+            }
+            let composite = |fk: &def::ForeignKey| fk.column().is_none();
+            if table
+                .defs
+                .iter()
+                .filter_map(|d| d.references.as_ref())
+                .any(composite)
+            {
+                return Err(Error::Unsupported {
+                    model: table.model,
+                    what: "a `references` names a model whose primary key is not one column: \
+                           a foreign key of one column references a key of one column",
+                });
+            }
         }
+        Ok(())
     }
 }
 

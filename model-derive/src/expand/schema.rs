@@ -2,9 +2,10 @@
 //! `model_core::schema` writes at run time. No SQL is generated here.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
-use crate::valid::Model;
+use crate::valid::{Model, OnDelete};
 
 pub fn columns(model: &Model<'_>) -> TokenStream {
     let defs = model.columns().map(|(_, field, _)| {
@@ -18,6 +19,33 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
             Some(sql) => quote!(::core::option::Option::Some(#sql)),
             None => quote!(::core::option::Option::None),
         };
+        let references = match &schema.references {
+            Some(references) => {
+                let path = &references.model;
+                let on_delete = match references.on_delete {
+                    Some(action) => {
+                        let action = match action {
+                            OnDelete::Cascade => quote!(Cascade),
+                            OnDelete::Restrict => quote!(Restrict),
+                            OnDelete::SetNull => quote!(SetNull),
+                        };
+                        quote!(::core::option::Option::Some(::model_core::__private::OnDelete::#action))
+                    }
+                    None => quote!(::core::option::Option::None),
+                };
+                // Every token at the path, the field's type too: "`X` is not a model" and
+                // "this field cannot hold `X`'s key" are reported there, once.
+                let span = path.span();
+                let field_ty = respan(ty, span);
+                let on_delete = respan(on_delete, span);
+                quote_spanned! {span=>
+                    ::core::option::Option::Some(
+                        ::model_core::__private::references::<#path, #field_ty>(#on_delete)
+                    )
+                }
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let (unique, index) = (schema.unique, schema.index);
         quote! {
             ::model_core::__private::ColumnDef {
@@ -27,10 +55,31 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
                 unique: #unique,
                 index: #index,
                 default: #default,
+                references: #references,
             }
         }
     });
     quote! {
         const __COLUMN_DEFS: &'static [::model_core::__private::ColumnDef] = &[#(#defs),*];
     }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: impl quote::ToTokens, span: proc_macro2::Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_token_stream()
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                TokenTree::Group(inner)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
