@@ -148,7 +148,8 @@ pub struct ListenerInfo {
     message = "`{Self}` is not a listener for this event of `{M}`",
     label = "expected `fn(&mut {M})`, `fn(&mut {M}) -> Result<(), E>` or `async fn(&mut {M}, &mut Conn<DB>) -> Result<(), E>`",
     note = "before_insert, before_update and load listeners get the model as `&mut {M}` so that they can change it",
-    note = "an async listener also takes the connection: `async fn(&mut {M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`"
+    note = "an async listener also takes the connection: `async fn(&mut {M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`",
+    note = "an async listener of the right shape is refused when its future is not `Send`: it holds a value that is not `Send` (an `Rc`, a `std::sync::MutexGuard`) across an `.await`"
 )]
 pub trait MutListener<M, DB: Backend, Marker> {
     /// Calls the listener.
@@ -170,7 +171,8 @@ pub trait MutListener<M, DB: Backend, Marker> {
     message = "`{Self}` is not a listener for this event of `{M}`",
     label = "expected `fn(&{M})`, `fn(&{M}) -> Result<(), E>` or `async fn(&{M}, &mut Conn<DB>) -> Result<(), E>`",
     note = "after_* and before_delete listeners get the model as `&{M}`: a change made there would never be written",
-    note = "an async listener also takes the connection: `async fn(&{M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`"
+    note = "an async listener also takes the connection: `async fn(&{M}, &mut model_core::Conn<DB>)` with `DB: model_core::Backend`",
+    note = "an async listener of the right shape is refused when its future is not `Send`: it holds a value that is not `Send` (an `Rc`, a `std::sync::MutexGuard`) across an `.await`"
 )]
 pub trait RefListener<M, DB: Backend, Marker> {
     /// Calls the listener.
