@@ -59,9 +59,9 @@ struct Book {
 #[listens_for(after_insert, audit_loan)]
 #[listens_for(before_delete, give_back)]
 struct Loan {
-    #[model(primary_key)]
-    member_id: i64,
-    #[model(primary_key)]
+    #[model(primary_key, references = Member)]
+    member_id: MemberId,
+    #[model(primary_key, references = Book)]
     book_id: i64,
     status: LoanStatus,
     due: NaiveDate,
@@ -118,7 +118,7 @@ async fn take_copy<DB: Backend>(
 }
 
 async fn audit_loan<DB: Backend>(loan: &Loan, conn: &mut Conn<DB>) -> Result<(), Error> {
-    let entry = format!("member {} borrowed book {}", loan.member_id, loan.book_id);
+    let entry = format!("member {} borrowed book {}", loan.member_id.0, loan.book_id);
     Audit { id: None, entry }.insert(conn).await
 }
 
@@ -164,7 +164,7 @@ fn due() -> NaiveDate {
 
 fn loan(member: &Member, book: &Book) -> Loan {
     Loan {
-        member_id: member.id.unwrap().0,
+        member_id: member.id.unwrap(),
         book_id: book.id.unwrap(),
         status: LoanStatus::Returned,
         due: due(),
@@ -212,6 +212,21 @@ async fn a_loan_takes_a_copy_and_is_audited<DB: TestBackend>(db: &TestDb<DB>) {
         entries(db).await,
         ["book 9780441172719 copies 2 -> 1".to_owned(), borrowed]
     );
+
+    // A member with a book out cannot leave: the loan names them (a foreign key).
+    let error = ann.delete(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Constraint {
+                model: "Member",
+                kind: ConstraintKind::ForeignKey,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(db.count("members").await, 1);
 
     // Returning it: the `before_delete` listener puts the copy back, in the same transaction.
     stored.delete(&db.pool).await.unwrap();
@@ -390,7 +405,7 @@ async fn loans_are_queried_and_changed_in_sets<DB: TestBackend>(db: &TestDb<DB>)
         assert_eq!(Book::get(&db.pool, b.id.unwrap()).await.unwrap().copies, 3);
     }
 
-    let a = members[0].id.unwrap().0;
+    let a = members[0].id.unwrap();
     let lost = Loan::filter(|l| l.member_id.eq(a).and(l.status.eq(LoanStatus::Out)))
         .update(|l| l.status.set(LoanStatus::Lost), &db.pool)
         .await
@@ -412,7 +427,7 @@ async fn loans_are_queried_and_changed_in_sets<DB: TestBackend>(db: &TestDb<DB>)
     assert!(overdue.windows(2).all(|w| w[0].book_id >= w[1].book_id));
 
     // Returning every loan of member B through a set-based delete: `give_back` runs per row.
-    let b = members[1].id.unwrap().0;
+    let b = members[1].id.unwrap();
     let returned = Loan::filter(|l| l.member_id.eq(b))
         .delete(&db.pool)
         .await
