@@ -204,6 +204,18 @@ impl<DB: TestBackend> TestDb<DB> {
         DB::get::<i64>(&row, 0).expect("count is an integer")
     }
 
+    /// The first column of the one row `sql` returns, read as `T`. Test-only: the SQL is the
+    /// test's own.
+    pub async fn scalar<T: model_core::ColumnType>(&self, sql: &str) -> T {
+        let mut conn = self.pool.acquire().await.expect("acquire");
+        let row = model_core::Conn::<DB>::from_mut(&mut conn)
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .expect("a row");
+        DB::get::<T>(&row, 0).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Drops the test's database.
     pub async fn finish(self) {
         self.pool.close().await;

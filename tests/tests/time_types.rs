@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use model_core::sqlx::types::time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
-use model_core::{ColumnType, Conn, Dialect, Error, Model};
+use model_core::{Dialect, Error, Model};
 use model_tests::{per_backend, TestBackend, TestDb};
 use time::macros::{date, datetime};
 use time::Month;
@@ -77,17 +77,6 @@ fn assert_same(read: &Moment, expected: &Moment) {
     }
 }
 
-/// The first column of the one row `sql` returns, read as `T`.
-async fn scalar<DB: TestBackend, T: ColumnType>(db: &TestDb<DB>, sql: &str) -> T {
-    let mut conn = db.pool.acquire().await.unwrap();
-    let row = Conn::<DB>::from_mut(&mut conn)
-        .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row");
-    DB::get::<T>(&row, 0).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
 /// `column` of row `id` as the database shows it in text: on PostgreSQL a `TIMESTAMPTZ` in
 /// UTC whatever the session's time zone.
 async fn stored_text<DB: TestBackend>(db: &TestDb<DB>, column: &str, id: i64) -> String {
@@ -100,7 +89,7 @@ async fn stored_text<DB: TestBackend>(db: &TestDb<DB>, column: &str, id: i64) ->
         Dialect::MySql => format!("CAST({column} AS CHAR)"),
     };
     let sql = format!("SELECT {expr} FROM moments WHERE id = {id}");
-    scalar::<DB, String>(db, &sql).await
+    db.scalar::<String>(&sql).await
 }
 
 async fn the_extremes_round_trip<DB: TestBackend>(db: &TestDb<DB>) {
@@ -148,7 +137,7 @@ async fn the_extremes_round_trip<DB: TestBackend>(db: &TestDb<DB>) {
          AND maybe_local IS NULL AND maybe_day IS NULL",
         row.id.unwrap()
     );
-    assert_eq!(scalar::<DB, i64>(db, &nulls).await, 1);
+    assert_eq!(db.scalar::<i64>(&nulls).await, 1);
 }
 
 async fn an_offset_comes_back_as_the_same_instant_in_utc<DB: TestBackend>(db: &TestDb<DB>) {
@@ -355,7 +344,7 @@ async fn what_a_backend_cannot_store_is_refused<DB: TestBackend>(db: &TestDb<DB>
             "SELECT CAST(day AS TEXT) FROM moments WHERE id = {}",
             row.id.unwrap()
         );
-        assert_eq!(scalar::<DB, String>(db, &sql).await, "4714-11-24 BC");
+        assert_eq!(db.scalar::<String>(&sql).await, "4714-11-24 BC");
     }
 }
 
@@ -562,7 +551,7 @@ async fn stored_as_chrono_stores_it<DB: TestBackend>(db: &TestDb<DB>) {
         Dialect::Postgres => "timestamp with time zone",
         Dialect::MySql => "datetime(6)",
     };
-    assert_eq!(scalar::<DB, String>(db, column_type).await, expected);
+    assert_eq!(db.scalar::<String>(column_type).await, expected);
 }
 
 /// Text and values written by other means read back as the same instants in UTC: on SQLite

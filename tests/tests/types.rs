@@ -34,17 +34,6 @@ async fn create<DB: TestBackend>(db: &TestDb<DB>, table: &str, columns: &[Column
     .await;
 }
 
-/// The first column of the one row `sql` returns, read as `T`.
-async fn scalar<DB: TestBackend, T: ColumnType>(db: &TestDb<DB>, sql: &str) -> T {
-    let mut conn = db.pool.acquire().await.unwrap();
-    let row = Conn::<DB>::from_mut(&mut conn)
-        .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row");
-    DB::get::<T>(&row, 0).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
 /// The column's value as the database shows it in text.
 async fn as_text<DB: TestBackend>(db: &TestDb<DB>, table: &str, column: &str, id: i64) -> String {
     let text = match DB::DIALECT {
@@ -56,7 +45,7 @@ async fn as_text<DB: TestBackend>(db: &TestDb<DB>, table: &str, column: &str, id
         db.quote(column),
         db.quote(table)
     );
-    scalar::<DB, String>(db, &sql).await
+    db.scalar::<String>(&sql).await
 }
 
 /// An error and all its sources, one line.
@@ -255,7 +244,7 @@ async fn uuids_round_trip_as_the_same_text_everywhere<DB: TestBackend>(db: &Test
         "id",
         db.quote("value")
     );
-    let first: i64 = scalar(db, &sql).await;
+    let first: i64 = db.scalar(&sql).await;
     let max = Token::all(&db.pool)
         .await
         .unwrap()
