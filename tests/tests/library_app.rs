@@ -351,7 +351,26 @@ async fn hostile_and_refused_values<DB: TestBackend>(db: &TestDb<DB>) {
         ),
         "{error:?}"
     );
+    assert_eq!(
+        error.to_string(),
+        "Member.name cannot be written: the column holds at most 60 characters"
+    );
     assert!(too_long.id.is_none());
+    // Each limit names its own length (the reasons are made once per limit and kept).
+    let mut epic = book("1", &"x".repeat(201), 1);
+    let error = epic.insert(&db.pool).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Book.title cannot be written: the column holds at most 200 characters"
+    );
+    let error = member(&"y".repeat(61), "y@x.org")
+        .insert(&db.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().ends_with("at most 60 characters"),
+        "{error}"
+    );
 
     let mut twin = member("Twin", "bobby@x.org");
     let error = twin.insert(&db.pool).await.unwrap_err();
