@@ -959,6 +959,48 @@ fn tag(label: &str) -> Tag {
     }
 }
 
+/// The same for a set-based write that runs as one statement (`Tag` has no update
+/// listener): a failed `UPDATE ... WHERE` inside the caller's transaction leaves it usable.
+///
+/// Guards `query::write::run`'s `in_transaction && DIALECT == Postgres` (a savepoint around
+/// the statement on PostgreSQL): without it the next write fails with 25P02 there.
+async fn failed_set_based_statement_leaves_the_callers_transaction_usable<DB: TestBackend>(
+    db: &TestDb<DB>,
+) {
+    Tag::create_table(&db.pool).await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    tag("a").insert(&mut tx).await.unwrap();
+    tag("b").insert(&mut tx).await.unwrap();
+    let error = Tag::filter(|t| t.label.eq("b"))
+        .update(|t| t.label.set("a".to_owned()), &mut tx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Constraint {
+                model: "Tag",
+                kind: ConstraintKind::Unique,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    tag("c")
+        .insert(&mut tx)
+        .await
+        .expect("the transaction is still usable after the failed statement");
+    tx.commit().await.unwrap();
+    let mut labels: Vec<String> = Tag::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.label)
+        .collect();
+    labels.sort();
+    assert_eq!(labels, ["a", "b", "c"]);
+}
+
 /// Guarantee "In a caller's transaction only the failed write's savepoint is rolled back;
 /// the caller decides about the rest": a single-statement write (only a synchronous
 /// before_insert listener) that fails with a unique violation inside a `sqlx::Transaction`
@@ -1397,6 +1439,7 @@ per_backend!(
     unstorable_values_are_refused_on_update_as_on_insert,
     null_into_a_field_without_option_is_an_error,
     failed_statement_leaves_the_callers_transaction_usable,
+    failed_set_based_statement_leaves_the_callers_transaction_usable,
     failed_writes_in_a_transaction_run_no_commit_listener;
     file: failed_write_has_rolled_back_when_it_returns,
 );
