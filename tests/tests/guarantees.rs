@@ -991,14 +991,7 @@ async fn failed_set_based_statement_leaves_the_callers_transaction_usable<DB: Te
         .await
         .expect("the transaction is still usable after the failed statement");
     tx.commit().await.unwrap();
-    let mut labels: Vec<String> = Tag::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.label)
-        .collect();
-    labels.sort();
-    assert_eq!(labels, ["a", "b", "c"]);
+    assert_eq!(stored_labels(db).await, ["a", "b", "c"]);
 }
 
 /// Guarantee "In a caller's transaction only the failed write's savepoint is rolled back;
@@ -1034,13 +1027,17 @@ async fn failed_statement_leaves_the_callers_transaction_usable<DB: TestBackend>
         .await
         .expect("the transaction is still usable after the failed write");
     tx.commit().await.unwrap();
-    let labels: Vec<String> = Tag::all(&db.pool)
+    assert_eq!(stored_labels(db).await, ["a", "b"]);
+}
+
+/// The labels of the stored tags, in key order (`Model::all`'s).
+async fn stored_labels<DB: TestBackend>(db: &TestDb<DB>) -> Vec<String> {
+    Tag::all(&db.pool)
         .await
         .unwrap()
         .into_iter()
         .map(|t| t.label)
-        .collect();
-    assert_eq!(labels, ["a", "b"]);
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
