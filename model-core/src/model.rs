@@ -101,7 +101,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
     /// The function-side and run-time listeners of this model: a static of each model.
     #[doc(hidden)]
-    fn __listeners() -> &'static crate::events::private::Listeners<Self>;
+    fn __listeners() -> &'static crate::events::private::Listeners;
 
     /// Pushes every column's value, in [`Model::COLUMNS`] order, for listeners of every
     /// model ([`crate::AnyModel`]).

@@ -54,12 +54,17 @@ impl<'c, DB: Backend> Session<'c, DB> {
     /// registered while a write is under way runs for all of its points or none.
     #[inline]
     pub(crate) fn listener_state<M: Model>(&mut self) -> u32 {
-        let cell = M::__listeners() as *const Listeners<M> as usize;
+        self.listener_state_of(M::__listeners())
+    }
+
+    /// [`Session::listener_state`] of the model whose cell `cell` is.
+    pub(crate) fn listener_state_of(&mut self, cell: &'static Listeners) -> u32 {
+        let address = cell as *const Listeners as usize;
         match self.listeners {
-            Some((of, state)) if of == cell => state,
+            Some((of, state)) if of == address => state,
             _ => {
-                let state = M::__listeners().state();
-                self.listeners = Some((cell, state));
+                let state = cell.state();
+                self.listeners = Some((address, state));
                 state
             }
         }

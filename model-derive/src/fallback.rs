@@ -57,7 +57,7 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> ::core::result::Result<(), (&'static str, &'static str)> {
                 ::core::unreachable!()
             }
-            fn __listeners() -> &'static ::model_core::__private::Listeners<Self> {
+            fn __listeners() -> &'static ::model_core::__private::Listeners {
                 ::core::unreachable!()
             }
             fn __from_row_at<__DB: ::model_core::__private::Backend>(

@@ -386,15 +386,15 @@ fn register(listener: &Listener) -> TokenStream {
                 };
                 (
                     quote! {
-                        fn __shim(__model: &#model) -> #p::Callback { #call }
+                        fn __shim(__model: &dyn ::core::any::Any) -> #p::Callback { #call }
                     },
                     quote!(#p::Shims::Commit(__shim)),
                 )
             } else {
                 let (shim_fn, reference, variant) = if listener.event.is_mutable() {
-                    (quote!(shim_mut), quote!(&'__a mut), quote!(Mut))
+                    (quote!(shim_mut), quote!(&'__a mut dyn ), quote!(Mut))
                 } else {
-                    (quote!(shim_ref), quote!(&'__a), quote!(Ref))
+                    (quote!(shim_ref), quote!(&'__a dyn ), quote!(Ref))
                 };
                 // A row's `before_commit` listeners get a clone of it at the commit.
                 let clone_check = (listener.event == Event::BeforeCommit).then(|| {
@@ -409,7 +409,7 @@ fn register(listener: &Listener) -> TokenStream {
                 (
                     quote! {
                         fn __shim<'__a, __DB: #p::Backend>(
-                            __model: #reference #model,
+                            __model: #reference ::core::any::Any,
                             __session: &'__a mut #p::Session<'_, __DB>,
                         ) -> #p::Pending<'__a> {
                             #call
@@ -421,7 +421,8 @@ fn register(listener: &Listener) -> TokenStream {
             (
                 shim,
                 quote! {
-                    static __REGISTERED: #p::Registered<#model> = #p::Registered {
+                    static __REGISTERED: #p::Registered = #p::Registered {
+                        model: ::core::any::TypeId::of::<#model>,
                         event: #event,
                         name: ::core::concat!(::core::module_path!(), "::", #name),
                         shims: #shims,

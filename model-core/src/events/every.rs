@@ -57,6 +57,8 @@ pub trait AnyModel: Send + Sync + 'static {
     }
     #[doc(hidden)]
     fn __as_any(&self) -> &dyn Any;
+    #[doc(hidden)]
+    fn __as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 impl dyn AnyModel {
@@ -94,6 +96,9 @@ impl<M: Model> AnyModel for M {
         }
     }
     fn __as_any(&self) -> &dyn Any {
+        self
+    }
+    fn __as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }
@@ -135,6 +140,9 @@ impl AnyModel for ModelRow {
         self.clone()
     }
     fn __as_any(&self) -> &dyn Any {
+        self
+    }
+    fn __as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }

@@ -22,7 +22,7 @@
 //! are read from a list built once and never changed (no lock); run-time ones, only when
 //! some are registered, from a copy-on-write list behind the model's own `RwLock`.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,30 +33,31 @@ use sqlx::{MySql, Postgres, Sqlite};
 use crate::backend::{Backend, Dialect};
 use crate::commit::Callback;
 use crate::events::every::AnyModel;
-use crate::events::runtime::RuntimeLists;
+use crate::events::runtime::{List, TypedCall};
 use crate::listener::{Event, Failure, ListenerInfo};
-use crate::model::Model;
 use crate::session::Session;
 
 /// The future of one erased listener call.
 pub type Pending<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
-/// A listener of an event that hands out `&mut M`, for one backend.
-pub type MutShim<M, DB> = for<'a, 'c> fn(&'a mut M, &'a mut Session<'c, DB>) -> Pending<'a>;
-/// A listener of an event that hands out `&M`, for one backend.
-pub type RefShim<M, DB> = for<'a, 'c> fn(&'a M, &'a mut Session<'c, DB>) -> Pending<'a>;
+/// A listener of an event that hands out `&mut M`, for one backend. The model arrives as
+/// `&mut dyn Any` and the shim downcasts it: the lists and the code that walks them are then
+/// compiled once, not once per model (issue 10).
+pub type MutShim<DB> = for<'a, 'c> fn(&'a mut dyn Any, &'a mut Session<'c, DB>) -> Pending<'a>;
+/// A listener of an event that hands out `&M`, for one backend (the model as `&dyn Any`).
+pub type RefShim<DB> = for<'a, 'c> fn(&'a dyn Any, &'a mut Session<'c, DB>) -> Pending<'a>;
 /// A listener of every model, for one backend.
 pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB>) -> Pending<'a>;
 
 /// How to call a function-side listener of one model: one shim per backend (an async
 /// listener is generic over the backend, so each is its own instance), or the call to queue
 /// after the commit.
-pub enum Shims<M: 'static> {
+pub enum Shims {
     /// `before_insert`, `before_update`, `load`.
-    Mut(MutShim<M, Sqlite>, MutShim<M, Postgres>, MutShim<M, MySql>),
+    Mut(MutShim<Sqlite>, MutShim<Postgres>, MutShim<MySql>),
     /// `after_insert`, `after_update`, `before_delete`, `after_delete`, `before_commit`.
-    Ref(RefShim<M, Sqlite>, RefShim<M, Postgres>, RefShim<M, MySql>),
-    /// `after_*_commit`, `after_rollback`: clones the model into the call.
-    Commit(fn(&M) -> Callback),
+    Ref(RefShim<Sqlite>, RefShim<Postgres>, RefShim<MySql>),
+    /// `after_*_commit`, `after_rollback`: clones the model (a `&dyn Any`) into the call.
+    Commit(fn(&dyn Any) -> Callback),
 }
 
 /// How to call a function-side listener of every model.
@@ -67,14 +68,16 @@ pub enum EveryShims {
     Commit(fn(&dyn AnyModel) -> Callback),
 }
 
-/// One function-side listener of model `M`.
-pub struct Registered<M: 'static> {
+/// One function-side listener of one model.
+pub struct Registered {
+    /// The model's `TypeId::of`: which model's list takes it.
+    pub model: fn() -> TypeId,
     /// The event it listens to.
     pub event: Event,
     /// `module::path::function`: its name in errors and its place in the order.
     pub name: &'static str,
     /// How to call it.
-    pub shims: Shims<M>,
+    pub shims: Shims,
 }
 
 /// One function-side listener of every model.
@@ -89,8 +92,8 @@ pub struct RegisteredEvery {
 
 /// One entry of `FUNCTION_LISTENERS`, the linker-collected slice of function-side listeners.
 pub enum Registration {
-    /// A `&'static Registered<M>`, for the model `M` it downcasts to.
-    Model(&'static (dyn Any + Sync)),
+    /// A listener of one model.
+    Model(&'static Registered),
     /// A listener of every model.
     EveryModel(&'static RegisteredEvery),
 }
@@ -117,12 +120,12 @@ pub(crate) fn for_backend<DB: Backend, S: Copy + 'static>(
 }
 
 /// One function-side listener as a model's list holds it.
-pub(crate) enum Fixed<M: 'static> {
-    Model(&'static Registered<M>),
+pub(crate) enum Fixed {
+    Model(&'static Registered),
     Every(&'static RegisteredEvery),
 }
 
-impl<M: 'static> Fixed<M> {
+impl Fixed {
     pub(crate) fn event(&self) -> Event {
         match self {
             Fixed::Model(r) => r.event,
@@ -139,106 +142,50 @@ impl<M: 'static> Fixed<M> {
 }
 
 /// A model's function-side listeners, found once.
-pub(crate) struct FixedList<M: 'static> {
+pub(crate) struct FixedList {
     /// Bit `event.index()` set when some listener of `event` is in `listeners`.
     mask: u32,
     /// In the order they run: by event, then this model's before every model's, then by
     /// name (see [`crate::events`]).
-    pub(crate) listeners: Vec<Fixed<M>>,
+    pub(crate) listeners: Vec<Fixed>,
     /// The struct-side manifest followed by these, for [`crate::Model::listeners`].
     pub(crate) infos: Vec<ListenerInfo>,
 }
 
-impl<M: Model> FixedList<M> {
-    /// Only the downcasts are generic over the model: the scan, the sort and the manifest
-    /// are [`find`]'s, compiled once rather than once per model (issue 10: they were a
-    /// tenth of a model's code).
-    fn collect() -> Self {
-        let found = find(
-            |any| {
-                let any: &dyn Any = any;
-                any.downcast_ref::<Registered<M>>()
-                    .map(|r| (r.event, r.name))
-            },
-            M::LISTENERS,
-        );
-        let mut listeners = Vec::with_capacity(found.order.len());
-        for &i in &found.order {
-            listeners.push(match &FUNCTION_LISTENERS[i] {
-                Registration::Model(any) => Fixed::Model(
-                    <dyn Any>::downcast_ref::<Registered<M>>(*any)
-                        .expect("`find` kept only this model's registrations"),
-                ),
-                Registration::EveryModel(every) => Fixed::Every(every),
-            });
+impl FixedList {
+    /// The registrations of the model `model` (those whose `model` is it) and of every
+    /// model, in run order: by event, the model's own before every model's, then by name;
+    /// and the manifest of `struct_side` followed by them.
+    fn collect(model: TypeId, struct_side: &'static [ListenerInfo]) -> Self {
+        let mut listeners = Vec::new();
+        for registration in FUNCTION_LISTENERS.iter() {
+            match registration {
+                Registration::Model(r) if (r.model)() == model => listeners.push(Fixed::Model(r)),
+                Registration::Model(_) => {}
+                Registration::EveryModel(r) => listeners.push(Fixed::Every(r)),
+            }
+        }
+        listeners.sort_by_key(|l| (l.event().index(), matches!(l, Fixed::Every(_)), l.name()));
+        let mut mask = 0;
+        let mut infos: Vec<ListenerInfo> = Vec::with_capacity(struct_side.len() + listeners.len());
+        for event in Event::ALL {
+            infos.extend(struct_side.iter().filter(|l| l.event == event));
+            let first = infos.iter().filter(|l| l.event == event).count();
+            let own = listeners.iter().filter(|l| l.event() == event);
+            for (order, listener) in (first..).zip(own) {
+                mask |= 1 << event.index();
+                infos.push(ListenerInfo {
+                    event,
+                    listener: listener.name(),
+                    order,
+                });
+            }
         }
         FixedList {
-            mask: found.mask,
+            mask,
             listeners,
-            infos: found.infos,
+            infos,
         }
-    }
-}
-
-/// A model's function-side listeners, as [`find`] finds them.
-struct Found {
-    /// As [`FixedList::mask`].
-    mask: u32,
-    /// Positions in `FUNCTION_LISTENERS`, in run order.
-    order: Vec<usize>,
-    /// As [`FixedList::infos`].
-    infos: Vec<ListenerInfo>,
-}
-
-/// The registrations of one model (those `of_model` recognises, with their event and name)
-/// and of every model, in run order: by event, the model's own before every model's, then
-/// by name; and the manifest of `struct_side` followed by them.
-fn find(
-    of_model: fn(&(dyn Any + Sync)) -> Option<(Event, &'static str)>,
-    struct_side: &'static [ListenerInfo],
-) -> Found {
-    struct Entry {
-        event: Event,
-        every: bool,
-        name: &'static str,
-        position: usize,
-    }
-    let mut entries = Vec::new();
-    for (position, registration) in FUNCTION_LISTENERS.iter().enumerate() {
-        let (event, every, name) = match registration {
-            Registration::Model(any) => match of_model(*any) {
-                Some((event, name)) => (event, false, name),
-                None => continue,
-            },
-            Registration::EveryModel(every) => (every.event, true, every.name),
-        };
-        entries.push(Entry {
-            event,
-            every,
-            name,
-            position,
-        });
-    }
-    entries.sort_by_key(|e| (e.event.index(), e.every, e.name));
-    let mut mask = 0;
-    let mut infos: Vec<ListenerInfo> = Vec::with_capacity(struct_side.len() + entries.len());
-    for event in Event::ALL {
-        infos.extend(struct_side.iter().filter(|l| l.event == event));
-        let first = infos.iter().filter(|l| l.event == event).count();
-        let own = entries.iter().filter(|e| e.event == event);
-        for (order, entry) in (first..).zip(own) {
-            mask |= 1 << event.index();
-            infos.push(ListenerInfo {
-                event,
-                listener: entry.name,
-                order,
-            });
-        }
-    }
-    Found {
-        mask,
-        order: entries.iter().map(|e| e.position).collect(),
-        infos,
     }
 }
 
@@ -263,29 +210,42 @@ pub(crate) const fn runtime_bit(event: Event) -> u32 {
 }
 
 /// What listens to one model beyond its struct-side listeners. The derive writes one static
-/// per model; generated code only names [`Listeners::new`].
-pub struct Listeners<M: 'static> {
+/// per model; generated code only names [`Listeners::new`]. Not generic over the model: the
+/// code that reads it is compiled once (issue 10), and what it needs of the model (its
+/// `TypeId`, name and struct-side manifest) it holds.
+pub struct Listeners {
+    /// The model's `TypeId::of`.
+    model: fn() -> TypeId,
+    /// The model's name, for errors.
+    pub(crate) name: &'static str,
+    /// The model's struct-side manifest, `Model::LISTENERS`.
+    pub(crate) struct_side: &'static [ListenerInfo],
     /// [`INIT`], the function-side bits, the run-time bits (see [`bits`]).
     state: AtomicU32,
-    fixed: OnceLock<FixedList<M>>,
-    pub(crate) runtime: RuntimeLists<M>,
+    fixed: OnceLock<FixedList>,
+    pub(crate) runtime: List<TypedCall>,
 }
 
-impl<M: 'static> Listeners<M> {
-    /// An empty cell, filled in on its model's first write. No `M: Model` bound: a model
-    /// whose impl has an error (a field type that is no column type) gets no second error
-    /// from its cell.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
+impl Listeners {
+    /// An empty cell of the model whose `TypeId::of`, name and struct-side manifest these
+    /// are, filled in on its first write. Takes them as values rather than from `M: Model`:
+    /// a model whose impl has an error (a field type that is no column type) gets no second
+    /// error from its cell.
+    pub const fn new(
+        model: fn() -> TypeId,
+        name: &'static str,
+        struct_side: &'static [ListenerInfo],
+    ) -> Self {
         Listeners {
+            model,
+            name,
+            struct_side,
             state: AtomicU32::new(0),
             fixed: OnceLock::new(),
-            runtime: RuntimeLists::new(),
+            runtime: List::new(),
         }
     }
-}
 
-impl<M: Model> Listeners<M> {
     /// The state word, initialised if it was not: one atomic load after the first call.
     /// Relaxed is enough to answer "is there a listener": a listener registered while a
     /// write is under way may or may not run for it. The lists read after a set bit are
@@ -312,25 +272,23 @@ impl<M: Model> Listeners<M> {
     }
 
     /// The function-side listeners, found on the first call.
-    pub(crate) fn fixed(&self) -> &FixedList<M> {
-        self.fixed.get_or_init(FixedList::collect)
+    pub(crate) fn fixed(&self) -> &FixedList {
+        self.fixed
+            .get_or_init(|| FixedList::collect((self.model)(), self.struct_side))
     }
-}
 
-/// What [`Global`] keeps of each model's cell: its state is recomputed when a run-time
-/// listener of every model comes or goes.
-pub(crate) trait Cell: Sync {
-    /// Recomputes the state word from the cell's lists and the events that run-time
-    /// listeners of every model listen to; returns it.
-    fn refresh(&self, every_mask: u32) -> u32;
-}
-
-impl<M: Model> Cell for Listeners<M> {
-    fn refresh(&self, every_mask: u32) -> u32 {
+    /// Recomputes the state word from the lists and the events that run-time listeners of
+    /// every model listen to; returns it.
+    pub(crate) fn refresh(&self, every_mask: u32) -> u32 {
         let runtime = self.runtime.mask() | every_mask;
         let state = INIT | self.fixed().mask | (runtime << RUNTIME_SHIFT);
         self.state.store(state, Ordering::Relaxed);
         state
+    }
+
+    /// Whether some struct-side listener of the model listens to `event`.
+    pub(crate) fn struct_side_has(&self, event: Event) -> bool {
+        self.struct_side.iter().any(|l| l.event == event)
     }
 }
 
@@ -338,7 +296,7 @@ impl<M: Model> Cell for Listeners<M> {
 /// write that finds its bits clear.
 pub(crate) struct Global {
     /// The initialised cells.
-    pub(crate) cells: Vec<&'static dyn Cell>,
+    pub(crate) cells: Vec<&'static Listeners>,
     /// The events some run-time listener of every model listens to.
     pub(crate) every_mask: u32,
     /// The next run-time listener's id.

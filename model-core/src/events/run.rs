@@ -4,14 +4,17 @@
 //! transaction ([`row_written`]): its `before_commit` and `after_rollback` calls.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::commit::{self, Callback};
 use crate::error::Error;
 use crate::events::every::{AnyModel, ModelRow};
 use crate::events::registry::{
-    bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, MutShim, RefShim,
-    Shims,
+    bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
+    RefShim, Shims,
 };
 use crate::events::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
 use crate::listener::{Event, Failure};
@@ -51,32 +54,39 @@ pub(crate) fn row_written<M: Model, DB: Backend>(
     model: &M,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let state = session.listener_state::<M>();
-    let has = |event: Event| has_in::<M>(state, event);
-    if has(Event::AfterRollback) {
+    let cell = M::__listeners();
+    let state = session.listener_state_of(cell);
+    if has_in::<M>(state, Event::AfterRollback) {
         commit::enqueue_rollback(|queue| model.__after_commit(Event::AfterRollback, queue));
     }
-    if has(Event::BeforeCommit) {
-        commit::enqueue_before_commit(before_commit_call::<M, DB>(model, state)?);
+    if has_in::<M>(state, Event::BeforeCommit) {
+        let (own, every) = before_commit_listeners(cell, state);
+        // Declaring a listener of `M` requires `M: Clone` (`__share`), so this never fails.
+        let shared: Option<Arc<dyn SharedRow<DB>>> = if own {
+            let shared = model.__share().ok_or(Error::Unsupported {
+                model: M::NAME,
+                what: "before_commit listeners of a model that is not Clone",
+            })?;
+            Some(shared as Arc<dyn SharedRow<DB>>)
+        } else {
+            None
+        };
+        let row = every.then(|| model.to_row());
+        commit::enqueue_before_commit(before_commit_call::<DB>(shared, row, cell));
     }
     Ok(())
 }
 
-/// A row's `before_commit` call: its listeners of `M` on a clone of it, then those of every
-/// model on its [`ModelRow`], on the connection of the outermost transaction.
-fn before_commit_call<M: Model, DB: Backend>(
-    model: &M,
-    state: u32,
-) -> Result<commit::BeforeCommit, Error> {
+/// Whether a row of the model of `cell` has `before_commit` listeners of its own model
+/// (struct-side, function-side or run-time) and of every model.
+fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (bool, bool) {
     let event = Event::BeforeCommit;
-    let cell = M::__listeners();
     let fixed = || cell.fixed().listeners.iter().filter(|l| l.event() == event);
-    let own = M::LISTENERS.iter().any(|l| l.event == event)
+    let own = cell.struct_side_has(event)
         || (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Model(_))))
         || (state & runtime_bit(event) != 0
             && cell
                 .runtime
-                .typed
                 .snapshot()
                 .is_some_and(|typed| typed.iter().any(|e| e.event == event)));
     let every = (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Every(_))))
@@ -84,124 +94,161 @@ fn before_commit_call<M: Model, DB: Backend>(
             && EVERY
                 .snapshot()
                 .is_some_and(|every| every.iter().any(|e| e.event == event)));
-    // Declaring a listener of `M` requires `M: Clone` (`__share`), so this never fails.
-    let shared = if own {
-        Some(model.__share().ok_or(Error::Unsupported {
-            model: M::NAME,
-            what: "before_commit listeners of a model that is not Clone",
-        })?)
-    } else {
-        None
-    };
-    let row = every.then(|| model.to_row());
-    Ok(Box::new(move |conn: &mut (dyn Any + Send)| {
+    (own, every)
+}
+
+/// A written row's clone, as its `before_commit` call holds it: the one method the call
+/// needs, so that the call itself is compiled once per backend, not once per model.
+trait SharedRow<DB: Backend>: Send + Sync {
+    /// The row's `before_commit` listeners of its own model.
+    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a>;
+}
+
+impl<M: Model, DB: Backend> SharedRow<DB> for M {
+    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a> {
+        Box::pin(self.__run_ref(Event::BeforeCommit, session))
+    }
+}
+
+/// The future of [`SharedRow::before_commit`].
+type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+
+/// A row's `before_commit` call: its listeners of its model on a clone of it, then those of
+/// every model on its [`ModelRow`], on the connection of the outermost transaction.
+fn before_commit_call<DB: Backend>(
+    shared: Option<Arc<dyn SharedRow<DB>>>,
+    row: Option<ModelRow>,
+    cell: &'static Listeners,
+) -> commit::BeforeCommit {
+    Box::new(move |conn: &mut (dyn Any + Send)| {
         Box::pin(async move {
             let conn = conn
                 .downcast_mut::<DB::Connection>()
                 .expect("one outermost transaction is on one connection");
             let mut session = Session::<DB>::within(conn);
             if let Some(model) = &shared {
-                model.__run_ref(event, &mut session).await?;
+                model.before_commit(&mut session).await?;
             }
             if let Some(row) = &row {
-                before_commit_every::<M, DB>(row, &mut session).await?;
+                before_commit_every(cell, row, &mut session).await?;
             }
             Ok(())
         })
-    }))
+    })
 }
 
 /// The `before_commit` listeners of every model, function-side then run-time, on a row.
-async fn before_commit_every<M: Model, DB: Backend>(
+async fn before_commit_every<DB: Backend>(
+    cell: &'static Listeners,
     row: &ModelRow,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let event = Event::BeforeCommit;
-    for listener in M::__listeners().fixed().listeners.iter() {
+    for listener in cell.fixed().listeners.iter() {
         if let Fixed::Every(r) = listener {
             if r.event == event {
                 every(&r.shims, row, session)
                     .await
-                    .map_err(|failure| error::<M>(failure, event, listener.name()))?;
+                    .map_err(|failure| error(cell, failure, event, listener.name()))?;
             }
         }
     }
-    run_every_runtime::<M>(row, event)
+    run_every_runtime(cell, row, event)
 }
 
-fn error<M: Model>(failure: Failure, event: Event, listener: &'static str) -> Error {
+fn error(cell: &Listeners, failure: Failure, event: Event, listener: &'static str) -> Error {
     match failure {
         Failure::Listener(source) => Error::Listener {
-            model: M::NAME,
+            model: cell.name,
             event,
             listener,
             source,
         },
-        Failure::Begin(source) => Error::from_sqlx(M::NAME, source),
+        Failure::Begin(source) => Error::from_sqlx(cell.name, source),
     }
 }
 
-/// The function-side and run-time listeners of an event that hands out `&mut M`.
-pub async fn run_mut<M: Model, DB: Backend>(
-    model: &mut M,
+/// The function-side and run-time listeners of an event that hands out `&mut M`. Only this
+/// wrapper is generic over the model; [`run_mut_in`] is compiled once per backend.
+#[inline]
+pub fn run_mut<'a, 'c, M: Model, DB: Backend>(
+    model: &'a mut M,
+    event: Event,
+    session: &'a mut Session<'c, DB>,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
+    run_mut_in(model, M::__listeners(), event, session)
+}
+
+async fn run_mut_in<DB: Backend>(
+    model: &mut dyn AnyModel,
+    cell: &'static Listeners,
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let state = session.listener_state::<M>();
+    let state = session.listener_state_of(cell);
     if state & bits(event) == 0 {
         return Ok(());
     }
-    let cell = M::__listeners();
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Mut(sqlite, postgres, mysql) => {
-                        let shim: MutShim<M, DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
-                        shim(model, session).await
+                        let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
+                        shim(model.__as_any_mut(), session).await
                     }
                     Shims::Ref(..) | Shims::Commit(_) => Ok(()),
                 },
                 Fixed::Every(r) if r.event == event => every(&r.shims, &*model, session).await,
                 _ => Ok(()),
             };
-            done.map_err(|failure| error::<M>(failure, event, listener.name()))?;
+            done.map_err(|failure| error(cell, failure, event, listener.name()))?;
         }
     }
     if state & runtime_bit(event) != 0 {
-        if let Some(typed) = cell.runtime.typed.snapshot() {
+        if let Some(typed) = cell.runtime.snapshot() {
             for entry in typed.iter().filter(|e| e.event == event) {
                 if let TypedCall::Mut(call) = &entry.call {
-                    if entry.take_turn(remove_typed::<M>) {
-                        call(model)
-                            .map_err(|e| error::<M>(Failure::Listener(e), event, entry.name))?;
+                    if entry.take_turn(|id| remove_typed(cell, id)) {
+                        call(model.__as_any_mut())
+                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                     }
                 }
             }
         }
-        run_every_runtime::<M>(model, event)?;
+        run_every_runtime(cell, &*model, event)?;
     }
     Ok(())
 }
 
-/// The function-side and run-time listeners of an event that hands out `&M`.
-pub async fn run_ref<M: Model, DB: Backend>(
-    model: &M,
+/// The function-side and run-time listeners of an event that hands out `&M`. Only this
+/// wrapper is generic over the model; [`run_ref_in`] is compiled once per backend.
+#[inline]
+pub fn run_ref<'a, 'c, M: Model, DB: Backend>(
+    model: &'a M,
+    event: Event,
+    session: &'a mut Session<'c, DB>,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
+    run_ref_in(model, M::__listeners(), event, session)
+}
+
+async fn run_ref_in<DB: Backend>(
+    model: &dyn AnyModel,
+    cell: &'static Listeners,
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let state = session.listener_state::<M>();
+    let state = session.listener_state_of(cell);
     if state & bits(event) == 0 {
         return Ok(());
     }
-    let cell = M::__listeners();
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Ref(sqlite, postgres, mysql) => {
-                        let shim: RefShim<M, DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
-                        shim(model, session).await
+                        let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
+                        shim(model.__as_any(), session).await
                     }
                     Shims::Mut(..) | Shims::Commit(_) => Ok(()),
                 },
@@ -213,22 +260,22 @@ pub async fn run_ref<M: Model, DB: Backend>(
                 }
                 _ => Ok(()),
             };
-            done.map_err(|failure| error::<M>(failure, event, listener.name()))?;
+            done.map_err(|failure| error(cell, failure, event, listener.name()))?;
         }
     }
     if state & runtime_bit(event) != 0 {
-        if let Some(typed) = cell.runtime.typed.snapshot() {
+        if let Some(typed) = cell.runtime.snapshot() {
             for entry in typed.iter().filter(|e| e.event == event) {
                 if let TypedCall::Ref(call) = &entry.call {
-                    if entry.take_turn(remove_typed::<M>) {
-                        call(model)
-                            .map_err(|e| error::<M>(Failure::Listener(e), event, entry.name))?;
+                    if entry.take_turn(|id| remove_typed(cell, id)) {
+                        call(model.__as_any())
+                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                     }
                 }
             }
         }
         if event != Event::BeforeCommit {
-            run_every_runtime::<M>(model, event)?;
+            run_every_runtime(cell, model, event)?;
         }
     }
     Ok(())
@@ -249,14 +296,14 @@ async fn every<DB: Backend>(
     }
 }
 
-fn run_every_runtime<M: Model>(model: &dyn AnyModel, event: Event) -> Result<(), Error> {
+fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Result<(), Error> {
     let Some(every) = EVERY.snapshot() else {
         return Ok(());
     };
     for entry in every.iter().filter(|e| e.event == event) {
         if let EveryCall::Ref(call) = &entry.call {
             if entry.take_turn(remove_every) {
-                call(model).map_err(|e| error::<M>(Failure::Listener(e), event, entry.name))?;
+                call(model).map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
             }
         }
     }
@@ -266,8 +313,17 @@ fn run_every_runtime<M: Model>(model: &dyn AnyModel, event: Event) -> Result<(),
 /// Queues the function-side and run-time listeners of an `after_*_commit` event. A
 /// [`crate::once`] listener's turn is taken when it runs, so a write that is rolled back
 /// does not use it up.
+#[inline]
 pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>) {
-    let cell = M::__listeners();
+    after_commit_in(model, M::__listeners(), event, queue);
+}
+
+fn after_commit_in(
+    model: &dyn AnyModel,
+    cell: &'static Listeners,
+    event: Event,
+    queue: &mut Vec<Callback>,
+) {
     let state = cell.state();
     if state & bits(event) == 0 {
         return;
@@ -277,7 +333,7 @@ pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>
             match listener {
                 Fixed::Model(r) if r.event == event => {
                     if let Shims::Commit(queue_call) = &r.shims {
-                        queue.push(queue_call(model));
+                        queue.push(queue_call(model.__as_any()));
                     }
                 }
                 Fixed::Every(r) if r.event == event => {
@@ -292,14 +348,14 @@ pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>
     if state & runtime_bit(event) == 0 {
         return;
     }
-    if let Some(typed) = cell.runtime.typed.snapshot() {
+    if let Some(typed) = cell.runtime.snapshot() {
         for entry in typed.iter().filter(|e| e.event == event) {
             if let TypedCall::Commit(call) = &entry.call {
-                let run = call(model);
+                let run = call(model.__as_any());
                 let entry = entry.clone();
                 queue.push(Box::new(move || {
                     Box::pin(async move {
-                        if entry.take_turn(remove_typed::<M>) {
+                        if entry.take_turn(|id| remove_typed(cell, id)) {
                             run().await;
                         }
                     })

@@ -1,14 +1,14 @@
 //! Listeners registered while the program runs: [`listen`], [`once`], and the
 //! [`Listening`] handle that removes them.
 
-use std::any::type_name;
+use std::any::{type_name, Any};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::commit::Callback;
 use crate::error::BoxError;
 use crate::events::every::{AnyModel, EveryModelCommitListener};
-use crate::events::registry::{global, Cell};
+use crate::events::registry::{global, Listeners};
 use crate::listener::{marker, CommitListener, Event};
 use crate::model::Model;
 
@@ -43,11 +43,27 @@ type MutCall<M> = Box<dyn Fn(&mut M) -> Result<(), BoxError> + Send + Sync>;
 type RefCall<M> = Box<dyn Fn(&M) -> Result<(), BoxError> + Send + Sync>;
 type CommitCall<M> = Box<dyn Fn(&M) -> Callback + Send + Sync>;
 
-/// The call of a run-time listener of one model.
-pub(crate) enum TypedCall<M> {
-    Mut(MutCall<M>),
-    Ref(RefCall<M>),
-    Commit(CommitCall<M>),
+/// The call of a run-time listener of one model, which gets the model as `dyn Any` and
+/// downcasts it (one [`List`] type and one walk of it for every model: issue 10).
+pub(crate) enum TypedCall {
+    Mut(MutCall<dyn Any>),
+    Ref(RefCall<dyn Any>),
+    Commit(CommitCall<dyn Any>),
+}
+
+/// The model a run-time listener of `M` was registered for: a list only holds calls of its
+/// own model.
+fn model_mut<M: 'static>(model: &mut dyn Any) -> &mut M {
+    model
+        .downcast_mut()
+        .expect("a model's list holds listeners of that model")
+}
+
+/// [`model_mut`], shared.
+fn model_ref<M: 'static>(model: &dyn Any) -> &M {
+    model
+        .downcast_ref()
+        .expect("a model's list holds listeners of that model")
 }
 
 /// The call of a run-time listener of every model.
@@ -66,7 +82,7 @@ pub(crate) struct List<C> {
 type Shared<C> = Arc<Vec<Arc<Entry<C>>>>;
 
 impl<C> List<C> {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         List {
             entries: RwLock::new(None),
         }
@@ -80,7 +96,7 @@ impl<C> List<C> {
     }
 
     /// The events listened to.
-    fn mask(&self) -> u32 {
+    pub(crate) fn mask(&self) -> u32 {
         self.snapshot().map_or(0, |entries| {
             entries.iter().fold(0, |m, e| m | 1 << e.event.index())
         })
@@ -98,29 +114,13 @@ impl<C> List<C> {
     }
 }
 
-/// A model's run-time listeners; those of every model are in [`EVERY`].
-pub(crate) struct RuntimeLists<M> {
-    pub(crate) typed: List<TypedCall<M>>,
-}
-
-impl<M> RuntimeLists<M> {
-    pub(crate) const fn new() -> Self {
-        RuntimeLists { typed: List::new() }
-    }
-
-    pub(crate) fn mask(&self) -> u32 {
-        self.typed.mask()
-    }
-}
-
 /// The run-time listeners of every model.
 pub(crate) static EVERY: List<EveryCall> = List::new();
 
-/// Removes a run-time listener of model `M` by id.
-pub(crate) fn remove_typed<M: Model>(id: u64) {
-    let cell = M::__listeners();
+/// Removes a run-time listener of the model of `cell` by id.
+pub(crate) fn remove_typed(cell: &Listeners, id: u64) {
     let global = global();
-    cell.runtime.typed.remove(id);
+    cell.runtime.remove(id);
     cell.refresh(global.every_mask);
 }
 
@@ -232,25 +232,24 @@ fn new_entry<C>(id: u64, event: Event, name: &'static str, once: bool, call: C) 
     })
 }
 
-/// Adds a listener of model `M`.
-fn register_typed<M: Model>(
+/// Adds a listener of the model of `cell`.
+fn register_typed(
+    cell: &'static Listeners,
     event: Event,
     name: &'static str,
     once: bool,
-    call: TypedCall<M>,
+    call: TypedCall,
 ) -> Listening {
-    let cell = M::__listeners();
     cell.state(); // initialised, so that refresh keeps its bits current
     let mut global = global();
     let id = global.next_id;
     global.next_id += 1;
     cell.runtime
-        .typed
         .change(|list| list.push(new_entry(id, event, name, once, call)));
     cell.refresh(global.every_mask);
     Listening {
         id,
-        remove: Some(remove_typed::<M>),
+        remove: Some(Remove::Model(cell)),
     }
 }
 
@@ -266,22 +265,22 @@ fn register_every(event: Event, name: &'static str, once: bool, call: EveryCall)
     }
     Listening {
         id,
-        remove: Some(remove_every),
+        remove: Some(Remove::Every),
     }
 }
 
 macro_rules! sync_impls {
-    ($shape:ident, $call:ident, [$($mut:ident)?], [$($bound:path)?]) => {
+    ($shape:ident, $call:ident, $cast:ident, [$($mut:ident)?], [$($bound:path)?]) => {
         impl<M: Model $(+ $bound)?, L> RuntimeListener<M, on::shape::$shape, marker::Plain> for L
         where
             L: Fn(& $($mut)? M) + Send + Sync + 'static,
         {
             fn __register(self, event: Event, once: bool) -> Listening {
-                let call = Box::new(move |model: & $($mut)? M| {
-                    self(model);
+                let call = Box::new(move |model: & $($mut)? dyn Any| {
+                    self($cast::<M>(model));
                     Ok(())
                 });
-                register_typed::<M>(event, type_name::<L>(), once, TypedCall::$call(call))
+                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
             }
         }
 
@@ -291,8 +290,10 @@ macro_rules! sync_impls {
             E: Into<BoxError>,
         {
             fn __register(self, event: Event, once: bool) -> Listening {
-                let call = Box::new(move |model: & $($mut)? M| self(model).map_err(Into::into));
-                register_typed::<M>(event, type_name::<L>(), once, TypedCall::$call(call))
+                let call = Box::new(move |model: & $($mut)? dyn Any| {
+                    self($cast::<M>(model)).map_err(Into::into)
+                });
+                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
             }
         }
 
@@ -322,10 +323,10 @@ macro_rules! sync_impls {
     };
 }
 
-sync_impls!(Mut, Mut, [mut], []);
-sync_impls!(Ref, Ref, [], []);
+sync_impls!(Mut, Mut, model_mut, [mut], []);
+sync_impls!(Ref, Ref, model_ref, [], []);
 // A row's `before_commit` listeners get a clone of it at the commit.
-sync_impls!(BeforeCommit, Ref, [], [Clone]);
+sync_impls!(BeforeCommit, Ref, model_ref, [], [Clone]);
 
 /// After-commit and after-rollback listeners of one model: `Mk` is [`CommitListener`]'s
 /// marker.
@@ -335,12 +336,18 @@ where
 {
     fn __register(self, event: Event, once: bool) -> Listening {
         let listener = Arc::new(self);
-        let call = Box::new(move |model: &M| -> Callback {
+        let call = Box::new(move |model: &dyn Any| -> Callback {
             let listener = Arc::clone(&listener);
-            let model = Arc::new(model.clone());
+            let model = Arc::new(model_ref::<M>(model).clone());
             Box::new(move || Box::pin(async move { listener.call(&model).await }))
         });
-        register_typed::<M>(event, type_name::<L>(), once, TypedCall::Commit(call))
+        register_typed(
+            M::__listeners(),
+            event,
+            type_name::<L>(),
+            once,
+            TypedCall::Commit(call),
+        )
     }
 }
 
@@ -403,7 +410,16 @@ where
 #[must_use = "dropping the handle removes the listener at once; `.keep()` keeps it for the rest of the program"]
 pub struct Listening {
     id: u64,
-    remove: Option<fn(u64)>,
+    /// `None` once kept.
+    remove: Option<Remove>,
+}
+
+/// Which list a [`Listening`] removes its listener from.
+enum Remove {
+    /// The run-time listeners of one model.
+    Model(&'static Listeners),
+    /// [`EVERY`].
+    Every,
 }
 
 impl Listening {
@@ -419,8 +435,10 @@ impl Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
-        if let Some(remove) = self.remove.take() {
-            remove(self.id);
+        match self.remove.take() {
+            Some(Remove::Model(cell)) => remove_typed(cell, self.id),
+            Some(Remove::Every) => remove_every(self.id),
+            None => {}
         }
     }
 }

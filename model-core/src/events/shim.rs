@@ -2,6 +2,7 @@
 //! erased form [`crate::events::registry`] stores. The listener's type is checked here, at
 //! the function, by the same traits as struct-side listeners.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crate::backend::Backend;
@@ -12,11 +13,11 @@ use crate::listener::{CommitListener, MutListener, RefListener};
 use crate::model::Model;
 use crate::session::Session;
 
-/// Calls a listener of an event that hands out `&mut M`.
+/// Calls a listener of an event that hands out `&mut M`, given the model as `dyn Any`.
 #[inline]
 pub fn shim_mut<'a, M, DB, Marker, L>(
     listener: &'a L,
-    model: &'a mut M,
+    model: &'a mut dyn Any,
     session: &'a mut Session<'_, DB>,
 ) -> Pending<'a>
 where
@@ -24,14 +25,15 @@ where
     DB: Backend,
     L: MutListener<M, DB, Marker>,
 {
+    let model = model.downcast_mut::<M>().expect(WRONG_MODEL);
     Box::pin(listener.call(model, session))
 }
 
-/// Calls a listener of an event that hands out `&M`.
+/// Calls a listener of an event that hands out `&M`, given the model as `dyn Any`.
 #[inline]
 pub fn shim_ref<'a, M, DB, Marker, L>(
     listener: &'a L,
-    model: &'a M,
+    model: &'a dyn Any,
     session: &'a mut Session<'_, DB>,
 ) -> Pending<'a>
 where
@@ -39,8 +41,12 @@ where
     DB: Backend,
     L: RefListener<M, DB, Marker>,
 {
+    let model = model.downcast_ref::<M>().expect(WRONG_MODEL);
     Box::pin(listener.call(model, session))
 }
+
+/// A model's list holds only registrations whose `TypeId` is that model's.
+const WRONG_MODEL: &str = "a model's list holds listeners of that model";
 
 /// Calls a listener of every model.
 #[inline]
@@ -58,12 +64,12 @@ where
 
 /// An after-commit call of `listener` on a clone of `model`.
 #[inline]
-pub fn shim_commit<M, Marker, L>(listener: L, model: &M) -> Callback
+pub fn shim_commit<M, Marker, L>(listener: L, model: &dyn Any) -> Callback
 where
     M: Model + Clone,
     L: CommitListener<M, Marker>,
 {
-    let model = Arc::new(model.clone());
+    let model = Arc::new(model.downcast_ref::<M>().expect(WRONG_MODEL).clone());
     Box::new(move || Box::pin(async move { listener.call(&model).await }))
 }
 

@@ -46,10 +46,18 @@ fn registry_methods(model: &Model<'_>) -> TokenStream {
             __values.push((&::model_core::__private::Probe(&self.#member)).__value());
         }
     });
+    // The name and the manifest are written again rather than read from `<#ident as
+    // Model>`: a static cannot name `Self`, and an impl with an error would give a second.
+    let name = ident.to_string();
+    let manifest = manifest(model);
     quote! {
-        fn __listeners() -> &'static ::model_core::__private::Listeners<Self> {
-            static LISTENERS: ::model_core::__private::Listeners<#ident> =
-                ::model_core::__private::Listeners::new();
+        fn __listeners() -> &'static ::model_core::__private::Listeners {
+            static LISTENERS: ::model_core::__private::Listeners =
+                ::model_core::__private::Listeners::new(
+                    ::core::any::TypeId::of::<#ident>,
+                    #name,
+                    #manifest,
+                );
             &LISTENERS
         }
 
