@@ -19,6 +19,7 @@ use crate::key::{read_key, PrimaryKey};
 use crate::listener::Event;
 use crate::model::Model;
 use crate::ops::{not_found, prepare};
+use crate::row::{generated, Generated};
 use crate::session::Session;
 use crate::statements::max_binds;
 
@@ -62,7 +63,7 @@ pub(crate) async fn insert_all<M: Model, DB: Backend>(
         rest = later;
     }
     for model in models.iter() {
-        crate::events::row_written::<M, DB>(model, session)?;
+        crate::row::written::<DB>(model, session)?;
         model.__run_ref(Event::AfterInsert, session).await?;
     }
     Ok(())
@@ -105,21 +106,9 @@ async fn insert_chunk<M: Model, DB: Backend>(
 }
 
 /// The type of `M`'s generated keys (its key's, for a key of one column).
-type Generated<M> = <<M as Model>::Key as PrimaryKey>::__Generated;
-
-/// `M`'s key from the value the database generated. Only an `Option` key of one column is
-/// generated: the derive refuses `Option` parts of a composite key, whose rows always
-/// bring their keys, so the error is for a hand-written `Model` impl that breaks that rule.
-fn generated<M: Model>(key: Generated<M>) -> Result<M::Key, Error> {
-    M::Key::__from_generated(key).ok_or(Error::Unsupported {
-        model: M::NAME,
-        what: "a generated composite key: each part of a composite key is set by the caller",
-    })
-}
-
-/// One row's `INSERT` (its listeners are the caller's): the single-row statement, the
-/// generated key set on the model.
-pub(crate) async fn insert_one<M: Model, DB: Backend>(
+/// One row's `INSERT` of a batch (its listeners are the caller's): the single-row
+/// statement, the generated key set on the model.
+async fn insert_one<M: Model, DB: Backend>(
     model: &mut M,
     with_key: bool,
     session: &mut Session<'_, DB>,
@@ -195,7 +184,7 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
         }
     }
     for model in models {
-        crate::events::row_written::<M, DB>(model, session)?;
+        crate::row::written::<DB>(model, session)?;
         model.__run_ref(Event::AfterDelete, session).await?;
     }
     Ok(())

@@ -178,6 +178,7 @@ mod listener;
 mod model;
 mod ops;
 mod query;
+mod row;
 pub mod schema;
 mod session;
 mod statements;

@@ -17,7 +17,7 @@ use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
 use crate::session::Session;
-use crate::{update, version};
+use crate::{row, version};
 
 /// Which rows of a model to read with [`Model::page`], by primary key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,42 +226,65 @@ impl<M: Model, DB: Backend> Rows<DB> for One<'_, M> {
     }
 
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
-        Rows::<DB>::listener_state(&self.0, session)
+        session.listener_state::<M>()
     }
 
     fn needs_transaction(&self, state: u32) -> bool {
-        Rows::<DB>::needs_transaction(&self.0, state)
+        self.0.has_after_listeners(state)
     }
 
     fn has_commit_listeners(&self, state: u32) -> bool {
-        Rows::<DB>::has_commit_listeners(&self.0, state)
+        crate::events::needs_commit_scope::<M>(state, self.0.commit_event())
     }
 
     fn unset_keys(&self) -> Vec<bool> {
-        Rows::<DB>::unset_keys(&self.0)
+        match &self.0 {
+            Batch::Insert([model]) => vec![model.__key().is_none()],
+            _ => Vec::new(),
+        }
     }
 
     fn clear_keys(&mut self, unset: &[bool]) {
-        Rows::<DB>::clear_keys(&mut self.0, unset);
+        if let (Batch::Insert([model]), [true]) = (&mut self.0, unset) {
+            model.__set_key(None);
+        }
     }
 
     fn saved_versions(&self) -> Vec<i64> {
-        Rows::<DB>::saved_versions(&self.0)
+        match &self.0 {
+            Batch::Update([model]) if M::__VERSION.is_some() => vec![model.__version()],
+            _ => Vec::new(),
+        }
     }
 
     fn restore_versions(&mut self, saved: &[i64]) {
-        Rows::<DB>::restore_versions(&mut self.0, saved);
+        if let (Batch::Update([model]), [version]) = (&mut self.0, saved) {
+            model.__set_version(*version);
+        }
     }
 
     fn run<'a>(
         &'a mut self,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
-        Box::pin(write_one_in(&mut self.0, session))
+        // Each path is compiled once per backend (`row`); only this dispatch is per model.
+        match &mut self.0 {
+            Batch::Insert([model]) => Box::pin(row::insert::<DB>(model, session)),
+            Batch::Update([model]) => Box::pin(row::update::<DB>(model, session)),
+            Batch::Delete(models) if M::__VERSION.is_some() => {
+                Box::pin(M::__delete_versioned(models, session))
+            }
+            Batch::Delete([model]) => Box::pin(row::delete::<DB>(model, session)),
+            Batch::Insert(_) | Batch::Update(_) | Batch::Delete(_) => {
+                unreachable!("`One` holds one row")
+            }
+        }
     }
 
     fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
-        Rows::<DB>::queue_commit(&self.0, queue);
+        if let [model] = self.0.models() {
+            model.__after_commit(self.0.commit_event(), queue);
+        }
     }
 }
 
@@ -406,11 +429,11 @@ async fn write_in<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     match batch {
-        Batch::Insert([model]) => insert_in(model, session).await,
+        Batch::Insert([model]) => row::insert::<DB>(model, session).await,
         Batch::Insert(models) => batch::insert_all(models, session).await,
         Batch::Update(models) => {
             for model in models.iter_mut() {
-                update_in(model, session).await?;
+                row::update::<DB>(model, session).await?;
             }
             Ok(())
         }
@@ -418,65 +441,9 @@ async fn write_in<M: Model, DB: Backend>(
         Batch::Delete(models) if M::__VERSION.is_some() => {
             M::__delete_versioned(models, session).await
         }
-        Batch::Delete([model]) => delete_in(model, session).await,
+        Batch::Delete([model]) => row::delete::<DB>(model, session).await,
         Batch::Delete(models) => batch::delete_all(models, session).await,
     }
-}
-
-/// [`write_in`] for a batch of one row, without the multi-row paths.
-async fn write_one_in<M: Model, DB: Backend>(
-    batch: &mut Batch<'_, M>,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    match batch {
-        Batch::Insert([model]) => insert_in(model, session).await,
-        Batch::Update([model]) => update_in(model, session).await,
-        Batch::Delete(models) if M::__VERSION.is_some() => {
-            M::__delete_versioned(models, session).await
-        }
-        Batch::Delete([model]) => delete_in(model, session).await,
-        Batch::Insert(_) | Batch::Update(_) | Batch::Delete(_) => {
-            unreachable!("`One` holds one row")
-        }
-    }
-}
-
-async fn insert_in<M: Model, DB: Backend>(
-    model: &mut M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    model.__run_mut(Event::BeforeInsert, session).await?;
-    prepare(model, DB::DIALECT)?;
-    let with_key = model.__key().is_some();
-    batch::insert_one(model, with_key, session).await?;
-    crate::events::row_written::<M, DB>(model, session)?;
-    model.__run_ref(Event::AfterInsert, session).await
-}
-
-async fn update_in<M: Model, DB: Backend>(
-    model: &mut M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    // Listeners, the statement (never setting the key), the version check, change sets.
-    update::update_in(model, session).await
-}
-
-async fn delete_in<M: Model, DB: Backend>(
-    model: &M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
-    model.__run_ref(Event::BeforeDelete, session).await?;
-    let sql = M::__statements(DB::DIALECT);
-    let query = key.__bind(sqlx::query(sql.delete.as_str()));
-    let affected = DB::execute(session.conn(), query)
-        .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    if affected == 0 {
-        return Err(not_found::<M>(&key));
-    }
-    crate::events::row_written::<M, DB>(model, session)?;
-    model.__run_ref(Event::AfterDelete, session).await
 }
 
 /// Refuses a value the backend would reject or store as something else, and gives the model

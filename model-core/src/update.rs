@@ -1,5 +1,5 @@
-//! One row's update, inside the write's transaction ([`crate::ops`]): listeners, the
-//! `UPDATE`, the version check.
+//! The update of a change-tracking model, inside the write's transaction ([`crate::ops`]);
+//! a plain model's is [`crate::row::update`].
 //!
 //! A plain model's update writes every column but the key. A `#[model(track_changes)]`
 //! model's update compares the model with its original values (a [`crate::Tracked`]'s copy,
@@ -22,44 +22,6 @@ use crate::model::Model;
 use crate::ops::{not_found, prepare};
 use crate::session::Session;
 use crate::version::{self, no_row};
-
-/// Updates `model`'s row: the tracked update for a change-tracking model, else every column.
-pub(crate) async fn update_in<M: Model, DB: Backend>(
-    model: &mut M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    if let Some(tracked) = model.__update_tracked(session) {
-        return tracked.await;
-    }
-    let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
-    model.__run_mut(Event::BeforeUpdate, session).await?;
-    same_key(model, &key)?;
-    prepare(model, DB::DIALECT)?;
-    let sql = M::__statements(DB::DIALECT);
-    if sql.update.is_empty() {
-        // A table of just its key has nothing to set; the update still says whether the
-        // row exists.
-        let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
-        let row = DB::fetch_optional(session.conn(), query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        if row.is_none() {
-            return Err(not_found::<M>(&key));
-        }
-    } else {
-        let read = bump(model);
-        let query = key.__bind(model.__bind(sqlx::query(sql.update.as_str()), false));
-        let query = M::__bind_version(query, read);
-        let affected = DB::execute(session.conn(), query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        if affected == 0 {
-            return Err(no_row::<M, DB>(&key, session).await);
-        }
-    }
-    crate::events::row_written::<M, DB>(model, session)?;
-    model.__run_ref(Event::AfterUpdate, session).await
-}
 
 /// The update of a change-tracking model against `original`, or, without one, against
 /// the stored row, read (and locked) first in the write's transaction. Returns the change
@@ -125,7 +87,7 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
             return Err(no_row::<M, DB>(&key, session).await);
         }
     }
-    crate::events::row_written::<M, DB>(model, session)?;
+    crate::row::written::<DB>(model, session)?;
     model.__after_update(&changes, session).await?;
     model.__run_ref(Event::AfterUpdate, session).await?;
     Ok(changes)
@@ -169,7 +131,7 @@ async fn read_locked<M: Model, DB: Backend>(
 /// Gives a versioned model its next version, to be written; returns the version it was
 /// read with, which the statement requires. (On failure the write gives the old one back,
 /// see [`version::saved`].)
-fn bump<M: Model>(model: &mut M) -> i64 {
+pub(crate) fn bump<M: Model>(model: &mut M) -> i64 {
     let read = model.__version();
     if M::__VERSION.is_some() {
         model.__set_version(version::next(read));
@@ -180,7 +142,7 @@ fn bump<M: Model>(model: &mut M) -> i64 {
 /// The key names the row to update and is never written: a key changed since the model
 /// was read, or by a `before_update` listener, is refused rather than ignored (the model
 /// would then claim a key that names another row, or none).
-fn same_key<M: Model>(model: &M, key: &M::Key) -> Result<(), Error> {
+pub(crate) fn same_key<M: Model>(model: &M, key: &M::Key) -> Result<(), Error> {
     match model.__key() {
         Some(now) if now == *key => Ok(()),
         _ => Err(Error::Unsupported {

@@ -73,17 +73,23 @@ pub(crate) fn no_row<'s, 'c, M: Model, DB: Backend>(
     key: &M::Key,
     session: &'s mut Session<'c, DB>,
 ) -> impl Future<Output = Error> + Send + use<'s, 'c, M, DB> {
-    let missing = not_found::<M>(key);
+    let (missing, lookup) = missing::<M, DB>(key);
+    conflict_if_present(lookup, missing, session)
+}
+
+/// [`no_row`]'s synchronous part: the [`Error::NotFound`], and for a versioned model the
+/// lookup that tells a stale version from a missing row.
+pub(crate) fn missing<M: Model, DB: Backend>(key: &M::Key) -> (Error, Option<Query<'static, DB>>) {
     let lookup = M::__VERSION.map(|_| {
         let sql = M::__statements(DB::DIALECT).select_keys(1);
         key.__bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
     });
-    conflict_if_present(lookup, missing, session)
+    (not_found::<M>(key), lookup)
 }
 
 /// `missing` (a [`Error::NotFound`]), or the same model and key as [`Error::Conflict`] if
 /// `lookup` finds the row.
-async fn conflict_if_present<DB: Backend>(
+pub(crate) async fn conflict_if_present<DB: Backend>(
     lookup: Option<Query<'static, DB>>,
     missing: Error,
     session: &mut Session<'_, DB>,
@@ -129,7 +135,7 @@ pub async fn delete_all<M: Model, DB: Backend>(
         }
     }
     for model in models {
-        crate::events::row_written::<M, DB>(model, session)?;
+        crate::row::written::<DB>(model, session)?;
         model.__run_ref(Event::AfterDelete, session).await?;
     }
     Ok(())

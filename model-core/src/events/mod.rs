@@ -40,4 +40,7 @@ pub(crate) mod private {
     pub use linkme;
 }
 
-pub(crate) use run::{after_commit, has_in, needs_commit_scope, row_written, run_mut, run_ref};
+pub(crate) use run::{
+    after_commit, before_commit_call, before_commit_listeners, has_in, needs_commit_scope, run_mut,
+    run_ref, SharedRow,
+};

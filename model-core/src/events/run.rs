@@ -1,7 +1,7 @@
 //! Runs what [`crate::events::registry`] and [`crate::events::runtime`] hold for a model,
 //! after its struct-side listeners: the model's `__run_mut`, `__run_ref` and
-//! `__after_commit` end here. And what a written row queues for the end of the outermost
-//! transaction ([`row_written`]): its `before_commit` and `after_rollback` calls.
+//! `__after_commit` end here. And the `before_commit` call a written row queues for the end
+//! of the outermost transaction ([`crate::row::written`]).
 
 use std::any::Any;
 use std::future::Future;
@@ -44,42 +44,9 @@ pub(crate) fn needs_commit_scope<M: Model>(state: u32, commit_event: Event) -> b
         .any(|event| has_in::<M>(state, event))
 }
 
-/// The statement of `model`'s row ran, in a transaction that may still commit or roll back:
-/// queues its `after_rollback` calls (run if that transaction, or the savepoint it ran in,
-/// rolls back) and its `before_commit` call (run right before the outermost commit, unless
-/// its savepoint rolls back first). Called by every write path between the row's statement
-/// and its `after_*` listeners, so that a row whose `after_*` listener ran, or vetoed, gets
-/// `after_rollback` when it is undone.
-pub(crate) fn row_written<M: Model, DB: Backend>(
-    model: &M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    let cell = M::__listeners();
-    let state = session.listener_state_of(cell);
-    if has_in::<M>(state, Event::AfterRollback) {
-        commit::enqueue_rollback(|queue| model.__after_commit(Event::AfterRollback, queue));
-    }
-    if has_in::<M>(state, Event::BeforeCommit) {
-        let (own, every) = before_commit_listeners(cell, state);
-        // Declaring a listener of `M` requires `M: Clone` (`__share`), so this never fails.
-        let shared: Option<Arc<dyn SharedRow<DB>>> = if own {
-            let shared = model.__share().ok_or(Error::Unsupported {
-                model: M::NAME,
-                what: "before_commit listeners of a model that is not Clone",
-            })?;
-            Some(shared as Arc<dyn SharedRow<DB>>)
-        } else {
-            None
-        };
-        let row = every.then(|| model.to_row());
-        commit::enqueue_before_commit(before_commit_call::<DB>(shared, row, cell));
-    }
-    Ok(())
-}
-
 /// Whether a row of the model of `cell` has `before_commit` listeners of its own model
 /// (struct-side, function-side or run-time) and of every model.
-fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (bool, bool) {
+pub(crate) fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (bool, bool) {
     let event = Event::BeforeCommit;
     let fixed = || cell.fixed().listeners.iter().filter(|l| l.event() == event);
     let own = cell.struct_side_has(event)
@@ -99,7 +66,7 @@ fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (bool, bool)
 
 /// A written row's clone, as its `before_commit` call holds it: the one method the call
 /// needs, so that the call itself is compiled once per backend, not once per model.
-trait SharedRow<DB: Backend>: Send + Sync {
+pub(crate) trait SharedRow<DB: Backend>: Send + Sync {
     /// The row's `before_commit` listeners of its own model.
     fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a>;
 }
@@ -115,7 +82,7 @@ type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>
 
 /// A row's `before_commit` call: its listeners of its model on a clone of it, then those of
 /// every model on its [`ModelRow`], on the connection of the outermost transaction.
-fn before_commit_call<DB: Backend>(
+pub(crate) fn before_commit_call<DB: Backend>(
     shared: Option<Arc<dyn SharedRow<DB>>>,
     row: Option<ModelRow>,
     cell: &'static Listeners,
