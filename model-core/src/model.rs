@@ -241,7 +241,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write_one(Batch::Insert(std::slice::from_mut(self)), db)
+        ops::write_one(ops::One::Insert(self), db)
     }
 
     /// Updates the row with this primary key: `before_update` listeners, `UPDATE` of every
@@ -260,7 +260,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write_one(Batch::Update(std::slice::from_mut(self)), db)
+        ops::write_one(ops::One::Update(self), db)
     }
 
     /// Deletes the row with this primary key: `before_delete` listeners, `DELETE`, then
@@ -272,7 +272,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::write_one(Batch::Delete(std::slice::from_ref(self)), db)
+        ops::write_one(ops::One::Delete(self), db)
     }
 
     /// Inserts every model in one transaction, running each one's listeners in turn: a

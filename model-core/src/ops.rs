@@ -16,8 +16,9 @@ use crate::error::Error;
 use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
+use crate::row::{self, WriteRow};
 use crate::session::Session;
-use crate::{row, version};
+use crate::version;
 
 /// Which rows of a model to read with [`Model::page`], by primary key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,15 +82,14 @@ where
     write_rows(&mut batch, db).await
 }
 
-/// [`write`] for `insert`, `update` and `delete`: one row, through [`One`].
-pub(crate) async fn write_one<'c, M, A>(batch: Batch<'_, M>, db: A) -> Result<(), Error>
+/// [`write`] for `insert`, `update` and `delete`: one row, through [`One`]; generic over the
+/// connection type only.
+pub(crate) async fn write_one<'c, A>(mut one: One<'_, A::Database>, db: A) -> Result<(), Error>
 where
-    M: Model,
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    debug_assert_eq!(batch.models().len(), 1);
-    write_rows(&mut One(batch), db).await
+    write_rows(&mut one, db).await
 }
 
 pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
@@ -214,52 +214,77 @@ impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
     }
 }
 
-/// The write of one row by `insert`, `update` or `delete`: a [`Batch`] of one whose `run`
-/// knows only the one-row paths. A program that writes row by row then does not compile
-/// the multi-row paths (`batch.rs`: chunking, key order, the missing-row search) once per
-/// model, which they would be behind `Batch`'s `run` (issue 10: compile cost per model).
-pub(crate) struct One<'m, M>(Batch<'m, M>);
+/// The write of one row by `insert`, `update` or `delete`. Not generic over the model: the
+/// row is behind [`WriteRow`]'s vtable, so the whole one-row write, from the transaction to
+/// the listener calls, is compiled once per backend (issue 10: compile cost per model).
+pub(crate) enum One<'m, DB: Backend> {
+    Insert(&'m mut dyn WriteRow<DB>),
+    Update(&'m mut dyn WriteRow<DB>),
+    Delete(&'m dyn WriteRow<DB>),
+}
 
-impl<M: Model, DB: Backend> Rows<DB> for One<'_, M> {
+impl<DB: Backend> One<'_, DB> {
+    fn row(&self) -> &dyn WriteRow<DB> {
+        match self {
+            One::Insert(row) | One::Update(row) => &**row,
+            One::Delete(row) => *row,
+        }
+    }
+
+    fn events(&self) -> (Event, Event) {
+        match self {
+            One::Insert(_) => (Event::AfterInsert, Event::AfterInsertCommit),
+            One::Update(_) => (Event::AfterUpdate, Event::AfterUpdateCommit),
+            One::Delete(_) => (Event::AfterDelete, Event::AfterDeleteCommit),
+        }
+    }
+}
+
+impl<DB: Backend> Rows<DB> for One<'_, DB> {
     fn model(&self) -> &'static str {
-        M::NAME
+        self.row().cell().name
     }
 
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
-        session.listener_state::<M>()
+        session.listener_state_of(self.row().cell())
     }
 
     fn needs_transaction(&self, state: u32) -> bool {
-        self.0.has_after_listeners(state)
+        // A listener after the statement could still veto it.
+        let row = self.row();
+        row.listens(state, self.events().0) || row.listens(state, Event::BeforeCommit)
     }
 
     fn has_commit_listeners(&self, state: u32) -> bool {
-        crate::events::needs_commit_scope::<M>(state, self.0.commit_event())
+        let row = self.row();
+        [self.events().1, Event::BeforeCommit, Event::AfterRollback]
+            .into_iter()
+            .any(|event| row.listens(state, event))
     }
 
     fn unset_keys(&self) -> Vec<bool> {
-        match &self.0 {
-            Batch::Insert([model]) => vec![model.__key().is_none()],
-            _ => Vec::new(),
+        match self {
+            One::Insert(row) => vec![!row.has_key()],
+            One::Update(_) | One::Delete(_) => Vec::new(),
         }
     }
 
     fn clear_keys(&mut self, unset: &[bool]) {
-        if let (Batch::Insert([model]), [true]) = (&mut self.0, unset) {
-            model.__set_key(None);
+        if let (One::Insert(row), [true]) = (self, unset) {
+            row.clear_key();
         }
     }
 
     fn saved_versions(&self) -> Vec<i64> {
-        match &self.0 {
-            Batch::Update([model]) if M::__VERSION.is_some() => vec![model.__version()],
-            _ => Vec::new(),
+        match self {
+            One::Update(row) => row.version().into_iter().collect(),
+            One::Insert(_) | One::Delete(_) => Vec::new(),
         }
     }
 
     fn restore_versions(&mut self, saved: &[i64]) {
-        if let (Batch::Update([model]), [version]) = (&mut self.0, saved) {
-            model.__set_version(*version);
+        if let (One::Update(row), [version]) = (self, saved) {
+            row.set_version(*version);
         }
     }
 
@@ -267,24 +292,18 @@ impl<M: Model, DB: Backend> Rows<DB> for One<'_, M> {
         &'a mut self,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
-        // Each path is compiled once per backend (`row`); only this dispatch is per model.
-        match &mut self.0 {
-            Batch::Insert([model]) => Box::pin(row::insert::<DB>(model, session)),
-            Batch::Update([model]) => Box::pin(row::update::<DB>(model, session)),
-            Batch::Delete(models) if M::__VERSION.is_some() => {
-                Box::pin(M::__delete_versioned(models, session))
-            }
-            Batch::Delete([model]) => Box::pin(row::delete::<DB>(model, session)),
-            Batch::Insert(_) | Batch::Update(_) | Batch::Delete(_) => {
-                unreachable!("`One` holds one row")
-            }
+        match self {
+            One::Insert(row) => Box::pin(row::insert::<DB>(&mut **row, session)),
+            One::Update(row) => Box::pin(row::update::<DB>(&mut **row, session)),
+            // A version is checked by `version::delete_all`, which only the derive of a
+            // versioned model writes.
+            One::Delete(row) if row.version().is_some() => row.delete_versioned(session),
+            One::Delete(row) => Box::pin(row::delete::<DB>(*row, session)),
         }
     }
 
     fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
-        if let [model] = self.0.models() {
-            model.__after_commit(self.0.commit_event(), queue);
-        }
+        self.row().queue_after_commit(self.events().1, queue);
     }
 }
 

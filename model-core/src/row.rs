@@ -86,6 +86,17 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     fn share(&self) -> Option<Arc<dyn SharedRow<DB>>>;
     /// Queues the row's listeners of an `after_*_commit` or `after_rollback` event.
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>);
+    /// Whether the key is set (else an insert has the database generate it).
+    fn has_key(&self) -> bool;
+    /// Clears a generated key whose insert did not commit.
+    fn clear_key(&mut self);
+    /// The `#[model(version)]` column's value, if the model has one.
+    fn version(&self) -> Option<i64>;
+    /// Gives the version column back a value [`WriteRow::version`] returned.
+    fn set_version(&mut self, version: i64);
+    /// The delete of a versioned model (`version::delete_all`); only for a model whose
+    /// [`WriteRow::version`] is `Some`.
+    fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
 }
 
 fn key_of<M: Model>(key: &AnyKey) -> &M::Key {
@@ -180,6 +191,26 @@ impl<M: Model, DB: Backend> WriteRow<DB> for M {
 
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>) {
         self.__after_commit(event, queue);
+    }
+
+    fn has_key(&self) -> bool {
+        self.__key().is_some()
+    }
+
+    fn clear_key(&mut self) {
+        self.__set_key(None);
+    }
+
+    fn version(&self) -> Option<i64> {
+        M::__VERSION.map(|_| self.__version())
+    }
+
+    fn set_version(&mut self, version: i64) {
+        self.__set_version(version);
+    }
+
+    fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
+        Box::pin(M::__delete_versioned(std::slice::from_ref(self), session))
     }
 }
 
