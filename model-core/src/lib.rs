@@ -175,6 +175,7 @@ mod error;
 mod events;
 mod key;
 mod listener;
+mod map;
 mod model;
 mod ops;
 mod query;

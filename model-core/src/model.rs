@@ -320,7 +320,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::find(db, key)
+        ops::find(db, &key)
     }
 
     /// Like [`Model::find`], but a missing row is [`Error::NotFound`].
@@ -329,13 +329,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
-            let wanted = key.clone();
-            ops::find(db, key).await?.ok_or_else(|| Error::NotFound {
-                model: Self::NAME,
-                key: format!("{wanted:?}"),
-            })
-        }
+        let found = ops::find::<Self, A>(db, &key);
+        crate::map::map(found, move |found| {
+            found?.ok_or_else(|| ops::not_found::<Self>(&key))
+        })
     }
 
     /// Reads every row, ordered by primary key, running `load` listeners on each.

@@ -15,6 +15,7 @@ use crate::commit;
 use crate::error::Error;
 use crate::key::PrimaryKey as _;
 use crate::listener::Event;
+use crate::map::map;
 use crate::model::Model;
 use crate::row::{self, WriteRow};
 use crate::session::Session;
@@ -485,7 +486,12 @@ pub(crate) fn not_found<M: Model>(key: &M::Key) -> Error {
     }
 }
 
-pub(crate) async fn find<'c, M, A>(db: A, key: M::Key) -> Result<Option<M>, Error>
+/// The row with `key`, if there is one. Only the binding and the conversion of the result
+/// are compiled per model: the read is [`read`]'s, once per connection type.
+pub(crate) fn find<'c, M, A>(
+    db: A,
+    key: &M::Key,
+) -> impl Future<Output = Result<Option<M>, Error>> + Send + use<'c, M, A>
 where
     M: Model,
     A: Acquire<'c> + Send,
@@ -493,12 +499,17 @@ where
 {
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
     let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
-    let mut loaded = Loaded::<M>(Vec::new());
-    read(db, query, &mut loaded).await?;
-    Ok(loaded.0.pop())
+    map(
+        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
+        |loaded| Ok(models::<M, A::Database>(loaded?).pop()),
+    )
 }
 
-pub(crate) async fn fetch<'c, M, A>(db: A, page: Option<Page>) -> Result<Vec<M>, Error>
+/// Every row, or one page of them, in key order.
+pub(crate) fn fetch<'c, M, A>(
+    db: A,
+    page: Option<Page>,
+) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'c, M, A>
 where
     M: Model,
     A: Acquire<'c> + Send,
@@ -520,18 +531,19 @@ where
             <A::Database as Backend>::bind(query, &offset)
         }
     };
-    let mut loaded = Loaded::<M>(Vec::new());
-    read(db, query, &mut loaded).await?;
-    Ok(loaded.0)
+    map(
+        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
+        |loaded| Ok(models::<M, A::Database>(loaded?)),
+    )
 }
 
-/// Runs a read and loads its rows: the machinery, compiled once per backend and connection
-/// type, not once per model (see [`write`]).
+/// Runs a read and loads its rows into `loader`, which it gives back: the machinery,
+/// compiled once per backend and connection type, not once per model (see [`write`]).
 async fn read<'c, A>(
     db: A,
     query: crate::backend::Query<'static, A::Database>,
-    loader: &mut dyn Loader<A::Database>,
-) -> Result<(), Error>
+    mut loader: Box<dyn Loader<A::Database>>,
+) -> Result<Box<dyn Loader<A::Database>>, Error>
 where
     A: Acquire<'c> + Send,
     A::Database: Backend,
@@ -541,7 +553,17 @@ where
     let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
         .await
         .map_err(|e| Error::from_sqlx(name, e))?;
-    load_into::<A::Database>(&rows, &mut conn, loader).await
+    load_into::<A::Database>(&rows, &mut conn, &mut *loader).await?;
+    Ok(loader)
+}
+
+/// The models a [`Loaded`] of `M` read.
+fn models<M: Model, DB: Backend>(loader: Box<dyn Loader<DB>>) -> Vec<M> {
+    let loaded: Box<Loaded<M>> = loader
+        .into_any()
+        .downcast()
+        .expect("a read's loader is the one its model gave");
+    loaded.0
 }
 
 /// The model's part of a read: decoding a row and running its `load` listeners.
@@ -552,12 +574,13 @@ pub(crate) trait Loader<DB: Backend>: Send {
     fn has_listeners(&self) -> bool;
     /// Decodes `row` and keeps the model.
     fn decode(&mut self, row: &DB::Row) -> Result<(), Error>;
-    /// Decodes `row`, runs the `load` listeners on the model and keeps it.
+    /// Runs the `load` listeners on the model decoded last.
     fn load<'a>(
         &'a mut self,
-        row: &'a DB::Row,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    /// The loader, to downcast to the [`Loaded`] of its model.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
 /// The models a read has loaded so far.
@@ -580,15 +603,14 @@ impl<M: Model, DB: Backend> Loader<DB> for Loaded<M> {
 
     fn load<'a>(
         &'a mut self,
-        row: &'a DB::Row,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
-        Box::pin(async move {
-            let mut model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::NAME, e))?;
-            model.__run_mut(Event::Load, session).await?;
-            self.0.push(model);
-            Ok(())
-        })
+        let model = self.0.last_mut().expect("`load` follows `decode`");
+        Box::pin(model.__run_mut(Event::Load, session))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 }
 
@@ -615,7 +637,8 @@ async fn load_into<DB: Backend>(
     let mut session = Session::<DB>::new(conn);
     let loaded = async {
         for row in rows {
-            loader.load(row, &mut session).await?;
+            loader.decode(row)?;
+            loader.load(&mut session).await?;
         }
         Ok(())
     };
