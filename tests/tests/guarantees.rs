@@ -398,8 +398,8 @@ async fn read_after_delete<DB: Backend>(
 /// new values, an after_delete listener sees the row gone (and the before_* listeners, for
 /// contrast, the old state).
 ///
-/// Guards the order in `ops::update_in` and `ops::delete_in`: the `DB::execute(session.conn(),
-/// query)` of the statement before `model.__run_ref(Event::AfterUpdate | AfterDelete, ..)`.
+/// Guards the order in `row::update` and `row::delete`: the `DB::execute(session.conn(),
+/// query)` of the statement before `run_ref(row, Event::AfterUpdate | AfterDelete, ..)`.
 /// Run before the statement, the after_* listeners would read `Some("old")` and
 /// `Some("new")`.
 async fn after_update_and_after_delete_see_their_statement<DB: TestBackend>(db: &TestDb<DB>) {
@@ -562,9 +562,10 @@ fn apply_poison(row: &mut Checked) {
 /// (MySQL). Nothing changes: no row inserted, the updated row as it was. Where the backend
 /// can hold the value, it is stored and read back exactly.
 ///
-/// Guards `ops::update_in`'s value check (`check(model, DB::DIALECT)?`, `prepare(..)?` since
-/// timestamps are normalised) placed after the before_update listeners, the same in
-/// `ops::insert_in`, and `check_float` / `check_year` in column.rs. Without the update check
+/// Guards `row::update`'s value check (`prepare(..)?` in `WriteRow::update`; it was
+/// `check(model, DB::DIALECT)?` before timestamps were normalised) placed after the
+/// before_update listeners, the same in `row::insert`, and `check_float` / `check_year` in
+/// column.rs. Without the update check
 /// SQLite turns NaN into NULL (a NOT NULL violation in the model's table, not
 /// `Error::Value`), MariaDB answers NaN with `Error::Database` (1264, out of range); moved
 /// before the listeners, the listener-set values go through;
