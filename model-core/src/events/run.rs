@@ -136,7 +136,7 @@ fn error(cell: &Listeners, failure: Failure, event: Event, listener: &'static st
 }
 
 /// The function-side and run-time listeners of an event that hands out `&mut M`. Only this
-/// wrapper is generic over the model; [`run_mut_in`] is compiled once per backend.
+/// wrapper is generic over the model; `run_mut_in` is compiled once per backend.
 #[inline]
 pub fn run_mut<'a, 'c, M: Model, DB: Backend>(
     model: &'a mut M,
@@ -189,7 +189,7 @@ async fn run_mut_in<DB: Backend>(
 }
 
 /// The function-side and run-time listeners of an event that hands out `&M`. Only this
-/// wrapper is generic over the model; [`run_ref_in`] is compiled once per backend.
+/// wrapper is generic over the model; `run_ref_in` is compiled once per backend.
 #[inline]
 pub fn run_ref<'a, 'c, M: Model, DB: Backend>(
     model: &'a M,
