@@ -475,12 +475,36 @@ async fn run_time_listeners_veto_and_wait_for_the_commit<DB: TestBackend>(db: &T
     tally("no").insert(&db.pool).await.unwrap();
 }
 
+/// Events that no function-side listener in this binary listens to (every-model ones here
+/// listen to inserts only): for these, only the run-time bits of the model's state word say
+/// that a listener is there, and a write must not skip it.
+async fn run_time_listeners_alone_on_their_event<DB: TestBackend>(db: &TestDb<DB>) {
+    let _turn = RUNTIME.lock().await;
+    schema(db).await;
+    let mut row = tally("plain");
+    row.insert(&db.pool).await.unwrap();
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let shout = listen(on::BeforeUpdate, |t: &mut Tally| t.name.push('!'));
+    let counter = deleted.clone();
+    let count = listen(on::AfterDelete, move |_: &Tally| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    row.name = "changed".into();
+    row.update(&db.pool).await.unwrap();
+    let key = row.id.unwrap();
+    assert_eq!(Tally::get(&db.pool, key).await.unwrap().name, "changed!");
+    row.delete(&db.pool).await.unwrap();
+    assert_eq!(deleted.load(Ordering::SeqCst), 1);
+    drop((shout, count));
+}
+
 per_backend!(
     struct_then_function_then_every_model_in_order,
     function_side_async_listener_commits_with_the_row_and_a_veto_undoes_it,
     every_model_listener_audits_two_models_in_one_transaction,
     every_model_listener_vetoes_before_anything_is_written,
     run_time_listeners_come_and_go_from_concurrent_tasks,
+    run_time_listeners_alone_on_their_event,
     run_time_listeners_veto_and_wait_for_the_commit;
     file: once_listener_runs_for_one_of_many_concurrent_writes,
 );

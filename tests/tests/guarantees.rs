@@ -278,7 +278,10 @@ async fn failed_write_has_rolled_back_when_it_returns<DB: TestBackend>(db: &Test
         );
         // Only a key the database generated is cleared after a failed insert: this one is
         // the caller's, and still names the row they meant.
-        assert_eq!(row.id, existing.id, "a key the caller set survives a failed insert");
+        assert_eq!(
+            row.id, existing.id,
+            "a key the caller set survives a failed insert"
+        );
         assert_released(db, &locker, "insert whose statement failed").await;
 
         let mut row = Guarded {

@@ -267,6 +267,11 @@ impl Listeners {
         if state & INIT != 0 {
             return state;
         }
+        // Once per cell: `INIT` stays set from here on, so no later call comes this way.
+        debug_assert!(
+            !global.cells.iter().any(|cell| std::ptr::eq(*cell, self)),
+            "a listener cell is initialised once"
+        );
         global.cells.push(self);
         self.refresh(global.every_mask)
     }
