@@ -47,6 +47,15 @@ struct Tally {
     label: String,
 }
 
+/// A model that is not `Clone`: a row's `before_commit` listeners of every model get its
+/// `ModelRow`, so such a model may be written while they listen.
+#[derive(Debug, Model)]
+#[model(table = "memos")]
+struct Memo {
+    id: Option<i64>,
+    label: String,
+}
+
 /// What `audit_order` writes in the transaction it is about to commit.
 #[derive(Debug, Clone, Model)]
 #[model(table = "audit")]
@@ -211,6 +220,7 @@ async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
         .model::<Line>()
         .model::<Audit>()
         .model::<Tally>()
+        .model::<Memo>()
         .create_all(&db.pool)
         .await
         .unwrap();
@@ -683,9 +693,18 @@ async fn run_time_listeners_of_commit_and_rollback_from_concurrent_tasks<DB: Tes
 
     // The veto came from a listener of `Line`, which runs before those of every model.
     assert_eq!(every_before.load(Ordering::SeqCst), 1);
+    // A model that is not `Clone` and has no `before_commit` listener of its own: the
+    // listener of every model gets its row, and the write is not refused.
+    let mut memo = Memo {
+        id: None,
+        label: "rt-memo".into(),
+    };
+    memo.insert(&db.pool).await.unwrap();
+    assert_eq!(every_before.load(Ordering::SeqCst), 2);
+    assert_eq!(db.count("memos").await, 1);
     drop((handles, every, every_commit));
     line("rt-veto", &trace).insert(&db.pool).await.unwrap();
-    assert_eq!(every_before.load(Ordering::SeqCst), 1);
+    assert_eq!(every_before.load(Ordering::SeqCst), 2);
     assert_eq!(
         before.load(Ordering::SeqCst),
         counted,
