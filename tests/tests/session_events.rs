@@ -48,12 +48,26 @@ struct Tally {
 }
 
 /// A model that is not `Clone`: a row's `before_commit` listeners of every model get its
-/// `ModelRow`, so such a model may be written while they listen.
+/// `ModelRow`, so such a model may be written while they listen. Its own listeners, one
+/// struct-side and one function-side, listen to other events than `before_commit`.
 #[derive(Debug, Model)]
 #[model(table = "memos")]
+#[listens_for(before_insert, memo_stamped)]
 struct Memo {
     id: Option<i64>,
     label: String,
+}
+
+fn memo_stamped(memo: &mut Memo) {
+    memo.label.push('+');
+}
+
+#[model_core::listens_for(after_insert)]
+fn memo_inserted(memo: &Memo) -> Result<(), Refused> {
+    match memo.label.ends_with('+') {
+        true => Ok(()),
+        false => Err(Refused("before_insert ran first")),
+    }
 }
 
 /// What `audit_order` writes in the transaction it is about to commit.

@@ -34,7 +34,7 @@ pub(crate) mod private {
         EveryShims, Listeners, Pending, Registered, RegisteredEvery, Registration, Shims,
         FUNCTION_LISTENERS,
     };
-    pub use super::run::{after_commit, has_listeners, run_mut, run_ref};
+    pub use super::run::{after_commit, run_mut, run_ref};
     pub use super::shim::{shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref};
     pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
     pub use linkme;

@@ -22,13 +22,7 @@ use crate::model::Model;
 use crate::session::Session;
 
 /// Whether `M` has a listener of `event` of any kind: struct-side (a constant), function-side
-/// or run-time (one atomic load).
-#[inline]
-pub fn has_listeners<M: Model>(event: Event) -> bool {
-    has_in::<M>(M::__listeners().state(), event)
-}
-
-/// [`has_listeners`] for a state word already read (`Session::listener_state`).
+/// or run-time, given its state word (`Listeners::state`, or the session's copy of it).
 #[inline]
 pub(crate) fn has_in<M: Model>(state: u32, event: Event) -> bool {
     M::LISTENERS.iter().any(|l| l.event == event) || state & bits(event) != 0
