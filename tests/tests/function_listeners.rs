@@ -489,13 +489,26 @@ async fn run_time_listeners_alone_on_their_event<DB: TestBackend>(db: &TestDb<DB
     let count = listen(on::AfterDelete, move |_: &Tally| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
+    // `before_commit`, of the model and of every model: run-time only in this binary too.
+    let committing = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = committing.clone();
+    let own = listen(on::BeforeCommit, move |t: &Tally| {
+        log.lock().unwrap().push(format!("tally:{}", t.name));
+    });
+    let log = committing.clone();
+    let every = listen(on::BeforeCommit, move |model: &dyn AnyModel| {
+        if model.model_name() == "Tally" {
+            log.lock().unwrap().push("every".into());
+        }
+    });
     row.name = "changed".into();
     row.update(&db.pool).await.unwrap();
+    assert_eq!(*committing.lock().unwrap(), ["tally:changed!", "every"]);
     let key = row.id.unwrap();
     assert_eq!(Tally::get(&db.pool, key).await.unwrap().name, "changed!");
     row.delete(&db.pool).await.unwrap();
     assert_eq!(deleted.load(Ordering::SeqCst), 1);
-    drop((shout, count));
+    drop((shout, count, own, every));
 }
 
 per_backend!(

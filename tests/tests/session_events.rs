@@ -709,11 +709,14 @@ async fn run_time_listeners_of_commit_and_rollback_from_concurrent_tasks<DB: Tes
     assert_eq!(every_before.load(Ordering::SeqCst), 1);
     // A model that is not `Clone` and has no `before_commit` listener of its own: the
     // listener of every model gets its row, and the write is not refused.
+    // A run-time listener of `Memo` of another event does not make it one either.
+    let memo_listener = listen(on::AfterInsert, |_: &Memo| {});
     let mut memo = Memo {
         id: None,
         label: "rt-memo".into(),
     };
     memo.insert(&db.pool).await.unwrap();
+    drop(memo_listener);
     assert_eq!(every_before.load(Ordering::SeqCst), 2);
     assert_eq!(db.count("memos").await, 1);
     drop((handles, every, every_commit));
