@@ -62,8 +62,18 @@ fn memo_stamped(memo: &mut Memo) {
     memo.label.push('+');
 }
 
+/// Calls of `memo_inserted` and `memo_deleted`: each only by its own event.
+static MEMO_INSERTED: AtomicUsize = AtomicUsize::new(0);
+static MEMO_DELETED: AtomicUsize = AtomicUsize::new(0);
+
+#[model_core::listens_for(after_delete)]
+fn memo_deleted(_: &Memo) {
+    MEMO_DELETED.fetch_add(1, Ordering::SeqCst);
+}
+
 #[model_core::listens_for(after_insert)]
 fn memo_inserted(memo: &Memo) -> Result<(), Refused> {
+    MEMO_INSERTED.fetch_add(1, Ordering::SeqCst);
     match memo.label.ends_with('+') {
         true => Ok(()),
         false => Err(Refused("before_insert ran first")),
@@ -715,13 +725,23 @@ async fn run_time_listeners_of_commit_and_rollback_from_concurrent_tasks<DB: Tes
         id: None,
         label: "rt-memo".into(),
     };
+    let inserted = MEMO_INSERTED.load(Ordering::SeqCst);
+    let deleted = MEMO_DELETED.load(Ordering::SeqCst);
     memo.insert(&db.pool).await.unwrap();
     drop(memo_listener);
     assert_eq!(every_before.load(Ordering::SeqCst), 2);
-    assert_eq!(db.count("memos").await, 1);
+    // Its function-side `after_insert` and `after_delete` listeners run for their own event
+    // only; the listener of every model sees the update and the delete too.
+    memo.label = "rt-memo, updated".into();
+    memo.update(&db.pool).await.unwrap();
+    memo.delete(&db.pool).await.unwrap();
+    assert_eq!(MEMO_INSERTED.load(Ordering::SeqCst), inserted + 1);
+    assert_eq!(MEMO_DELETED.load(Ordering::SeqCst), deleted + 1);
+    assert_eq!(every_before.load(Ordering::SeqCst), 4);
+    assert_eq!(db.count("memos").await, 0);
     drop((handles, every, every_commit));
     line("rt-veto", &trace).insert(&db.pool).await.unwrap();
-    assert_eq!(every_before.load(Ordering::SeqCst), 2);
+    assert_eq!(every_before.load(Ordering::SeqCst), 4);
     assert_eq!(
         before.load(Ordering::SeqCst),
         counted,
