@@ -403,6 +403,17 @@ async fn run_time_listeners_come_and_go_from_concurrent_tasks<DB: TestBackend>(d
 async fn once_listener_runs_for_one_of_many_concurrent_writes<DB: TestBackend>(db: &TestDb<DB>) {
     let _turn = RUNTIME.lock().await;
     schema(db).await;
+    // Alone, it runs for the very next row, and only for it.
+    let first = Arc::new(AtomicUsize::new(0));
+    let counter = first.clone();
+    let _alone = once(on::AfterInsert, move |_: &Tally| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    tally("first").insert(&db.pool).await.unwrap();
+    assert_eq!(first.load(Ordering::SeqCst), 1, "the first row gets it");
+    tally("second").insert(&db.pool).await.unwrap();
+    assert_eq!(first.load(Ordering::SeqCst), 1, "and no other");
+
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let _listening = once(on::AfterInsert, move |_: &Tally| {
@@ -418,7 +429,7 @@ async fn once_listener_runs_for_one_of_many_concurrent_writes<DB: TestBackend>(d
         write.await.unwrap().unwrap();
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(Tally::all(&db.pool).await.unwrap().len(), 8);
+    assert_eq!(Tally::all(&db.pool).await.unwrap().len(), 10);
 }
 
 async fn run_time_listeners_veto_and_wait_for_the_commit<DB: TestBackend>(db: &TestDb<DB>) {
