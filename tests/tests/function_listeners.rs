@@ -486,6 +486,45 @@ async fn run_time_listeners_veto_and_wait_for_the_commit<DB: TestBackend>(db: &T
     tally("no").insert(&db.pool).await.unwrap();
 }
 
+/// Run-time listeners of every model each have their own handle: removing one leaves the
+/// others, and a kept one outlives its handle.
+async fn every_model_run_time_listeners_are_removed_one_at_a_time<DB: TestBackend>(
+    db: &TestDb<DB>,
+) {
+    let _turn = RUNTIME.lock().await;
+    schema(db).await;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = |step: usize| {
+        let seen = seen.clone();
+        move |model: &dyn AnyModel| {
+            if model.model_name() == "Tally" {
+                seen.fetch_add(step, Ordering::SeqCst);
+            }
+        }
+    };
+    let first = listen(on::BeforeUpdate, count(1));
+    let second = listen(on::BeforeUpdate, count(100));
+    listen(on::BeforeUpdate, count(10_000)).keep();
+    let mut row = tally("x");
+    row.insert(&db.pool).await.unwrap();
+    row.update(&db.pool).await.unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 10_101);
+    drop(first);
+    row.update(&db.pool).await.unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        20_201,
+        "the other two still listen"
+    );
+    drop(second);
+    row.update(&db.pool).await.unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        30_201,
+        "the kept one still listens"
+    );
+}
+
 /// Events that no function-side listener in this binary listens to (every-model ones here
 /// listen to inserts only): for these, only the run-time bits of the model's state word say
 /// that a listener is there, and a write must not skip it.
@@ -529,6 +568,7 @@ per_backend!(
     every_model_listener_vetoes_before_anything_is_written,
     run_time_listeners_come_and_go_from_concurrent_tasks,
     run_time_listeners_alone_on_their_event,
+    every_model_run_time_listeners_are_removed_one_at_a_time,
     run_time_listeners_veto_and_wait_for_the_commit;
     file: once_listener_runs_for_one_of_many_concurrent_writes,
 );
