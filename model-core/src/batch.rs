@@ -79,7 +79,7 @@ async fn insert_chunk<M: Model, DB: Backend>(
     if chunk.len() == 1 || sql.insert_binds(with_key) == 0 {
         // One row: the single-row statement, already prepared and cached.
         for model in chunk {
-            insert_one(model, with_key, session).await?;
+            crate::row::insert_prepared::<DB>(model, session).await?;
         }
         return Ok(());
     }
@@ -100,31 +100,6 @@ async fn insert_chunk<M: Model, DB: Backend>(
         .await
         .map_err(|e| Error::from_sqlx(M::NAME, e))?;
     for (model, key) in chunk.iter_mut().zip(keys) {
-        model.__set_key(Some(generated::<M>(key)?));
-    }
-    Ok(())
-}
-
-/// The type of `M`'s generated keys (its key's, for a key of one column).
-/// One row's `INSERT` of a batch (its listeners are the caller's): the single-row
-/// statement, the generated key set on the model.
-async fn insert_one<M: Model, DB: Backend>(
-    model: &mut M,
-    with_key: bool,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    let sql = M::__statements(DB::DIALECT);
-    let conn = session.conn();
-    if with_key {
-        let query = model.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
-        DB::execute(conn, query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-    } else {
-        let query = model.__bind(sqlx::query(sql.insert.as_str()), false);
-        let key = DB::insert_returning_key::<Generated<M>>(conn, query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
         model.__set_key(Some(generated::<M>(key)?));
     }
     Ok(())

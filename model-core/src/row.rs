@@ -62,9 +62,11 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     ) -> RowFuture<'a>;
     /// The listeners of an event that hands out `&M`.
     fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
-    /// Gives the row the stored precision, then its `INSERT`, and for a generated key how
-    /// to run it.
-    fn insert(&mut self) -> Result<(Query<'static, DB>, Option<InsertKey<DB>>), Error>;
+    /// Refuses a value the backend cannot store and gives the row the stored precision
+    /// ([`prepare`]).
+    fn prepare(&mut self) -> Result<(), Error>;
+    /// The row's `INSERT`, and for a generated key how to run it.
+    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>);
     /// Sets the key the database generated.
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error>;
     /// The key, or [`Error::Unsaved`].
@@ -125,16 +127,19 @@ impl<M: Model, DB: Backend> WriteRow<DB> for M {
         Box::pin(self.__run_ref(event, session))
     }
 
-    fn insert(&mut self) -> Result<(Query<'static, DB>, Option<InsertKey<DB>>), Error> {
-        prepare(self, DB::DIALECT)?;
+    fn prepare(&mut self) -> Result<(), Error> {
+        prepare(self, DB::DIALECT)
+    }
+
+    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
         let sql = M::__statements(DB::DIALECT);
-        Ok(if self.__key().is_some() {
+        if self.__key().is_some() {
             let query = self.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
             (query, None)
         } else {
             let query = self.__bind(sqlx::query(sql.insert.as_str()), false);
             (query, Some(insert_key::<Generated<M>, DB>))
-        })
+        }
     }
 
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
@@ -270,9 +275,21 @@ pub(crate) async fn insert<DB: Backend>(
     row: &mut dyn WriteRow<DB>,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let name = row.cell().name;
     run_mut(row, Event::BeforeInsert, session).await?;
-    let (query, generated) = row.insert()?;
+    row.prepare()?;
+    insert_prepared(row, session).await?;
+    written(row, session)?;
+    run_ref(row, Event::AfterInsert, session).await
+}
+
+/// The `INSERT` of a row already prepared, its generated key set on it; its listeners are
+/// the caller's. Also a batch's statement for a chunk of one row (`batch::insert_all`).
+pub(crate) async fn insert_prepared<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    let (query, generated) = row.insert();
     let conn = session.conn();
     match generated {
         None => {
@@ -287,8 +304,7 @@ pub(crate) async fn insert<DB: Backend>(
             row.set_generated(key)?;
         }
     }
-    written(row, session)?;
-    run_ref(row, Event::AfterInsert, session).await
+    Ok(())
 }
 
 /// One row's delete: `before_delete`, the `DELETE` (a row that is not there is
