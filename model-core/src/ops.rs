@@ -13,6 +13,7 @@ use crate::backend::{Backend, Dialect};
 use crate::batch;
 use crate::commit;
 use crate::error::Error;
+use crate::events::has_in;
 use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::map::map;
@@ -167,7 +168,7 @@ impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
     }
 
     fn has_commit_listeners(&self, state: u32) -> bool {
-        crate::events::needs_commit_scope::<M>(state, self.commit_event())
+        crate::events::needs_commit_scope(self.commit_event(), |e| has_in::<M>(state, e))
     }
 
     fn unset_keys(&self) -> Vec<bool> {
@@ -251,16 +252,13 @@ impl<DB: Backend> Rows<DB> for One<'_, DB> {
     }
 
     fn needs_transaction(&self, state: u32) -> bool {
-        // A listener after the statement could still veto it.
         let row = self.row();
-        row.listens(state, self.events().0) || row.listens(state, Event::BeforeCommit)
+        crate::events::vetoes_after_statement(self.events().0, |e| row.listens(state, e))
     }
 
     fn has_commit_listeners(&self, state: u32) -> bool {
         let row = self.row();
-        [self.events().1, Event::BeforeCommit, Event::AfterRollback]
-            .into_iter()
-            .any(|event| row.listens(state, event))
+        crate::events::needs_commit_scope(self.events().1, |e| row.listens(state, e))
     }
 
     fn unset_keys(&self) -> Vec<bool> {
@@ -439,8 +437,7 @@ impl<M: Model> Batch<'_, M> {
             Batch::Update(_) => Event::AfterUpdate,
             Batch::Delete(_) => Event::AfterDelete,
         };
-        crate::events::has_in::<M>(state, after)
-            || crate::events::has_in::<M>(state, Event::BeforeCommit)
+        crate::events::vetoes_after_statement(after, |e| has_in::<M>(state, e))
     }
 }
 

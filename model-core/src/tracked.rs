@@ -190,12 +190,11 @@ impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
 
     fn needs_transaction(&self, state: u32) -> bool {
         self.rows.len() != 1
-            || has_in::<M>(state, Event::AfterUpdate)
-            || has_in::<M>(state, Event::BeforeCommit)
+            || crate::events::vetoes_after_statement(Event::AfterUpdate, |e| has_in::<M>(state, e))
     }
 
     fn has_commit_listeners(&self, state: u32) -> bool {
-        crate::events::needs_commit_scope::<M>(state, Event::AfterUpdateCommit)
+        crate::events::needs_commit_scope(Event::AfterUpdateCommit, |e| has_in::<M>(state, e))
     }
 
     fn unset_keys(&self) -> Vec<bool> {

@@ -42,5 +42,5 @@ pub(crate) mod private {
 
 pub(crate) use run::{
     after_commit, before_commit_call, before_commit_listeners, has_in, needs_commit_scope, run_mut,
-    run_ref, SharedRow,
+    run_ref, vetoes_after_statement, SharedRow,
 };

@@ -28,14 +28,21 @@ pub(crate) fn has_in<M: Model>(state: u32, event: Event) -> bool {
     M::LISTENERS.iter().any(|l| l.event == event) || state & bits(event) != 0
 }
 
-/// Whether a write of `M` must see the end of the outermost transaction: `M` has listeners
-/// of `commit_event` (the write's `after_*_commit`), of `before_commit` or of
-/// `after_rollback`. Such a write is refused where model-core cannot see that end
-/// ([`Error::CommitScope`]).
-pub(crate) fn needs_commit_scope<M: Model>(state: u32, commit_event: Event) -> bool {
+/// Whether a write must see the end of the outermost transaction: its model has listeners
+/// (`listens`, [`has_in`] or `WriteRow::listens`) of `commit_event` (the write's
+/// `after_*_commit`), of `before_commit` or of `after_rollback`. Such a write is refused
+/// where model-core cannot see that end ([`Error::CommitScope`]).
+pub(crate) fn needs_commit_scope(commit_event: Event, listens: impl Fn(Event) -> bool) -> bool {
     [commit_event, Event::BeforeCommit, Event::AfterRollback]
         .into_iter()
-        .any(|event| has_in::<M>(state, event))
+        .any(listens)
+}
+
+/// Whether a listener runs after a write's statement and could still veto it: one of
+/// `after` (the write's `after_*` event) or of `before_commit`. Such a write needs a
+/// transaction even for one statement.
+pub(crate) fn vetoes_after_statement(after: Event, listens: impl Fn(Event) -> bool) -> bool {
+    listens(after) || listens(Event::BeforeCommit)
 }
 
 /// Whether a row of the model of `cell` has `before_commit` listeners of its own model

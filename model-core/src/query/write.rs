@@ -171,7 +171,8 @@ where
     if conn.is_in_transaction() {
         // As `ops::write`: a commit nobody will report cannot run the commit listeners.
         let state = M::__listeners().state();
-        if crate::events::needs_commit_scope::<M>(state, commit_event) && !commit::is_open() {
+        let listens = |e| crate::events::has_in::<M>(state, e);
+        if crate::events::needs_commit_scope(commit_event, listens) && !commit::is_open() {
             return Err(Error::CommitScope { model: M::NAME });
         }
         return Box::pin(per_row_on::<M, A::Database, W>(plan, &mut conn, write)).await;
