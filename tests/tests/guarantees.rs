@@ -33,6 +33,21 @@ fn raw<DB: Backend>(sql: String) -> model_core::Query<'static, DB> {
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 
+/// `error` is a unique-constraint violation of `model`.
+fn expect_unique(error: &Error, model: &str) {
+    assert!(
+        matches!(
+            error,
+            Error::Constraint {
+                model: m,
+                kind: ConstraintKind::Unique,
+                ..
+            } if *m == model
+        ),
+        "{error:?}"
+    );
+}
+
 fn expect_listener(error: &Error, model: &str, event: Event, listener: &str) {
     match error {
         Error::Listener {
@@ -265,17 +280,7 @@ async fn failed_write_has_rolled_back_when_it_returns<DB: TestBackend>(db: &Test
             ..guarded("duplicate key", Fail::No)
         };
         let error = row.insert(&mut *conn).await.unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::Constraint {
-                    model: "Guarded",
-                    kind: ConstraintKind::Unique,
-                    ..
-                }
-            ),
-            "{error:?}"
-        );
+        expect_unique(&error, "Guarded");
         // Only a key the database generated is cleared after a failed insert: this one is
         // the caller's, and still names the row they meant.
         assert_eq!(
@@ -982,17 +987,7 @@ async fn failed_set_based_statement_leaves_the_callers_transaction_usable<DB: Te
         .update(|t| t.label.set("a".to_owned()), &mut tx)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Constraint {
-                model: "Tag",
-                kind: ConstraintKind::Unique,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    expect_unique(&error, "Tag");
     tag("c")
         .insert(&mut tx)
         .await
@@ -1017,17 +1012,7 @@ async fn failed_statement_leaves_the_callers_transaction_usable<DB: TestBackend>
     tag("a").insert(&mut tx).await.unwrap();
     let mut duplicate = tag(" a ");
     let error = duplicate.insert(&mut tx).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Constraint {
-                model: "Tag",
-                kind: ConstraintKind::Unique,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    expect_unique(&error, "Tag");
     assert_eq!(duplicate.id, None);
     tag("b")
         .insert(&mut tx)
