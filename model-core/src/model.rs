@@ -146,6 +146,21 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         Self::__from_row_at::<DB>(row, ColumnMap::POSITIONAL)
     }
 
+    /// The `index`-th struct-side listener of `event` (one that hands out `&mut Self`), in
+    /// declaration order; `None` past the last.
+    #[doc(hidden)]
+    fn __struct_mut<DB: Backend>(event: Event, index: usize) -> crate::events::private::OwnMut<DB> {
+        let _ = (event, index);
+        None
+    }
+
+    /// The `index`-th struct-side listener of `event` (one that hands out `&Self`).
+    #[doc(hidden)]
+    fn __struct_ref<DB: Backend>(event: Event, index: usize) -> crate::events::private::OwnRef<DB> {
+        let _ = (event, index);
+        None
+    }
+
     /// Runs the listeners of an event that hands out `&mut Self`, in declaration order.
     #[doc(hidden)]
     fn __run_mut<'a, DB: Backend>(

@@ -26,46 +26,6 @@ pub use crate::changes::{
 pub use crate::update::update_bare;
 pub use crate::version::{delete_all as delete_versioned, Version};
 
-/// Calls one listener of an event that hands out `&mut M`, naming it in the error.
-#[inline]
-pub async fn call_mut<M, DB, Marker, L>(
-    listener: &L,
-    model: &mut M,
-    session: &mut Session<'_, DB>,
-    event: Event,
-    name: &'static str,
-) -> Result<(), Error>
-where
-    M: Model,
-    DB: Backend,
-    L: MutListener<M, DB, Marker>,
-{
-    listener
-        .call(model, session)
-        .await
-        .map_err(|failure| failure.into_error::<M>(event, name))
-}
-
-/// Calls one listener of an event that hands out `&M`, naming it in the error.
-#[inline]
-pub async fn call_ref<M, DB, Marker, L>(
-    listener: &L,
-    model: &M,
-    session: &mut Session<'_, DB>,
-    event: Event,
-    name: &'static str,
-) -> Result<(), Error>
-where
-    M: Model,
-    DB: Backend,
-    L: RefListener<M, DB, Marker>,
-{
-    listener
-        .call(model, session)
-        .await
-        .map_err(|failure| failure.into_error::<M>(event, name))
-}
-
 impl Failure {
     pub(crate) fn into_error<M: Model>(self, event: Event, listener: &'static str) -> Error {
         match self {

@@ -31,11 +31,13 @@ pub use value::{ToValue, Value};
 pub(crate) mod private {
     pub use super::every::{AsyncEveryCommitFn, AsyncEveryFn};
     pub use super::registry::{
-        EveryShims, Listeners, Pending, Registered, RegisteredEvery, Registration, Shims,
-        FUNCTION_LISTENERS,
+        EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, RefShim, Registered,
+        RegisteredEvery, Registration, Shims, FUNCTION_LISTENERS,
     };
     pub use super::run::{after_commit, run_mut, run_ref};
-    pub use super::shim::{shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref};
+    pub use super::shim::{
+        own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref,
+    };
     pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
     pub use linkme;
 }

@@ -48,6 +48,14 @@ pub type RefShim<DB> = for<'a, 'c> fn(&'a dyn Any, &'a mut Session<'c, DB>) -> P
 /// A listener of every model, for one backend.
 pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB>) -> Pending<'a>;
 
+/// The `index`-th struct-side listener of an event that hands out `&mut M`, with its name,
+/// as the derive's `__struct_mut` answers it: the listeners are walked by
+/// [`crate::events::run_mut`], compiled once per backend, so a model's own code is a `match`
+/// of function pointers rather than an async block of its own (issue 10).
+pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str)>;
+/// The `index`-th struct-side listener of an event that hands out `&M` (`__struct_ref`).
+pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str)>;
+
 /// How to call a function-side listener of one model: one shim per backend (an async
 /// listener is generic over the backend, so each is its own instance), or the call to queue
 /// after the commit.

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::events::every::{AnyModel, ModelRow};
 use crate::events::registry::{
     bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
-    RefShim, Shims,
+    OwnMut, OwnRef, RefShim, Shims,
 };
 use crate::events::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
 use crate::listener::{Event, Failure};
@@ -136,23 +136,38 @@ fn error(cell: &Listeners, failure: Failure, event: Event, listener: &'static st
     }
 }
 
-/// The function-side and run-time listeners of an event that hands out `&mut M`. Only this
-/// wrapper is generic over the model; `run_mut_in` is compiled once per backend.
+/// The listeners of an event that hands out `&mut M`: struct-side (`__struct_mut`), then
+/// function-side, then run-time. Only this wrapper is generic over the model; `run_mut_in`
+/// is compiled once per backend.
 #[inline]
 pub fn run_mut<'a, 'c, M: Model, DB: Backend>(
     model: &'a mut M,
     event: Event,
     session: &'a mut Session<'c, DB>,
 ) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
-    run_mut_in(model, M::__listeners(), event, session)
+    run_mut_in(
+        model,
+        M::__listeners(),
+        M::__struct_mut::<DB>,
+        event,
+        session,
+    )
 }
 
 async fn run_mut_in<DB: Backend>(
     model: &mut dyn AnyModel,
     cell: &'static Listeners,
+    own: fn(Event, usize) -> OwnMut<DB>,
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
+    let mut index = 0;
+    while let Some((shim, name)) = own(event, index) {
+        shim(model.__as_any_mut(), session)
+            .await
+            .map_err(|failure| error(cell, failure, event, name))?;
+        index += 1;
+    }
     let state = session.listener_state_of(cell);
     if state & bits(event) == 0 {
         return Ok(());
@@ -189,23 +204,36 @@ async fn run_mut_in<DB: Backend>(
     Ok(())
 }
 
-/// The function-side and run-time listeners of an event that hands out `&M`. Only this
-/// wrapper is generic over the model; `run_ref_in` is compiled once per backend.
+/// The listeners of an event that hands out `&M`, as [`run_mut`].
 #[inline]
 pub fn run_ref<'a, 'c, M: Model, DB: Backend>(
     model: &'a M,
     event: Event,
     session: &'a mut Session<'c, DB>,
 ) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
-    run_ref_in(model, M::__listeners(), event, session)
+    run_ref_in(
+        model,
+        M::__listeners(),
+        M::__struct_ref::<DB>,
+        event,
+        session,
+    )
 }
 
 async fn run_ref_in<DB: Backend>(
     model: &dyn AnyModel,
     cell: &'static Listeners,
+    own: fn(Event, usize) -> OwnRef<DB>,
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
+    let mut index = 0;
+    while let Some((shim, name)) = own(event, index) {
+        shim(model.__as_any(), session)
+            .await
+            .map_err(|failure| error(cell, failure, event, name))?;
+        index += 1;
+    }
     let state = session.listener_state_of(cell);
     if state & bits(event) == 0 {
         return Ok(());

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::commit::Callback;
 use crate::events::every::{AnyModel, EveryModelCommitListener, EveryModelListener};
-use crate::events::registry::Pending;
+use crate::events::registry::{MutShim, OwnMut, OwnRef, Pending, RefShim};
 use crate::listener::{CommitListener, MutListener, RefListener};
 use crate::model::Model;
 use crate::session::Session;
@@ -43,6 +43,19 @@ where
 {
     let model = model.downcast_ref::<M>().expect(WRONG_MODEL);
     Box::pin(listener.call(model, session))
+}
+
+/// The derive's `__struct_mut` answer for one listener: `shim` is a closure that calls
+/// [`shim_mut`], which this signature coerces to a function pointer.
+#[inline]
+pub fn own_mut<DB: Backend>(shim: MutShim<DB>, name: &'static str) -> OwnMut<DB> {
+    Some((shim, name))
+}
+
+/// The derive's `__struct_ref` answer for one listener (as [`own_mut`]).
+#[inline]
+pub fn own_ref<DB: Backend>(shim: RefShim<DB>, name: &'static str) -> OwnRef<DB> {
+    Some((shim, name))
 }
 
 /// A model's list holds only registrations whose `TypeId` is that model's.

@@ -24,8 +24,8 @@ pub fn manifest(model: &Model<'_>) -> TokenStream {
     quote!(&[#(#entries),*])
 }
 
-/// `__run_mut` and `__run_ref`, each only if some listener needs it; the trait's defaults
-/// (no listeners) cover the rest.
+/// `__struct_mut` and `__struct_ref`, each only if some listener needs it; the trait's
+/// defaults (no listeners) cover the rest.
 pub fn run_methods(model: &Model<'_>) -> TokenStream {
     let run_mut = run_method(model, true);
     let run_ref = run_method(model, false);
@@ -147,79 +147,68 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
     })
 }
 
+/// `__struct_mut` or `__struct_ref`: the `index`-th struct-side listener of an event, as a
+/// function pointer and its name. `model_core::events::run_mut`/`run_ref` walk them, then the
+/// function-side and run-time ones: that loop and its future are compiled once per backend,
+/// and a model adds only this `match` and one small function per listener (issue 10).
 fn run_method(model: &Model<'_>, mutable: bool) -> Option<TokenStream> {
     let arms: Vec<TokenStream> = Event::ALL
         .into_iter()
         .filter(|event| event.is_mutable() == mutable && !event.is_after_transaction())
         // A change-tracking model's update listeners take the change set: expand/changes.rs.
         .filter(|event| !super::changes::takes_changes(model, *event))
-        .filter_map(|event| {
-            let calls: Vec<TokenStream> = model
+        .flat_map(|event| {
+            model
                 .listeners
                 .iter()
-                .filter(|l| l.event == event)
-                .map(|l| call(l, mutable))
-                .collect();
-            if calls.is_empty() {
-                return None;
-            }
-            let path = event.path();
-            Some(quote!(#path => { #(#calls)* }))
+                .filter(move |l| l.event == event)
+                .enumerate()
+                .map(move |(index, l)| {
+                    let path = event.path();
+                    let call = call(l, mutable);
+                    quote!((#path, #index) => #call,)
+                })
         })
         .collect();
     if arms.is_empty() {
         return None;
     }
-    let (name, receiver, registry, receiver_deref) = if mutable {
-        (
-            quote!(__run_mut),
-            quote!(&'__a mut self),
-            quote!(run_mut),
-            quote!(mut *),
-        )
+    let (name, own) = if mutable {
+        (quote!(__struct_mut), quote!(OwnMut))
     } else {
-        (
-            quote!(__run_ref),
-            quote!(&'__a self),
-            quote!(run_ref),
-            quote!(*),
-        )
+        (quote!(__struct_ref), quote!(OwnRef))
     };
     Some(quote! {
-        fn #name<'__a, __DB: ::model_core::__private::Backend>(
-            #receiver,
+        fn #name<__DB: ::model_core::__private::Backend>(
             __event: ::model_core::__private::Event,
-            __session: &'__a mut ::model_core::__private::Session<'_, __DB>,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<(), ::model_core::__private::Error>,
-        > + ::core::marker::Send + '__a {
-            async move {
-                #[allow(unreachable_patterns)]
-                match __event {
-                    #(#arms)*
-                    _ => {}
-                }
-                ::model_core::__private::#registry(&#receiver_deref self, __event, &mut *__session).await
+            __index: usize,
+        ) -> ::model_core::__private::#own<__DB> {
+            #[allow(unreachable_patterns)]
+            match (__event, __index) {
+                #(#arms)*
+                _ => ::core::option::Option::None,
             }
         }
     })
 }
 
-/// One listener call, awaited before the next. Spanned at the listener's path, so that a
-/// function with the wrong signature is reported at the path in the attribute.
+/// One listener as a function pointer: a closure that calls it through the listener traits.
+/// Spanned at the listener's path, so that a function with the wrong signature is reported
+/// at the path in the attribute.
 fn call(listener: &Listener, mutable: bool) -> TokenStream {
     let path = &listener.path;
-    let event = listener.event.path();
     let name = path_text(path);
     let span = path.span();
-    if mutable {
-        quote_spanned! {span=>
-            ::model_core::__private::call_mut::<Self, __DB, _, _>(&#path, &mut *self, &mut *__session, #event, #name).await?;
-        }
+    let (own, shim) = if mutable {
+        (quote!(own_mut), quote!(shim_mut))
     } else {
-        quote_spanned! {span=>
-            ::model_core::__private::call_ref::<Self, __DB, _, _>(&#path, &*self, &mut *__session, #event, #name).await?;
-        }
+        (quote!(own_ref), quote!(shim_ref))
+    };
+    let call = quote_spanned! {span=>
+        ::model_core::__private::#shim::<Self, __DB, _, _>(&#path, __model, __session)
+    };
+    quote! {
+        ::model_core::__private::#own::<__DB>(|__model, __session| #call, #name)
     }
 }
 
