@@ -430,8 +430,18 @@ impl StatementCache {
     }
 
     /// The statements of model `M` for `dialect`, built on first use.
+    #[inline]
     pub fn get<M: Model>(&'static self, dialect: Dialect) -> &'static Statements {
-        self.slots[dialect as usize].get_or_init(|| Statements::of::<M>(dialect))
+        self.get_with(dialect, Statements::of::<M>)
+    }
+
+    /// The `OnceLock` and its closure, compiled once rather than once per model.
+    fn get_with(
+        &'static self,
+        dialect: Dialect,
+        of: fn(Dialect) -> Statements,
+    ) -> &'static Statements {
+        self.slots[dialect as usize].get_or_init(|| of(dialect))
     }
 }
 

@@ -92,6 +92,12 @@ impl Post {
     fn committed(&self) {
         push(self, "committed");
     }
+
+    /// Of another after-commit event: must not be queued for an insert.
+    #[listens_for(after_delete_commit)]
+    fn delete_committed(&self) {
+        push(self, "delete_committed");
+    }
 }
 
 #[derive(Debug)]
@@ -176,6 +182,26 @@ mod every {
             .unwrap()
             .push(format!("{}:{}", model.model_name(), model.key_value()));
     }
+
+    /// What was deleted and committed, by any model: "Model:key:title".
+    pub static DELETED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// Of another after-commit event than `every_committed`: never queued for an insert.
+    #[model_core::listens_for(after_delete_commit)]
+    pub fn every_delete_committed(model: &dyn AnyModel) {
+        let title = model.column_value("title").unwrap_or(Value::Null);
+        DELETED.lock().unwrap().push(format!(
+            "{}:{}:{title}",
+            model.model_name(),
+            model.key_value()
+        ));
+    }
+}
+
+/// A title no other test (or backend) of this binary uses.
+fn unique_title(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix} {}", NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
 async fn schema<DB: TestBackend>(db: &TestDb<DB>) {
@@ -213,12 +239,13 @@ async fn audit_rows<DB: TestBackend>(db: &TestDb<DB>) -> Vec<(String, String)> {
 
 async fn struct_then_function_then_every_model_in_order<DB: TestBackend>(db: &TestDb<DB>) {
     schema(db).await;
-    let mut post = post("ordered");
+    let title = unique_title("ordered");
+    let mut post = post(&title);
     post.insert(&db.pool).await.unwrap();
     assert_eq!(
         trace(&post),
         ["struct_side", "method", "alpha", "zeta", "every", "committed"],
-        "struct-side first, then this model's function-side by module path and name, then every model's, then after-commit"
+        "struct-side first, then this model's function-side by module path and name, then every model's, then after-commit (of the insert only, not the delete's)"
     );
     let key = post.id.unwrap().to_string();
     assert_eq!(audit_rows(db).await, [("Post".to_owned(), key.clone())]);
@@ -226,9 +253,17 @@ async fn struct_then_function_then_every_model_in_order<DB: TestBackend>(db: &Te
         .lock()
         .unwrap()
         .contains(&format!("Post:{key}")));
+    let deleted = format!("Post:{key}:{title}");
+    assert!(
+        !every::DELETED.lock().unwrap().contains(&deleted),
+        "an insert queued a listener of every model's after_delete_commit"
+    );
 
     let loaded = Post::get(&db.pool, post.id.unwrap()).await.unwrap();
     assert_eq!(trace(&loaded), ["imported::on_load"]);
+    loaded.delete(&db.pool).await.unwrap();
+    assert_eq!(trace(&loaded), ["imported::on_load", "delete_committed"]);
+    assert!(every::DELETED.lock().unwrap().contains(&deleted));
 }
 
 async fn function_side_async_listener_commits_with_the_row_and_a_veto_undoes_it<DB: TestBackend>(
@@ -455,6 +490,20 @@ async fn run_time_listeners_veto_and_wait_for_the_commit<DB: TestBackend>(db: &T
     let committed = listen(on::AfterInsertCommit, move |t: &Tally| {
         log.lock().unwrap().push(format!("commit:{}", t.name));
     });
+    // Each registration has its own id, whichever list (this model's, every model's) takes
+    // it: a handle removes its own listener only.
+    let ids: Vec<String> = [&veto, &every, &committed]
+        .iter()
+        .map(|listening| format!("{listening:?}"))
+        .collect();
+    assert!(
+        ids.iter().all(|id| id.starts_with("Listening { id: ")),
+        "{ids:?}"
+    );
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
 
     let error = tally("no").insert(&db.pool).await.unwrap_err();
     assert!(matches!(

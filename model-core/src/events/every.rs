@@ -42,8 +42,7 @@ pub trait AnyModel: Send + Sync + 'static {
     fn key_value(&self) -> Value;
     /// One column's value, by column name; `None` if the model has no such column.
     fn column_value(&self, column: &str) -> Option<Value> {
-        let index = self.column_names().iter().position(|c| *c == column)?;
-        self.column_values().into_iter().nth(index)
+        column_value_in(self.column_names(), self.column_values(), column)
     }
     /// A copy of the name, table and values that outlives the model.
     fn to_row(&self) -> ModelRow {
@@ -59,6 +58,26 @@ pub trait AnyModel: Send + Sync + 'static {
     fn __as_any(&self) -> &dyn Any;
     #[doc(hidden)]
     fn __as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+// The bodies of `column_value` and `key_value`, which every model's vtable holds: compiled
+// once here, not once per model (issue 10).
+
+fn column_value_in(names: &[&str], values: Vec<Value>, column: &str) -> Option<Value> {
+    let index = names.iter().position(|c| *c == column)?;
+    values.into_iter().nth(index)
+}
+
+fn key_value_in(mut values: Vec<Value>, keys: &[usize]) -> Value {
+    match keys {
+        &[key] if key < values.len() => values.swap_remove(key),
+        [_] => Value::Null,
+        keys => Value::Tuple(
+            keys.iter()
+                .map(|&key| values.get(key).cloned().unwrap_or(Value::Null))
+                .collect(),
+        ),
+    }
 }
 
 impl dyn AnyModel {
@@ -84,16 +103,7 @@ impl<M: Model> AnyModel for M {
         values
     }
     fn key_value(&self) -> Value {
-        let mut values = self.column_values();
-        match M::PRIMARY_KEY {
-            &[key] if key < values.len() => values.swap_remove(key),
-            [_] => Value::Null,
-            keys => Value::Tuple(
-                keys.iter()
-                    .map(|&key| values.get(key).cloned().unwrap_or(Value::Null))
-                    .collect(),
-            ),
-        }
+        key_value_in(self.column_values(), M::PRIMARY_KEY)
     }
     fn __as_any(&self) -> &dyn Any {
         self

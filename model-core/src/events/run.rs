@@ -25,7 +25,12 @@ use crate::session::Session;
 /// or run-time, given its state word (`Listeners::state`, or the session's copy of it).
 #[inline]
 pub(crate) fn has_in<M: Model>(state: u32, event: Event) -> bool {
-    M::LISTENERS.iter().any(|l| l.event == event) || state & bits(event) != 0
+    lists(M::LISTENERS, event) || state & bits(event) != 0
+}
+
+/// Whether `listeners` has one of `event` (not generic: compiled once, not per model).
+fn lists(listeners: &[crate::listener::ListenerInfo], event: Event) -> bool {
+    listeners.iter().any(|l| l.event == event)
 }
 
 /// Whether a write must see the end of the outermost transaction: its model has listeners
