@@ -335,7 +335,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        ops::find(db, &key)
+        ops::find(db, key, |found, _| Ok(found))
     }
 
     /// Like [`Model::find`], but a missing row is [`Error::NotFound`].
@@ -344,9 +344,8 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        let found = ops::find::<Self, A>(db, &key);
-        crate::map::map(found, move |found| {
-            found?.ok_or_else(|| ops::not_found::<Self>(&key))
+        ops::find(db, key, |found, key| {
+            found.ok_or_else(|| ops::not_found::<Self>(&key))
         })
     }
 

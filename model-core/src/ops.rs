@@ -483,22 +483,26 @@ pub(crate) fn not_found<M: Model>(key: &M::Key) -> Error {
     }
 }
 
-/// The row with `key`, if there is one. Only the binding and the conversion of the result
-/// are compiled per model: the read is [`read`]'s, once per connection type.
-pub(crate) fn find<'c, M, A>(
+/// The row with `key`, if there is one, handed to `then` with the key (`find` keeps the
+/// `Option`, `get` turns `None` into [`Error::NotFound`]): one future per method, not one
+/// wrapped in another. Only the binding and `then` are compiled per model: the read is
+/// [`read`]'s, once per connection type.
+pub(crate) fn find<'c, M, A, T, F>(
     db: A,
-    key: &M::Key,
-) -> impl Future<Output = Result<Option<M>, Error>> + Send + use<'c, M, A>
+    key: M::Key,
+    then: F,
+) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
 where
     M: Model,
     A: Acquire<'c> + Send,
     A::Database: Backend,
+    F: FnOnce(Option<M>, M::Key) -> Result<T, Error> + Send,
 {
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
     let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
     map(
         read(db, query, Box::new(Loaded::<M>(Vec::new()))),
-        |loaded| Ok(models::<M, A::Database>(loaded?).pop()),
+        move |loaded| then(models::<M, A::Database>(loaded?).pop(), key),
     )
 }
 
