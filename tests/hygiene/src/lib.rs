@@ -245,33 +245,38 @@ mod shadows {
 
 #[cfg(test)]
 mod tests {
-    use model_core::{Error, Model};
+    use model_core::schema::Schema;
+    use model_core::{Conn, Error, Model};
+    use model_tests::{per_backend, TestBackend, TestDb};
 
     use crate::bare::Note;
     use crate::bare::Word;
     use crate::blog::{Audit, Comment, EmptyTitle, Post, Rank, State, Tag};
 
-    #[tokio::test]
-    async fn the_strict_crate_works() {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        for ddl in [
-            "CREATE TABLE hygiene_posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, touched_at TEXT)",
-            "CREATE TABLE hygiene_audit (id INTEGER PRIMARY KEY, post_id INTEGER NOT NULL)",
-            "CREATE TABLE hygiene_comments (id INTEGER PRIMARY KEY, touched_at TEXT)",
-            "CREATE TABLE hygiene_notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
-            "CREATE TABLE hygiene_tags (id INTEGER PRIMARY KEY, state TEXT NOT NULL, rank INTEGER NOT NULL, word TEXT NOT NULL)",
-        ] {
-            sqlx::query(ddl).execute(&pool).await.unwrap();
-        }
+    per_backend!(the_strict_crate_works);
+
+    /// The strict crate's models written and read on each backend, their tables created
+    /// from the models.
+    async fn the_strict_crate_works<DB: TestBackend>(db: &TestDb<DB>) {
+        let pool = &db.pool;
+        Schema::new()
+            .model::<Post>()
+            .model::<Audit>()
+            .model::<Comment>()
+            .model::<Note>()
+            .model::<Tag>()
+            .create_all(pool)
+            .await
+            .unwrap();
 
         let mut post = Post {
             id: None,
             title: "hello".into(),
             touched_at: None,
         };
-        post.insert(&pool).await.unwrap();
+        post.insert(pool).await.unwrap();
         assert!(post.touched_at.is_some());
-        let audits = Audit::all(&pool).await.unwrap();
+        let audits = Audit::all(pool).await.unwrap();
         assert_eq!(audits.len(), 1);
         assert_eq!(Some(audits[0].post_id), post.id);
 
@@ -280,7 +285,7 @@ mod tests {
             title: String::new(),
             touched_at: None,
         };
-        let error = empty.insert(&pool).await.unwrap_err();
+        let error = empty.insert(pool).await.unwrap_err();
         assert!(
             matches!(&error, Error::Listener { listener, .. } if listener.ends_with("check_title"))
         );
@@ -288,43 +293,49 @@ mod tests {
             .unwrap()
             .downcast_ref::<EmptyTitle>()
             .is_some());
-        assert_eq!(Post::all(&pool).await.unwrap().len(), 1);
+        assert_eq!(Post::all(pool).await.unwrap().len(), 1);
 
         let mut comment = Comment {
             id: None,
             touched_at: None,
         };
-        comment.insert(&pool).await.unwrap();
+        comment.insert(pool).await.unwrap();
         assert!(
             comment.touched_at.is_none(),
             "touch is a before_update listener here"
         );
-        comment.update(&pool).await.unwrap();
+        comment.update(pool).await.unwrap();
         assert!(comment.touched_at.is_some());
 
-        let mut conn = pool.acquire().await.unwrap();
-        let titled =
-            crate::blog::titled(model_core::Conn::<sqlx::Sqlite>::from_mut(&mut conn), "hel")
-                .await
-                .unwrap();
-        drop(conn);
+        // On one connection: SQLite's in-memory database is one.
+        let mut held = pool.acquire().await.unwrap();
+        let conn = Conn::<DB>::from_mut(&mut held);
+        let titled = crate::blog::titled(conn, "hel").await.unwrap();
         assert_eq!(titled.len(), 1);
         let touched = Comment::filter(|c| c.id.eq(comment.id).and(c.touched_at.is_not_null()))
-            .update(|c| c.touched_at.set(None), &pool)
+            .update(|c| c.touched_at.set(None), &mut *conn)
             .await
             .unwrap();
         assert_eq!(touched, 1);
-        let raw: Vec<Post> = sqlx::query_as("SELECT * FROM hygiene_posts")
-            .fetch_all(&pool)
+        // The derive's `sqlx::FromRow`, on rows sqlx read.
+        let rows = conn
+            .fetch_all(sqlx::query("SELECT * FROM hygiene_posts"))
             .await
             .unwrap();
+        let raw: Vec<Post> = rows
+            .iter()
+            .map(|row| sqlx::FromRow::from_row(row).unwrap())
+            .collect();
         assert_eq!(raw.len(), 1);
+        assert_eq!(raw[0].title, "hello");
 
-        sqlx::query("INSERT INTO hygiene_notes (text) VALUES ('  padded  ')")
-            .execute(&pool)
-            .await
-            .unwrap();
-        assert_eq!(Note::all(&pool).await.unwrap()[0].text, "padded");
+        conn.execute(sqlx::query(
+            "INSERT INTO hygiene_notes (text) VALUES ('  padded  ')",
+        ))
+        .await
+        .unwrap();
+        drop(held);
+        assert_eq!(Note::all(pool).await.unwrap()[0].text, "padded");
 
         let mut tag = Tag {
             id: None,
@@ -332,13 +343,13 @@ mod tests {
             rank: Rank::High,
             word: Word { text: "w".into() },
         };
-        tag.insert(&pool).await.unwrap();
-        let read = Tag::get(&pool, tag.id.unwrap()).await.unwrap();
+        tag.insert(pool).await.unwrap();
+        let read = Tag::get(pool, tag.id.unwrap()).await.unwrap();
         assert_eq!(
             (read.state, read.rank, read.word.text),
             (State::InUse, Rank::High, "w".into())
         );
-        let mut notes = Note::filter(|n| n.text.ne("")).stream(&pool);
+        let mut notes = Note::filter(|n| n.text.ne("")).stream(pool);
         assert_eq!(notes.next().await.unwrap().unwrap().text, "padded");
     }
 }
