@@ -302,6 +302,55 @@ async fn mysql_keys_follow_the_servers_increment() {
     db.finish().await;
 }
 
+/// The number of `INSERT` statements this MySQL session has run.
+async fn session_inserts(conn: &mut sqlx::MySqlConnection) -> i64 {
+    let (_, count): (String, String) = sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_insert'")
+        .fetch_one(conn)
+        .await
+        .unwrap();
+    count.parse().unwrap()
+}
+
+/// A batch is a few multi-row statements, not one statement per row: counted by the server
+/// (`Com_insert`, kept per session, so the batch runs on one connection). MySQL only: the
+/// other servers keep no per-session count of statements; the code that sizes the
+/// statements is the same for all three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_batches_are_a_few_statements() {
+    let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
+        module_path!(),
+        "::mysql_batches_are_a_few_statements"
+    ))
+    .await
+    else {
+        return;
+    };
+    schema(&db).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let trace = Trace::default();
+
+    // Ten values a row, at most 65,535 a statement: 6,553 rows, so 15,000 rows are three.
+    let mut generated: Vec<Wide> = (0..15_000).map(|n| row(n, &trace)).collect();
+    let before = session_inserts(&mut conn).await;
+    Wide::insert_all(&mut generated, &mut *conn).await.unwrap();
+    assert_eq!(session_inserts(&mut conn).await - before, 3);
+
+    // Rows that bring their keys (eleven values a row): 100 rows are one statement.
+    let mut keyed: Vec<Wide> = (0..100)
+        .map(|n| Wide {
+            id: Some(1_000_000 + n),
+            ..row(20_000 + n, &trace)
+        })
+        .collect();
+    let before = session_inserts(&mut conn).await;
+    Wide::insert_all(&mut keyed, &mut *conn).await.unwrap();
+    assert_eq!(session_inserts(&mut conn).await - before, 1);
+    drop(conn);
+
+    assert_eq!(stored(&db).await.len(), 15_100);
+    db.finish().await;
+}
+
 per_backend!(
     a_table_of_only_its_key_takes_batches,
     keys_land_on_their_own_models,
