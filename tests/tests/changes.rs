@@ -327,8 +327,16 @@ async fn an_update_without_changes_sends_no_statement<DB: TestBackend>(db: &Test
 async fn listeners_see_the_change_set_with_before_update_changes<DB: TestBackend>(db: &TestDb<DB>) {
     let id = posts(db).await;
     let mut post = Post::get(&db.pool, id).await.unwrap().track();
+    assert!(post.changes().is_empty());
+    assert_eq!(post.changes().len(), 0);
     post.title = "Hello World".into();
     assert_eq!(post.changes().columns(), ["title"]);
+    assert!(!post.changes().is_empty());
+    assert_eq!(post.changes().len(), 1);
+    post.slug = "draft".into();
+    assert_eq!(post.changes().len(), 2);
+    post.slug = post.original().slug.clone();
+    assert_eq!(post.changes().len(), 1);
     post.update(&db.pool).await.unwrap();
     assert_eq!(
         post.seen.take(),
