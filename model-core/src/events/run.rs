@@ -1,5 +1,6 @@
-//! Runs what [`crate::events::registry`] and [`crate::events::runtime`] hold for a model,
-//! after its struct-side listeners: the model's `__run_mut`, `__run_ref` and
+//! Runs a model's listeners: its struct-side ones (the derive's `__struct_mut` and
+//! `__struct_ref`, function pointers walked here), then what [`crate::events::registry`] and
+//! [`crate::events::runtime`] hold for it. The model's `__run_mut`, `__run_ref` and
 //! `__after_commit` end here. And the `before_commit` call a written row queues for the end
 //! of the outermost transaction ([`crate::row::written`]).
 
