@@ -304,10 +304,17 @@ async fn mysql_keys_follow_the_servers_increment() {
 
 /// The number of `INSERT` statements this MySQL session has run.
 async fn session_inserts(conn: &mut sqlx::MySqlConnection) -> i64 {
-    let (_, count): (String, String) = sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_insert'")
-        .fetch_one(conn)
-        .await
-        .unwrap();
+    session_count(conn, "Com_insert").await
+}
+
+/// A statement counter of this MySQL session (`SHOW SESSION STATUS`).
+async fn session_count(conn: &mut sqlx::MySqlConnection, counter: &'static str) -> i64 {
+    let (_, count): (String, String) =
+        sqlx::query_as("SHOW SESSION STATUS WHERE Variable_name = ?")
+            .bind(counter)
+            .fetch_one(conn)
+            .await
+            .unwrap();
     count.parse().unwrap()
 }
 
@@ -345,6 +352,19 @@ async fn mysql_batches_are_a_few_statements() {
     let before = session_inserts(&mut conn).await;
     Wide::insert_all(&mut keyed, &mut *conn).await.unwrap();
     assert_eq!(session_inserts(&mut conn).await - before, 1);
+
+    // A batch of one row without listeners after its statement is one statement, atomic on
+    // its own: no transaction around it. Two rows are two statements' worth: one.
+    Ticket::create_table(&db.pool).await.unwrap();
+    let begins = session_count(&mut conn, "Com_begin").await;
+    Ticket::insert_all(&mut [Ticket { id: None }], &mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 0);
+    Ticket::insert_all(&mut [Ticket { id: None }, Ticket { id: None }], &mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
     drop(conn);
 
     assert_eq!(stored(&db).await.len(), 15_100);

@@ -610,7 +610,41 @@ async fn run_time_listeners_alone_on_their_event<DB: TestBackend>(db: &TestDb<DB
     drop((shout, count, own, every));
 }
 
+/// A batch runs every row's function-side listeners, the after-commit ones included, and is
+/// refused, as a one-row write is, in a transaction whose end model-core cannot see.
+async fn a_batch_runs_the_function_side_listeners_of_every_row<DB: TestBackend>(db: &TestDb<DB>) {
+    schema(db).await;
+    let mut posts: Vec<Post> = (0..3).map(|_| post(&unique_title("batch"))).collect();
+    Post::insert_all(&mut posts, &db.pool).await.unwrap();
+    for post in &posts {
+        assert_eq!(
+            trace(post),
+            [
+                "struct_side",
+                "method",
+                "alpha",
+                "zeta",
+                "every",
+                "committed"
+            ]
+        );
+    }
+
+    let mut tx = db.pool.begin().await.unwrap();
+    let mut refused = vec![post(&unique_title("refused"))];
+    let error = Post::insert_all(&mut refused, Conn::<DB>::from_mut(&mut *tx))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::CommitScope { model: "Post" }),
+        "{error:?}"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(trace(&refused[0]), Vec::<String>::new());
+}
+
 per_backend!(
+    a_batch_runs_the_function_side_listeners_of_every_row,
     struct_then_function_then_every_model_in_order,
     function_side_async_listener_commits_with_the_row_and_a_veto_undoes_it,
     every_model_listener_audits_two_models_in_one_transaction,
