@@ -365,6 +365,12 @@ async fn mysql_batches_are_a_few_statements() {
         .await
         .unwrap();
     assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
+    // The same for `insert`, `update` and `delete` of one row.
+    let mut one = Ticket { id: None };
+    one.insert(&mut *conn).await.unwrap();
+    one.update(&mut *conn).await.unwrap();
+    one.delete(&mut *conn).await.unwrap();
+    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
     drop(conn);
 
     assert_eq!(stored(&db).await.len(), 15_100);
