@@ -323,10 +323,10 @@ async fn session_count(conn: &mut sqlx::MySqlConnection, counter: &'static str) 
 /// other servers keep no per-session count of statements; the code that sizes the
 /// statements is the same for all three.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_batches_are_a_few_statements() {
+async fn mysql_counts_few_statements_and_no_needless_begin() {
     let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
         module_path!(),
-        "::mysql_batches_are_a_few_statements"
+        "::mysql_counts_few_statements_and_no_needless_begin"
     ))
     .await
     else {
