@@ -616,6 +616,11 @@ async fn a_stale_write_is_a_conflict_and_writes_nothing<DB: TestBackend>(db: &Te
     retry.name = "kept".into();
     retry.update(&db.pool).await.unwrap();
     assert_eq!(Stock::get(&db.pool, id).await.unwrap().version, 3);
+    // A loser read at another version than the first gets its own version back.
+    first.name = "stale again".into();
+    let error = first.update(&db.pool).await.unwrap_err();
+    expect_conflict(&error, "Stock", id);
+    assert_eq!(first.version, 2, "the loser's version is given back");
     retry.delete(&db.pool).await.unwrap();
     let error = retry.update(&db.pool).await.unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
