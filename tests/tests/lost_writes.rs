@@ -417,6 +417,68 @@ async fn sqlite_writers_of_one_process_queue_and_never_see_locked() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A task that has written before still takes its turn: the turn it held ended with its
+/// write. Another writer holds the file (its turn and SQLite's write lock) for 300 ms; a task
+/// that wrote once already waits for the turn and succeeds, where SQLite's 50 ms busy
+/// timeout alone would answer "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_task_that_wrote_before_still_queues() {
+    let dir = scratch_dir("requeue");
+    let path = dir.join("requeue.db");
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_millis(50));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    notes_table(&pool).await;
+    let wrote = Arc::new(tokio::sync::Notify::new());
+    let go = Arc::new(tokio::sync::Notify::new());
+    let writer = {
+        let (pool, wrote, go) = (pool.clone(), wrote.clone(), go.clone());
+        tokio::spawn(async move {
+            note("first").insert(&pool).await.unwrap();
+            wrote.notify_one();
+            go.notified().await;
+            note("second").insert(&pool).await
+        })
+    };
+    wrote.notified().await;
+    let holding = Arc::new(tokio::sync::Notify::new());
+    let holder = {
+        let (pool, holding) = (pool.clone(), holding.clone());
+        tokio::spawn(async move {
+            model_core::transaction(&pool, |conn| {
+                Box::pin(async move {
+                    note("holder").insert(&mut *conn).await?;
+                    holding.notify_one();
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok::<(), Error>(())
+                })
+            })
+            .await
+        })
+    };
+    holding.notified().await;
+    go.notify_one();
+    writer
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the second write of a task that wrote before: {e} ({e:?})"));
+    holder.await.unwrap().unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+    pool.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Reads the table, then inserts: the pattern that fails on SQLite when a transaction
 /// begins deferred (the read's shared lock cannot be upgraded while another writer waits).
 fn read_then_insert(
