@@ -371,6 +371,16 @@ async fn mysql_counts_few_statements_and_no_needless_begin() {
     one.update(&mut *conn).await.unwrap();
     one.delete(&mut *conn).await.unwrap();
     assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
+    // In a caller's transaction, MySQL undoes a failed statement and nothing else: no
+    // savepoint around a one-statement write (PostgreSQL needs one).
+    let savepoints = session_count(&mut conn, "Com_savepoint").await;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    Ticket { id: None }.insert(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        session_count(&mut conn, "Com_savepoint").await - savepoints,
+        0
+    );
     drop(conn);
 
     assert_eq!(stored(&db).await.len(), 15_100);

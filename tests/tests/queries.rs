@@ -214,6 +214,7 @@ async fn count_exists_first_and_one_answer_for_the_selection<DB: TestBackend>(db
     assert_eq!(Item::filter(|p| p.rank.gt(9)).count(pool).await.unwrap(), 0);
     // A count of a page counts the page.
     assert_eq!(Item::query().limit(2).count(pool).await.unwrap(), 2);
+    assert_eq!(Item::query().offset(2).count(pool).await.unwrap(), 3);
     assert_eq!(
         Item::query().offset(4).limit(3).count(pool).await.unwrap(),
         1
