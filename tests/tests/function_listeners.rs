@@ -630,6 +630,25 @@ async fn a_batch_runs_the_function_side_listeners_of_every_row<DB: TestBackend>(
         );
     }
 
+    // A batch of one row whose after_insert listener vetoes: the row and what the listener
+    // before it wrote roll back, as for `insert`.
+    let stored = Post::all(&db.pool).await.unwrap().len();
+    let mut vetoed = vec![post("commented veto")];
+    let error = Post::insert_all(&mut vetoed, &db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Listener {
+                event: Event::AfterInsert,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(Post::all(&db.pool).await.unwrap().len(), stored);
+    assert_eq!(Comment::all(&db.pool).await.unwrap().len(), 0);
+    assert_eq!(vetoed[0].id, None);
+
     let mut tx = db.pool.begin().await.unwrap();
     let mut refused = vec![post(&unique_title("refused"))];
     let error = Post::insert_all(&mut refused, Conn::<DB>::from_mut(&mut *tx))
