@@ -367,24 +367,31 @@ async fn sqlite_transactions_that_read_then_write_queue_instead_of_failing() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A pool on a fresh SQLite file `name`.db in `dir` (WAL) with a 50 ms busy timeout: short
+/// enough that a writer SQLite's busy handler alone leaves waiting fails with "database is
+/// locked", where the in-process writer queue makes it wait its turn.
+async fn short_busy_timeout_pool(dir: &Path, name: &str, connections: u32) -> SqlitePool {
+    let path = dir.join(format!("{name}.db"));
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_millis(50));
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
 /// 32 tasks x 100 single inserts on one SQLite file through the default pool of 10
 /// connections: writers of one process take turns, so none of them sees "database is
 /// locked", however long the others keep the lock in total.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writers_of_one_process_queue_and_never_see_locked() {
     let dir = scratch_dir("writers");
-    let path = dir.join("writers.db");
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .unwrap()
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // A short busy timeout: without the queue, some writer loses every retry in 50 ms.
-        .busy_timeout(Duration::from_millis(50));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(10)
-        .connect_with(options)
-        .await
-        .unwrap();
+    // Without the queue, some writer loses every retry in 50 ms.
+    let pool = short_busy_timeout_pool(&dir, "writers", 10).await;
     notes_table(&pool).await;
     let mut tasks = Vec::new();
     for task in 0..32 {
@@ -424,17 +431,7 @@ async fn sqlite_writers_of_one_process_queue_and_never_see_locked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_task_that_wrote_before_still_queues() {
     let dir = scratch_dir("requeue");
-    let path = dir.join("requeue.db");
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .unwrap()
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(Duration::from_millis(50));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .unwrap();
+    let pool = short_busy_timeout_pool(&dir, "requeue", 4).await;
     notes_table(&pool).await;
     let wrote = Arc::new(tokio::sync::Notify::new());
     let go = Arc::new(tokio::sync::Notify::new());
