@@ -251,6 +251,19 @@ fn db_name(test: &str) -> String {
     format!("t_{name}_{:08x}", hash as u32)
 }
 
+/// A statement counter of this MySQL session (`SHOW SESSION STATUS`: `Com_insert`,
+/// `Com_begin`, `Com_savepoint`...): what lets a test count the statements a write sends.
+/// MySQL only: the other servers keep no per-session count of statements.
+pub async fn mysql_session_count(conn: &mut sqlx::MySqlConnection, counter: &str) -> i64 {
+    let (_, count): (String, String) =
+        sqlx::query_as("SHOW SESSION STATUS WHERE Variable_name = ?")
+            .bind(counter)
+            .fetch_one(conn)
+            .await
+            .unwrap();
+    count.parse().unwrap()
+}
+
 /// Whether the value of `CI` means "this is CI": set and not empty, `0`, `false`, `no` or
 /// `off` (in any case). `CI=false` is how a developer says "not CI".
 pub fn is_ci(value: Option<&str>) -> bool {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use model_core::{ConstraintKind, Error, Model};
-use model_tests::{per_backend, TestBackend, TestDb};
+use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -304,18 +304,7 @@ async fn mysql_keys_follow_the_servers_increment() {
 
 /// The number of `INSERT` statements this MySQL session has run.
 async fn session_inserts(conn: &mut sqlx::MySqlConnection) -> i64 {
-    session_count(conn, "Com_insert").await
-}
-
-/// A statement counter of this MySQL session (`SHOW SESSION STATUS`).
-async fn session_count(conn: &mut sqlx::MySqlConnection, counter: &'static str) -> i64 {
-    let (_, count): (String, String) =
-        sqlx::query_as("SHOW SESSION STATUS WHERE Variable_name = ?")
-            .bind(counter)
-            .fetch_one(conn)
-            .await
-            .unwrap();
-    count.parse().unwrap()
+    mysql_session_count(conn, "Com_insert").await
 }
 
 /// A batch is a few multi-row statements, not one statement per row: counted by the server
@@ -356,29 +345,38 @@ async fn mysql_counts_few_statements_and_no_needless_begin() {
     // A batch of one row without listeners after its statement is one statement, atomic on
     // its own: no transaction around it. Two rows are two statements' worth: one.
     Ticket::create_table(&db.pool).await.unwrap();
-    let begins = session_count(&mut conn, "Com_begin").await;
+    let begins = mysql_session_count(&mut conn, "Com_begin").await;
     Ticket::insert_all(&mut [Ticket { id: None }], &mut *conn)
         .await
         .unwrap();
-    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 0);
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_begin").await - begins,
+        0
+    );
     Ticket::insert_all(&mut [Ticket { id: None }, Ticket { id: None }], &mut *conn)
         .await
         .unwrap();
-    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_begin").await - begins,
+        1
+    );
     // The same for `insert`, `update` and `delete` of one row.
     let mut one = Ticket { id: None };
     one.insert(&mut *conn).await.unwrap();
     one.update(&mut *conn).await.unwrap();
     one.delete(&mut *conn).await.unwrap();
-    assert_eq!(session_count(&mut conn, "Com_begin").await - begins, 1);
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_begin").await - begins,
+        1
+    );
     // In a caller's transaction, MySQL undoes a failed statement and nothing else: no
     // savepoint around a one-statement write (PostgreSQL needs one).
-    let savepoints = session_count(&mut conn, "Com_savepoint").await;
+    let savepoints = mysql_session_count(&mut conn, "Com_savepoint").await;
     let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
     Ticket { id: None }.insert(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
-        session_count(&mut conn, "Com_savepoint").await - savepoints,
+        mysql_session_count(&mut conn, "Com_savepoint").await - savepoints,
         0
     );
     drop(conn);

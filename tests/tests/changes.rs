@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use model_core::schema::Schema;
 use model_core::{Backend, ChangeSet, Changed, Conn, Error, Model, TrackChanges, Tracked};
-use model_tests::{per_backend, TestBackend, TestDb};
+use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
 
 // ---------------------------------------------------------------------------------------
 // Models
@@ -171,6 +171,28 @@ async fn audit_rows<DB: TestBackend>(db: &TestDb<DB>) -> Vec<(String, String, St
 
 fn audit_row(field: &str, old: &str, new: &str) -> (String, String, String) {
     (field.into(), old.into(), new.into())
+}
+
+/// A change-tracking model whose listeners are all declared on functions: whether they run
+/// depends on the update reading the model's listener state (a struct-side listener is a
+/// constant the update sees without it).
+#[derive(Debug, Clone, Model)]
+#[model(table = "ledger", track_changes)]
+struct Ledger {
+    id: Option<i64>,
+    name: String,
+    #[model(skip)]
+    seen: Seen,
+}
+
+#[model_core::listens_for(before_update)]
+fn ledger_before(ledger: &mut Ledger) {
+    ledger.seen.push(format!("before {}", ledger.name));
+}
+
+#[model_core::listens_for(after_update_commit)]
+fn ledger_committed(ledger: &Ledger) {
+    ledger.seen.push(format!("committed {}", ledger.name));
 }
 
 /// A versioned row, updated without change tracking.
@@ -476,6 +498,101 @@ async fn update_all_writes_each_rows_own_changes<DB: TestBackend>(db: &TestDb<DB
     );
 }
 
+/// A tracked update runs the function-side listeners of every row, the after-commit ones
+/// included (after the commit, in row order), and is refused, as any write with
+/// after-commit listeners is, in a transaction whose end model-core cannot see; a tracked
+/// model without them is not.
+async fn a_tracked_update_runs_function_side_listeners<DB: TestBackend>(db: &TestDb<DB>) {
+    Ledger::create_table(&db.pool).await.unwrap();
+    items(db).await;
+    let seen = Seen::default();
+    let mut rows: Vec<Ledger> = ["a", "b"]
+        .map(|name| Ledger {
+            id: None,
+            name: name.into(),
+            seen: seen.clone(),
+        })
+        .into();
+    Ledger::insert_all(&mut rows, &db.pool).await.unwrap();
+    let mut tracked: Vec<Tracked<Ledger>> = rows.into_iter().map(Ledger::track).collect();
+    tracked[0].name = "a2".into();
+    tracked[1].name = "b2".into();
+    Tracked::update_all(&mut tracked, &db.pool).await.unwrap();
+    assert_eq!(
+        seen.take(),
+        ["before a2", "before b2", "committed a2", "committed b2"]
+    );
+    tracked[0].name = "a3".into();
+    tracked[0].update(&db.pool).await.unwrap();
+    assert_eq!(seen.take(), ["before a3", "committed a3"]);
+
+    let id = new_item(db).await;
+    let mut item = Item::get(&db.pool, id).await.unwrap().track();
+    let mut tx = db.pool.begin().await.unwrap();
+    tracked[0].name = "a4".into();
+    let error = tracked[0]
+        .update(Conn::<DB>::from_mut(&mut *tx))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::CommitScope { model: "Ledger" }),
+        "{error:?}"
+    );
+    assert_eq!(seen.take(), Vec::<String>::new());
+    item.stock = 1;
+    item.update(Conn::<DB>::from_mut(&mut *tx)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(Item::get(&db.pool, id).await.unwrap().stock, 1);
+    let stored: Vec<String> = Ledger::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(stored, ["a3", "b2"]);
+}
+
+/// `update_all` of tracked rows without listeners is still one transaction: the second
+/// row's refusal (its key changed) writes neither, and both keep their original values for
+/// the retry.
+async fn a_tracked_update_all_that_fails_writes_no_row<DB: TestBackend>(db: &TestDb<DB>) {
+    items(db).await;
+    new_item(db).await;
+    new_item(db).await;
+    let mut rows: Vec<Tracked<Item>> = Item::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Item::track)
+        .collect();
+    rows[0].stock = 1;
+    rows[1].price = 3.0;
+    let key = rows[1].id;
+    rows[1].id = Some(1_000);
+    let error = Tracked::update_all(&mut rows, &db.pool).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Unsupported { model: "Item", .. }),
+        "{error:?}"
+    );
+    let stocks: Vec<i64> = Item::all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.stock)
+        .collect();
+    assert_eq!(stocks, [77, 77]);
+    assert_eq!(rows[0].original().stock, 77);
+    rows[1].id = key;
+    Tracked::update_all(&mut rows, &db.pool).await.unwrap();
+    let stored: Vec<(i64, f64)> = Item::all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| (i.stock, i.price))
+        .collect();
+    assert_eq!(stored, [(1, 2.5), (77, 3.0)]);
+}
+
 // ---------------------------------------------------------------------------------------
 // The key is never written
 
@@ -652,9 +769,19 @@ async fn a_stale_tracked_update_is_a_conflict<DB: TestBackend>(db: &TestDb<DB>) 
     let error = bare.update(&db.pool).await.unwrap_err();
     expect_conflict(&error, "TrackedStock", id);
 
+    // A copy read at version 2 that loses too gets 2 back, as does its original.
+    let mut late = first.clone();
+    assert!(
+        format!("{late:?}").starts_with("Tracked { model: TrackedStock {"),
+        "{late:?}"
+    );
     first.name = "won twice".into();
     first.update(&db.pool).await.unwrap();
     assert_eq!(TrackedStock::get(&db.pool, id).await.unwrap().version, 3);
+    late.count = 0;
+    let error = late.update(&db.pool).await.unwrap_err();
+    expect_conflict(&error, "TrackedStock", id);
+    assert_eq!((late.version, late.original().version), (2, 2));
 }
 
 /// Two writers at once: the first holds the row in its transaction; the second's update
@@ -739,6 +866,50 @@ async fn a_set_based_update_bumps_the_version<DB: TestBackend>(db: &TestDb<DB>) 
     expect_conflict(&before.update(&db.pool).await.unwrap_err(), "Stock", ids[0]);
 }
 
+/// A tracked update of one row without listeners after its statement is one statement,
+/// atomic on its own: no transaction around it; two rows are one transaction. Counted by
+/// the server (MySQL only: the other servers keep no per-session count of statements).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_tracked_update_of_one_row_begins_no_transaction() {
+    let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
+        module_path!(),
+        "::mysql_a_tracked_update_of_one_row_begins_no_transaction"
+    ))
+    .await
+    else {
+        return;
+    };
+    items(&db).await;
+    new_item(&db).await;
+    new_item(&db).await;
+    let mut rows: Vec<Tracked<Item>> = Item::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Item::track)
+        .collect();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let begins = mysql_session_count(&mut conn, "Com_begin").await;
+    let updates = mysql_session_count(&mut conn, "Com_update").await;
+    rows[0].stock = 1;
+    rows[0].update(&mut *conn).await.unwrap();
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_begin").await - begins,
+        0
+    );
+    rows[0].stock = 2;
+    rows[1].stock = 2;
+    Tracked::update_all(&mut rows, &mut *conn).await.unwrap();
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_begin").await - begins,
+        1
+    );
+    assert_eq!(
+        mysql_session_count(&mut conn, "Com_update").await - updates,
+        3
+    );
+}
+
 per_backend!(
     a_plain_update_writes_every_column,
     an_update_of_unchanged_values_finds_its_row,
@@ -747,6 +918,8 @@ per_backend!(
     a_vetoed_tracked_update_keeps_its_changes_for_the_retry,
     a_bare_update_compares_with_the_stored_row,
     update_all_writes_each_rows_own_changes,
+    a_tracked_update_runs_function_side_listeners,
+    a_tracked_update_all_that_fails_writes_no_row,
     a_set_based_update_gives_each_row_its_change_set,
     an_update_never_writes_the_key,
     a_key_only_model_updates_nothing_but_finds_its_row,
