@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, Dialect, Error, Event, Model};
-use model_tests::{per_backend, TestBackend, TestDb};
+use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
 
 /// A model without listeners: every filter operator, and set-based writes as one statement.
 #[derive(Debug, Clone, PartialEq, Model)]
@@ -899,6 +899,67 @@ async fn a_model_without_write_listeners_is_written_by_one_statement<DB: TestBac
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(db.count("audit").await, 1);
+}
+
+/// The same, counted by the server (MySQL only: the other servers keep no per-session count
+/// of statements): a set-based `update` or `delete` of a model without write listeners is
+/// one statement, with no `BEGIN` around it and no `SAVEPOINT` in a caller's transaction
+/// (MySQL undoes a failed statement and nothing else; PostgreSQL needs the savepoint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_set_write_without_listeners_is_one_statement() {
+    let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
+        module_path!(),
+        "::mysql_a_set_write_without_listeners_is_one_statement"
+    ))
+    .await
+    else {
+        return;
+    };
+    Counter::create_table(&db.pool).await.unwrap();
+    let mut rows: Vec<Counter> = (1..=4).map(|n| Counter { id: None, n }).collect();
+    Counter::insert_all(&mut rows, &db.pool).await.unwrap();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let counters = [
+        "Com_begin",
+        "Com_savepoint",
+        "Com_update",
+        "Com_delete",
+        "Com_select",
+    ];
+    let mut before = Vec::new();
+    for counter in counters {
+        before.push(mysql_session_count(&mut conn, counter).await);
+    }
+    let n = Counter::filter(|c| c.n.gt(1))
+        .update(|c| c.n.set(0), &mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    let n = Counter::filter(|c| c.n.eq(1))
+        .delete(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    tx.commit().await.unwrap();
+    let mut counted = Vec::new();
+    for (counter, before) in counters.into_iter().zip(before) {
+        counted.push((
+            counter,
+            mysql_session_count(&mut conn, counter).await - before,
+        ));
+    }
+    // The `BEGIN` is the caller's; each `SHOW SESSION STATUS` counts as a `SELECT`.
+    assert_eq!(
+        counted,
+        [
+            ("Com_begin", 1),
+            ("Com_savepoint", 0),
+            ("Com_update", 1),
+            ("Com_delete", 1),
+            ("Com_select", 0)
+        ]
+    );
 }
 
 /// A model with optimistic locking and no listeners.
