@@ -100,6 +100,36 @@ async fn every_comparison_selects_the_rows_it_says<DB: TestBackend>(db: &TestDb<
     assert_eq!(ids(&narrowed), [2, 3]);
 }
 
+/// A read that fails (here: no table) is the model's error, as a write's is; a selection
+/// prints its page, a filter only that it is one (not its values).
+async fn a_failed_read_names_its_model<DB: TestBackend>(db: &TestDb<DB>) {
+    for error in [
+        Item::query().all(&db.pool).await.unwrap_err(),
+        Item::filter(|p| p.rank.gt(1))
+            .count(&db.pool)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(error, Error::Database { model: "Item", .. }),
+            "{error:?}"
+        );
+    }
+    let mut printed = String::new();
+    let page = Item::filter(|p| {
+        let filter = p.name.eq("secret");
+        printed = format!("{filter:?}");
+        filter
+    })
+    .limit(2)
+    .offset(1);
+    assert_eq!(printed, "Filter { .. }");
+    assert_eq!(
+        format!("{page:?}"),
+        "Select { limit: Some(2), offset: 1, .. }"
+    );
+}
+
 async fn an_empty_in_list_matches_no_row<DB: TestBackend>(db: &TestDb<DB>) {
     items(db).await;
     assert_eq!(
@@ -148,6 +178,14 @@ async fn null_is_matched_by_is_null_and_by_eq_none<DB: TestBackend>(db: &TestDb<
     assert_eq!(select!(db, |p| p.note.ne(Some("red".to_owned()))), [2, 5]);
     assert_eq!(select!(db, |p| p.score.lt(3.0)), [1, 3]);
     assert_eq!(select!(db, |p| !p.score.lt(3.0)), [5]);
+    // An ordering against a value of the `Option` type stays an ordering: `< Some(3.0)` is
+    // `< 3.0`, and `< None` matches nothing (only `eq` and `ne` are `NULL`-aware).
+    assert_eq!(select!(db, |p| p.score.lt(Some(3.0))), [1, 3]);
+    assert_eq!(select!(db, |p| p.score.ge(Some(2.5))), [1, 5]);
+    assert_eq!(select!(db, |p| p.score.gt(None)), Vec::<i64>::new());
+    let red = "red".to_owned();
+    assert_eq!(select!(db, |p| p.note.eq(&red)), [1]);
+    assert_eq!(select!(db, |p| p.note.ne(&red)), [2, 5]);
     assert_eq!(
         select!(db, |p| p.note.ne("red").or(p.note.is_null())),
         [2, 3, 4, 5]
@@ -1089,6 +1127,7 @@ async fn from_row_decodes_by_column_name_and_runs_no_listener<DB: TestBackend>(d
 
 per_backend!(
     every_comparison_selects_the_rows_it_says,
+    a_failed_read_names_its_model,
     an_empty_in_list_matches_no_row,
     like_matches_text_with_wildcards_and_escapes,
     null_is_matched_by_is_null_and_by_eq_none,
