@@ -65,27 +65,21 @@ pub mod pages {
 #[cfg(test)]
 mod tests {
     use ::model_core::{ChangeSet as _, Model as _, TrackChanges as _};
+    use model_tests::{per_backend, TestBackend, TestDb};
 
     use super::pages::Page;
 
-    #[tokio::test]
-    async fn a_tracked_page_writes_what_changed() {
-        let pool = ::sqlx::SqlitePool::connect("sqlite::memory:")
-            .await
-            .unwrap();
-        ::sqlx::query(
-            "CREATE TABLE hygiene_pages (id INTEGER PRIMARY KEY, title TEXT NOT NULL, \
-             slug TEXT NOT NULL, notes TEXT NOT NULL, version INTEGER NOT NULL)",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
+    per_backend!(a_tracked_page_writes_what_changed);
+
+    async fn a_tracked_page_writes_what_changed<DB: TestBackend>(db: &TestDb<DB>) {
+        let pool = &db.pool;
+        Page::create_table(pool).await.unwrap();
         let mut page = Page::new("Hello").track();
-        page.insert(&pool).await.unwrap();
+        page.insert(pool).await.unwrap();
         page.title = ::std::borrow::ToOwned::to_owned("World");
         ::core::assert_eq!(page.changes().columns(), ["title"]);
-        page.update(&pool).await.unwrap();
-        let stored = Page::get(&pool, page.id.unwrap()).await.unwrap();
+        page.update(pool).await.unwrap();
+        let stored = Page::get(pool, page.id.unwrap()).await.unwrap();
         ::core::assert_eq!((stored.slug.as_str(), stored.version), ("world", 1));
     }
 }
