@@ -222,6 +222,22 @@ async fn order_by_then_key_with_nulls_first_ascending<DB: TestBackend>(db: &Test
         order(Item::query().order_by(|p| p.id.desc())).await,
         [5, 4, 3, 2, 1]
     );
+    // Ties are ordered by key whatever order the table keeps its rows in: PostgreSQL keeps
+    // an updated row's new version after the others, and sorts without keeping the order
+    // rows come in.
+    for id in [3, 1] {
+        let mut row = Item::get(&db.pool, id).await.unwrap();
+        row.name.push('!');
+        row.update(&db.pool).await.unwrap();
+    }
+    assert_eq!(
+        order(Item::query().order_by(|p| p.flag)).await,
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        order(Item::query().order_by(|p| p.flag.desc())).await,
+        [1, 2, 3, 4, 5]
+    );
 }
 
 async fn limit_and_offset_page_through_the_order<DB: TestBackend>(db: &TestDb<DB>) {
