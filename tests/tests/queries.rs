@@ -448,6 +448,12 @@ async fn streaming_reads_in_key_order_within_filter_offset_and_limit<DB: TestBac
         collect(Item::query().order_by(|p| p.id.desc()).offset(1).limit(2)).await,
         [4, 3]
     );
+    // As a `futures::Stream`, as users combine it.
+    let stream = Item::filter(|p| p.rank.gt(1)).stream(&db.pool);
+    let read: Vec<Item> = futures_util::TryStreamExt::try_collect(stream)
+        .await
+        .unwrap();
+    assert_eq!(ids(&read), [2, 3, 4, 5]);
     let mut by_name = Item::query().order_by(|p| p.name).stream(&db.pool);
     match by_name.next().await {
         Some(Err(Error::Unsupported { model: "Item", .. })) => {}
