@@ -505,6 +505,12 @@ where
         describe(db, "authors").await[1],
         declared("name", false, Some(40), false, false)
     );
+    // A name that is not a plain file name is refused, and nothing is written.
+    for bad in ["", "../up", "a\\b", "v2.sql"] {
+        let error = schema().write_migration(&dir, bad).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+    }
+    assert_eq!(std::fs::read_dir(dir.join(subdir)).unwrap().count(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
