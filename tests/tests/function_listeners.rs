@@ -481,6 +481,7 @@ async fn run_time_listeners_veto_and_wait_for_the_commit<DB: TestBackend>(db: &T
     let log = seen.clone();
     let every = listen(on::AfterInsert, move |model: &dyn AnyModel| {
         if model.model_name() == "Tally" {
+            assert_eq!(model.table_name(), "tallies");
             log.lock()
                 .unwrap()
                 .push(format!("after:{}", model.column_value("name").unwrap()));
@@ -597,12 +598,17 @@ async fn run_time_listeners_alone_on_their_event<DB: TestBackend>(db: &TestDb<DB
     let log = committing.clone();
     let every = listen(on::BeforeCommit, move |model: &dyn AnyModel| {
         if model.model_name() == "Tally" {
-            log.lock().unwrap().push("every".into());
+            log.lock()
+                .unwrap()
+                .push(format!("every:{}", model.table_name()));
         }
     });
     row.name = "changed".into();
     row.update(&db.pool).await.unwrap();
-    assert_eq!(*committing.lock().unwrap(), ["tally:changed!", "every"]);
+    assert_eq!(
+        *committing.lock().unwrap(),
+        ["tally:changed!", "every:tallies"]
+    );
     let key = row.id.unwrap();
     assert_eq!(Tally::get(&db.pool, key).await.unwrap().name, "changed!");
     row.delete(&db.pool).await.unwrap();
