@@ -130,6 +130,23 @@ async fn a_failed_read_names_its_model<DB: TestBackend>(db: &TestDb<DB>) {
     );
 }
 
+/// `to_sql` is the statement `all` sends: run by hand with the same values in the order of
+/// its placeholders, it reads the same rows.
+async fn to_sql_is_the_statement_all_sends<DB: TestBackend>(db: &TestDb<DB>) {
+    items(db).await;
+    let select = Item::filter(|p| p.rank.gt(1).and(p.note.is_not_null()))
+        .order_by(|p| p.name.desc())
+        .limit(2)
+        .offset(1);
+    let sql = select.to_sql(DB::DIALECT);
+    assert!(sql.starts_with("SELECT "), "{sql}");
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let query = DB::bind(DB::bind(DB::bind(query, &1_i32), &2_i64), &1_i64);
+    let by_hand = Item::from_sql(query).all(&db.pool).await.unwrap();
+    assert_eq!(ids(&by_hand), [2]);
+    assert_eq!(by_hand, select.all(&db.pool).await.unwrap());
+}
+
 async fn an_empty_in_list_matches_no_row<DB: TestBackend>(db: &TestDb<DB>) {
     items(db).await;
     assert_eq!(
@@ -1150,6 +1167,7 @@ async fn from_row_decodes_by_column_name_and_runs_no_listener<DB: TestBackend>(d
 per_backend!(
     every_comparison_selects_the_rows_it_says,
     a_failed_read_names_its_model,
+    to_sql_is_the_statement_all_sends,
     an_empty_in_list_matches_no_row,
     like_matches_text_with_wildcards_and_escapes,
     null_is_matched_by_is_null_and_by_eq_none,

@@ -17,6 +17,26 @@ use crate::ops;
 use crate::session::Session;
 
 impl<M: Model> Select<M> {
+    /// The `SELECT` that [`Select::all`] sends on `dialect`: quoted identifiers and
+    /// placeholders, never the values (they are bound, in the order of the placeholders).
+    /// For logs, and to read what a filter selects, as SQLAlchemy's `str(query)`.
+    ///
+    /// ```
+    /// # use model_core::{Dialect, Model};
+    /// # #[derive(Model)] struct Post { id: Option<i64>, title: String, views: i64 }
+    /// let select = Post::filter(|p| p.views.gt(100)).order_by(|p| p.title).limit(10);
+    /// assert_eq!(
+    ///     select.to_sql(Dialect::Postgres),
+    ///     "SELECT \"id\", \"title\", \"views\" FROM \"post\" WHERE \"views\" > $1 \
+    ///      ORDER BY \"title\" ASC, \"id\" ASC LIMIT $2 OFFSET $3"
+    /// );
+    /// ```
+    pub fn to_sql(&self, dialect: crate::Dialect) -> String {
+        self.plan
+            .select(Table::of::<M>(), dialect, Columns::All)
+            .text
+    }
+
     /// Every selected row, running `load` listeners on each.
     pub fn all<'c, A>(self, db: A) -> impl Future<Output = Result<Vec<M>, Error>> + Send
     where
