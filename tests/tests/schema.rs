@@ -61,6 +61,28 @@ struct Note {
     text: String,
 }
 
+/// A 16-bit generated key and a unique binary column (a token's digest): PostgreSQL's
+/// identity column is as wide as the key's type, which is what decodes it.
+#[derive(Debug, Clone, PartialEq, Model)]
+#[model(table = "tokens")]
+struct Token {
+    id: Option<i16>,
+    #[model(unique)]
+    digest: Vec<u8>,
+    #[model(index)]
+    prefix: Vec<u8>,
+}
+
+/// A binary primary key: MySQL and MariaDB cannot key a `LONGBLOB`, so a keyed `Vec<u8>`
+/// is a `VARBINARY` there.
+#[derive(Debug, Clone, PartialEq, Model)]
+#[model(table = "blobs")]
+struct Blob {
+    #[model(primary_key)]
+    hash: Vec<u8>,
+    size: i64,
+}
+
 /// A composite key: both parts in the table's `PRIMARY KEY`.
 #[derive(Debug, Clone, PartialEq, Model)]
 #[model(table = "tag_links")]
@@ -431,6 +453,55 @@ async fn a_unique_column_refuses_a_second_equal_value<DB: TestBackend>(db: &Test
         .unwrap();
 }
 
+async fn small_and_binary_keys_round_trip<DB: TestBackend>(db: &TestDb<DB>) {
+    Token::create_table(&db.pool).await.unwrap();
+    let mut token = Token {
+        id: None,
+        digest: vec![0xde, 0xad, 0xbe, 0xef],
+        prefix: vec![0xde],
+    };
+    token.insert(&db.pool).await.unwrap();
+    assert_eq!(
+        Token::get(&db.pool, token.id.unwrap()).await.unwrap(),
+        token
+    );
+    let mut again = Token {
+        id: None,
+        digest: token.digest.clone(),
+        prefix: vec![0xbe],
+    };
+    let error = again.insert(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Constraint {
+                model: "Token",
+                kind: ConstraintKind::Unique,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        Token::filter(|t| t.prefix.eq(vec![0xde]))
+            .all(&db.pool)
+            .await
+            .unwrap(),
+        [token]
+    );
+
+    Blob::create_table(&db.pool).await.unwrap();
+    let mut blob = Blob {
+        hash: vec![0; 32],
+        size: 7,
+    };
+    blob.insert(&db.pool).await.unwrap();
+    assert_eq!(Blob::get(&db.pool, vec![0; 32]).await.unwrap(), blob);
+    blob.size = 8;
+    blob.update(&db.pool).await.unwrap();
+    assert_eq!(Blob::get(&db.pool, vec![0; 32]).await.unwrap().size, 8);
+}
+
 async fn create_all_leaves_existing_tables_and_rows_alone<DB: TestBackend>(db: &TestDb<DB>) {
     schema().create_all(&db.pool).await.unwrap();
     author("kept", "kept@example.com")
@@ -557,6 +628,7 @@ per_backend!(
     a_declared_default_is_the_columns_default,
     a_value_longer_than_its_length_is_refused_and_nothing_written,
     a_unique_column_refuses_a_second_equal_value,
+    small_and_binary_keys_round_trip,
     create_all_leaves_existing_tables_and_rows_alone,
     migration_files_run_through_sqlx_migrator;
     file: concurrent_create_all_calls_all_succeed,
