@@ -404,6 +404,8 @@ async fn postgres_connection_killed_mid_transaction_is_a_typed_error() {
         matches!(error, Error::Database { model: "Item", .. }),
         "{error:?}"
     );
+    // Inside a transaction nothing was committed: the outcome is known.
+    assert!(!error.is_outcome_unknown());
     drop(tx);
     assert_eq!(
         db.count("items").await,
@@ -440,6 +442,10 @@ async fn mysql_lock_wait_timeout_is_a_typed_error() {
         .unwrap();
     row.name = "changed".into();
     let error = row.update(&mut *conn).await.unwrap_err();
+    assert!(
+        !error.is_outcome_unknown(),
+        "the server refused it: {error:?}"
+    );
     match &error {
         Error::Database { source, .. } => {
             let code = source
@@ -469,6 +475,83 @@ async fn mysql_lock_wait_timeout_is_a_typed_error() {
     drop(conn);
     db.finish().await;
 }
+
+/// A model without listeners: its `update` is one statement, committed on its own.
+#[derive(Debug, Clone, Model)]
+#[model(table = "plain")]
+struct Plain {
+    id: Option<i64>,
+    name: String,
+}
+
+/// A write that is one statement, committed on its own (no `BEGIN`), cut off by the server
+/// while it waits for a row lock: as far as the client can tell the server may have applied
+/// it, so the answer is `Error::OutcomeUnknown`, never a plain failure. PostgreSQL ends the
+/// session (`pg_terminate_backend`: `FATAL` 57P01), MySQL the statement (`KILL QUERY`:
+/// SQLSTATE 70100).
+async fn a_statement_cut_off_by_the_server_is_an_unknown_outcome<DB: TestBackend>(db: &TestDb<DB>) {
+    Plain::create_table(&db.pool).await.unwrap();
+    let mut row = Plain {
+        id: None,
+        name: "locked".into(),
+    };
+    row.insert(&db.pool).await.unwrap();
+    let id = row.id.unwrap();
+    let mut holder = db.pool.begin().await.unwrap();
+    let lock = format!("SELECT * FROM {} FOR UPDATE", db.quote("plain"));
+    Conn::<DB>::from_mut(&mut *holder)
+        .execute(sqlx::query(sqlx::AssertSqlSafe(lock)))
+        .await
+        .unwrap();
+
+    let pool = db.pool.clone();
+    let waiting = tokio::spawn(async move {
+        row.name = "changed".into();
+        row.update(&pool).await
+    });
+    let (find, cut) = match DB::DIALECT {
+        model_core::Dialect::Postgres => (
+            "SELECT CAST(pid AS BIGINT) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%'",
+            "SELECT pg_terminate_backend(CAST($1 AS INTEGER))",
+        ),
+        _ => (
+            "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND INFO LIKE 'UPDATE%'",
+            "KILL QUERY ?",
+        ),
+    };
+    let mut admin = db.pool.acquire().await.unwrap();
+    let admin = Conn::<DB>::from_mut(&mut admin);
+    let mut cut_off = false;
+    for _ in 0..100 {
+        let rows = admin.fetch_all(sqlx::query(find)).await.unwrap();
+        if let Some(row) = rows.first() {
+            let session: i64 = DB::get(row, 0).unwrap();
+            admin
+                .execute(DB::bind(sqlx::query(cut), &session))
+                .await
+                .unwrap();
+            cut_off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cut_off, "the update never waited for the lock");
+    let error = waiting.await.unwrap().unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(error.model(), "Plain");
+    assert_eq!(
+        error.to_string(),
+        "the connection was lost while committing Plain: the write may or may not have been \
+         stored"
+    );
+    holder.rollback().await.unwrap();
+    assert_eq!(Plain::get(&db.pool, id).await.unwrap().name, "locked");
+}
+
+per_backend!(@backend cut_off_postgres, ::sqlx::Postgres, [a_statement_cut_off_by_the_server_is_an_unknown_outcome], []);
+per_backend!(@backend cut_off_mysql, ::sqlx::MySql, [a_statement_cut_off_by_the_server_is_an_unknown_outcome], []);
 
 /// `error` is a database error mentioning `what`: the write's own statement, or the SQL of
 /// its async listener (then wrapped in a listener error, as the caller should see it).

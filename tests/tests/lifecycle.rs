@@ -502,6 +502,37 @@ async fn bulk_writes_run_every_listener_and_a_veto_writes_none<DB: TestBackend>(
 }
 
 /// The manifest is a constant of the model: no database, so a plain test, not one per backend.
+/// What each event says of itself: which run after the commit, and which once the
+/// transaction has ended (they take no connection and cannot veto).
+#[test]
+fn events_say_when_their_listeners_run() {
+    let after_commit: Vec<Event> = Event::ALL
+        .into_iter()
+        .filter(|e| e.is_after_commit())
+        .collect();
+    assert_eq!(
+        after_commit,
+        [
+            Event::AfterInsertCommit,
+            Event::AfterUpdateCommit,
+            Event::AfterDeleteCommit
+        ]
+    );
+    let after_transaction: Vec<Event> = Event::ALL
+        .into_iter()
+        .filter(|e| e.is_after_transaction())
+        .collect();
+    assert_eq!(
+        after_transaction,
+        [
+            Event::AfterInsertCommit,
+            Event::AfterUpdateCommit,
+            Event::AfterDeleteCommit,
+            Event::AfterRollback
+        ]
+    );
+}
+
 #[test]
 fn manifest_lists_listeners_in_declaration_order() {
     let before: Vec<&ListenerInfo> = Post::listeners(Event::BeforeInsert).collect();
