@@ -531,6 +531,11 @@ fn events_say_when_their_listeners_run() {
             Event::AfterRollback
         ]
     );
+    let mutable: Vec<Event> = Event::ALL.into_iter().filter(|e| e.is_mutable()).collect();
+    assert_eq!(
+        mutable,
+        [Event::BeforeInsert, Event::BeforeUpdate, Event::Load]
+    );
 }
 
 #[test]

@@ -139,6 +139,51 @@ async fn unsigned_integers_round_trip_to_their_limits<DB: TestBackend>(db: &Test
     }
 }
 
+/// A 32-bit unsigned generated key, its table created from the model.
+#[derive(Debug, Clone, PartialEq, Model)]
+#[model(table = "tickets")]
+struct Ticket {
+    id: Option<u32>,
+    seat: u32,
+}
+
+/// Unsigned generated keys through one `insert` and through a batch, whose keys are read back
+/// (`RETURNING`, or MySQL's last insert id) and matched to its rows in order.
+async fn unsigned_generated_keys_name_their_rows<DB: TestBackend>(db: &TestDb<DB>) {
+    counters(db).await;
+    let mut counters: Vec<Counter> = (0..5)
+        .map(|n| Counter {
+            id: None,
+            small: n,
+            big: u64::from(n) * 10,
+            maybe: None,
+        })
+        .collect();
+    Counter::insert_all(&mut counters, &db.pool).await.unwrap();
+    for counter in &counters {
+        let stored = Counter::get(&db.pool, counter.id.unwrap()).await.unwrap();
+        assert_eq!(&stored, counter);
+    }
+
+    Ticket::create_table(&db.pool).await.unwrap();
+    let mut one = Ticket { id: None, seat: 7 };
+    one.insert(&db.pool).await.unwrap();
+    assert!(one.id.is_some_and(|id| id > 0), "{one:?}");
+    let mut tickets: Vec<Ticket> = (0..5).map(|seat| Ticket { id: None, seat }).collect();
+    Ticket::insert_all(&mut tickets, &db.pool).await.unwrap();
+    tickets.push(one);
+    for ticket in &tickets {
+        assert_eq!(
+            &Ticket::get(&db.pool, ticket.id.unwrap()).await.unwrap(),
+            ticket
+        );
+    }
+    let mut keys: Vec<u32> = tickets.iter().map(|t| t.id.unwrap()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 6, "six rows, six keys");
+}
+
 async fn u64_above_i64_max_is_refused_where_integers_are_signed<DB: TestBackend>(db: &TestDb<DB>) {
     counters(db).await;
     let mut counter = Counter {
@@ -700,7 +745,7 @@ async fn unknown_enum_values_are_decode_errors_naming_type_and_value<DB: TestBac
             .await;
         let message = chain(&Task::get(&db.pool, id).await.unwrap_err());
         assert!(
-            message.contains(&format!("unknown Status {shown}"))
+            message.contains(&format!("unknown Status {shown} in the database"))
                 && message.contains("\"draft\", \"in_review\", \"gone\""),
             "{message}"
         );
@@ -770,6 +815,7 @@ async fn newtypes_keep_their_fields_checks<DB: TestBackend>(db: &TestDb<DB>) {
 
 per_backend!(
     unsigned_integers_round_trip_to_their_limits,
+    unsigned_generated_keys_name_their_rows,
     u64_above_i64_max_is_refused_where_integers_are_signed,
     a_negative_number_is_not_read_as_unsigned,
     uuids_round_trip_as_the_same_text_everywhere,
