@@ -47,6 +47,16 @@ async fn new_item<DB: TestBackend>(db: &TestDb<DB>) -> i64 {
     item.id.unwrap()
 }
 
+/// Every stored item, tracked.
+async fn tracked_items<DB: TestBackend>(db: &TestDb<DB>) -> Vec<Tracked<Item>> {
+    Item::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Item::track)
+        .collect()
+}
+
 /// What the listeners of a [`Post`] saw, in order; shared by the clones of one post.
 #[derive(Debug, Clone, Default)]
 struct Seen(Arc<Mutex<Vec<String>>>);
@@ -473,12 +483,7 @@ async fn update_all_writes_each_rows_own_changes<DB: TestBackend>(db: &TestDb<DB
     items(db).await;
     let first = new_item(db).await;
     let second = new_item(db).await;
-    let mut rows: Vec<Tracked<Item>> = Item::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(Item::track)
-        .collect();
+    let mut rows = tracked_items(db).await;
     rows[0].stock = 1;
     rows[1].name = "second".into();
     db.exec(&format!(
@@ -559,12 +564,7 @@ async fn a_tracked_update_all_that_fails_writes_no_row<DB: TestBackend>(db: &Tes
     items(db).await;
     new_item(db).await;
     new_item(db).await;
-    let mut rows: Vec<Tracked<Item>> = Item::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(Item::track)
-        .collect();
+    let mut rows = tracked_items(db).await;
     rows[0].stock = 1;
     rows[1].price = 3.0;
     let key = rows[1].id;
@@ -882,12 +882,7 @@ async fn mysql_a_tracked_update_of_one_row_begins_no_transaction() {
     items(&db).await;
     new_item(&db).await;
     new_item(&db).await;
-    let mut rows: Vec<Tracked<Item>> = Item::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(Item::track)
-        .collect();
+    let mut rows = tracked_items(&db).await;
     let mut conn = db.pool.acquire().await.unwrap();
     let begins = mysql_session_count(&mut conn, "Com_begin").await;
     let updates = mysql_session_count(&mut conn, "Com_update").await;
