@@ -251,17 +251,39 @@ fn db_name(test: &str) -> String {
     format!("t_{name}_{:08x}", hash as u32)
 }
 
-/// A statement counter of this MySQL session (`SHOW SESSION STATUS`: `Com_insert`,
-/// `Com_begin`, `Com_savepoint`...): what lets a test count the statements a write sends.
-/// MySQL only: the other servers keep no per-session count of statements.
-pub async fn mysql_session_count(conn: &mut sqlx::MySqlConnection, counter: &str) -> i64 {
-    let (_, count): (String, String) =
-        sqlx::query_as("SHOW SESSION STATUS WHERE Variable_name = ?")
-            .bind(counter)
-            .fetch_one(conn)
-            .await
-            .unwrap();
-    count.parse().unwrap()
+/// Statement counters of one MySQL session (`SHOW SESSION STATUS`: `Com_insert`,
+/// `Com_begin`, `Com_savepoint`...) as read at one moment: [`MysqlCounters::since`] says how
+/// many statements of each kind the session ran after it, which is how a test counts the
+/// statements a write sends. MySQL only: the other servers keep no per-session count of
+/// statements. (Reading them is a `SHOW`, which none of these counters counts.)
+pub struct MysqlCounters(Vec<(&'static str, i64)>);
+
+impl MysqlCounters {
+    /// Reads `counters` now.
+    pub async fn read(conn: &mut sqlx::MySqlConnection, counters: &[&'static str]) -> Self {
+        let mut read = Vec::with_capacity(counters.len());
+        for &counter in counters {
+            let (_, count): (String, String) =
+                sqlx::query_as("SHOW SESSION STATUS WHERE Variable_name = ?")
+                    .bind(counter)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            read.push((counter, count.parse().unwrap()));
+        }
+        MysqlCounters(read)
+    }
+
+    /// Each counter with the number of statements it counted since [`MysqlCounters::read`].
+    pub async fn since(&self, conn: &mut sqlx::MySqlConnection) -> Vec<(&'static str, i64)> {
+        let names: Vec<&'static str> = self.0.iter().map(|(name, _)| *name).collect();
+        let now = MysqlCounters::read(conn, &names).await;
+        self.0
+            .iter()
+            .zip(now.0)
+            .map(|((name, then), (_, now))| (*name, now - then))
+            .collect()
+    }
 }
 
 /// Whether the value of `CI` means "this is CI": set and not empty, `0`, `false`, `no` or

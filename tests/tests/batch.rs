@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use model_core::{ConstraintKind, Error, Model};
-use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
+use model_tests::{per_backend, MysqlCounters, TestBackend, TestDb};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
@@ -302,11 +302,6 @@ async fn mysql_keys_follow_the_servers_increment() {
     db.finish().await;
 }
 
-/// The number of `INSERT` statements this MySQL session has run.
-async fn session_inserts(conn: &mut sqlx::MySqlConnection) -> i64 {
-    mysql_session_count(conn, "Com_insert").await
-}
-
 /// A batch is a few multi-row statements, not one statement per row: counted by the server
 /// (`Com_insert`, kept per session, so the batch runs on one connection). MySQL only: the
 /// other servers keep no per-session count of statements; the code that sizes the
@@ -327,9 +322,9 @@ async fn mysql_counts_few_statements_and_no_needless_begin() {
 
     // Ten values a row, at most 65,535 a statement: 6,553 rows, so 15,000 rows are three.
     let mut generated: Vec<Wide> = (0..15_000).map(|n| row(n, &trace)).collect();
-    let before = session_inserts(&mut conn).await;
+    let inserts = MysqlCounters::read(&mut conn, &["Com_insert"]).await;
     Wide::insert_all(&mut generated, &mut *conn).await.unwrap();
-    assert_eq!(session_inserts(&mut conn).await - before, 3);
+    assert_eq!(inserts.since(&mut conn).await, [("Com_insert", 3)]);
 
     // Rows that bring their keys (eleven values a row): 100 rows are one statement.
     let mut keyed: Vec<Wide> = (0..100)
@@ -338,47 +333,35 @@ async fn mysql_counts_few_statements_and_no_needless_begin() {
             ..row(20_000 + n, &trace)
         })
         .collect();
-    let before = session_inserts(&mut conn).await;
+    let inserts = MysqlCounters::read(&mut conn, &["Com_insert"]).await;
     Wide::insert_all(&mut keyed, &mut *conn).await.unwrap();
-    assert_eq!(session_inserts(&mut conn).await - before, 1);
+    assert_eq!(inserts.since(&mut conn).await, [("Com_insert", 1)]);
 
     // A batch of one row without listeners after its statement is one statement, atomic on
     // its own: no transaction around it. Two rows are two statements' worth: one.
     Ticket::create_table(&db.pool).await.unwrap();
-    let begins = mysql_session_count(&mut conn, "Com_begin").await;
+    let begins = MysqlCounters::read(&mut conn, &["Com_begin"]).await;
     Ticket::insert_all(&mut [Ticket { id: None }], &mut *conn)
         .await
         .unwrap();
-    assert_eq!(
-        mysql_session_count(&mut conn, "Com_begin").await - begins,
-        0
-    );
+    assert_eq!(begins.since(&mut conn).await, [("Com_begin", 0)]);
     Ticket::insert_all(&mut [Ticket { id: None }, Ticket { id: None }], &mut *conn)
         .await
         .unwrap();
-    assert_eq!(
-        mysql_session_count(&mut conn, "Com_begin").await - begins,
-        1
-    );
+    assert_eq!(begins.since(&mut conn).await, [("Com_begin", 1)]);
     // The same for `insert`, `update` and `delete` of one row.
     let mut one = Ticket { id: None };
     one.insert(&mut *conn).await.unwrap();
     one.update(&mut *conn).await.unwrap();
     one.delete(&mut *conn).await.unwrap();
-    assert_eq!(
-        mysql_session_count(&mut conn, "Com_begin").await - begins,
-        1
-    );
+    assert_eq!(begins.since(&mut conn).await, [("Com_begin", 1)]);
     // In a caller's transaction, MySQL undoes a failed statement and nothing else: no
     // savepoint around a one-statement write (PostgreSQL needs one).
-    let savepoints = mysql_session_count(&mut conn, "Com_savepoint").await;
+    let savepoints = MysqlCounters::read(&mut conn, &["Com_savepoint"]).await;
     let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
     Ticket { id: None }.insert(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
-        mysql_session_count(&mut conn, "Com_savepoint").await - savepoints,
-        0
-    );
+    assert_eq!(savepoints.since(&mut conn).await, [("Com_savepoint", 0)]);
     drop(conn);
 
     assert_eq!(stored(&db).await.len(), 15_100);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use model_core::schema::Schema;
 use model_core::{Backend, ChangeSet, Changed, Conn, Error, Model, TrackChanges, Tracked};
-use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
+use model_tests::{per_backend, MysqlCounters, TestBackend, TestDb};
 
 // ---------------------------------------------------------------------------------------
 // Models
@@ -884,24 +884,19 @@ async fn mysql_a_tracked_update_of_one_row_begins_no_transaction() {
     new_item(&db).await;
     let mut rows = tracked_items(&db).await;
     let mut conn = db.pool.acquire().await.unwrap();
-    let begins = mysql_session_count(&mut conn, "Com_begin").await;
-    let updates = mysql_session_count(&mut conn, "Com_update").await;
+    let counters = MysqlCounters::read(&mut conn, &["Com_begin", "Com_update"]).await;
     rows[0].stock = 1;
     rows[0].update(&mut *conn).await.unwrap();
     assert_eq!(
-        mysql_session_count(&mut conn, "Com_begin").await - begins,
-        0
+        counters.since(&mut conn).await,
+        [("Com_begin", 0), ("Com_update", 1)]
     );
     rows[0].stock = 2;
     rows[1].stock = 2;
     Tracked::update_all(&mut rows, &mut *conn).await.unwrap();
     assert_eq!(
-        mysql_session_count(&mut conn, "Com_begin").await - begins,
-        1
-    );
-    assert_eq!(
-        mysql_session_count(&mut conn, "Com_update").await - updates,
-        3
+        counters.since(&mut conn).await,
+        [("Com_begin", 1), ("Com_update", 3)]
     );
 }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use model_core::schema::Schema;
 use model_core::{transaction, Backend, Conn, Dialect, Error, Event, Model};
-use model_tests::{mysql_session_count, per_backend, TestBackend, TestDb};
+use model_tests::{per_backend, MysqlCounters, TestBackend, TestDb};
 
 /// A model without listeners: every filter operator, and set-based writes as one statement.
 #[derive(Debug, Clone, PartialEq, Model)]
@@ -996,17 +996,17 @@ async fn mysql_a_set_write_without_listeners_is_one_statement() {
     let mut rows: Vec<Counter> = (1..=4).map(|n| Counter { id: None, n }).collect();
     Counter::insert_all(&mut rows, &db.pool).await.unwrap();
     let mut conn = db.pool.acquire().await.unwrap();
-    let counters = [
-        "Com_begin",
-        "Com_savepoint",
-        "Com_update",
-        "Com_delete",
-        "Com_select",
-    ];
-    let mut before = Vec::new();
-    for counter in counters {
-        before.push(mysql_session_count(&mut conn, counter).await);
-    }
+    let counters = MysqlCounters::read(
+        &mut conn,
+        &[
+            "Com_begin",
+            "Com_savepoint",
+            "Com_update",
+            "Com_delete",
+            "Com_select",
+        ],
+    )
+    .await;
     let n = Counter::filter(|c| c.n.gt(1))
         .update(|c| c.n.set(0), &mut *conn)
         .await
@@ -1019,16 +1019,9 @@ async fn mysql_a_set_write_without_listeners_is_one_statement() {
         .unwrap();
     assert_eq!(n, 1);
     tx.commit().await.unwrap();
-    let mut counted = Vec::new();
-    for (counter, before) in counters.into_iter().zip(before) {
-        counted.push((
-            counter,
-            mysql_session_count(&mut conn, counter).await - before,
-        ));
-    }
-    // The `BEGIN` is the caller's; each `SHOW SESSION STATUS` counts as a `SELECT`.
+    // The `BEGIN` is the caller's; no `SELECT`: the rows were not read first.
     assert_eq!(
-        counted,
+        counters.since(&mut conn).await,
         [
             ("Com_begin", 1),
             ("Com_savepoint", 0),
