@@ -44,8 +44,9 @@ pub(crate) type BeforeCommit = Box<
 
 /// One queued call, and when it runs.
 enum Queued {
-    /// Right before the commit.
-    BeforeCommit(BeforeCommit),
+    /// Right before the commit; with its round: 0 for a row the transaction's own work
+    /// wrote, `n + 1` for a row a `before_commit` call of round `n` wrote.
+    BeforeCommit(BeforeCommit, u32),
     /// A `BeforeCommit` that has run (or is running).
     Taken,
     /// After the commit.
@@ -62,7 +63,14 @@ struct Queue {
     calls: Vec<Queued>,
     /// Where the next `before_commit` call is looked for: the ones before it have run.
     next_before_commit: usize,
+    /// The round of the `before_commit` call running now, if one is.
+    running_round: Option<u32>,
 }
+
+/// How many rounds of `before_commit` calls a commit runs: a listener that writes a row
+/// whose own `before_commit` listeners write another, and so on, is stopped there with an
+/// error and the transaction rolled back, as SQLAlchemy stops a session after 100 flushes.
+pub(crate) const MAX_ROUNDS: u32 = 100;
 
 tokio::task_local! {
     static QUEUE: RefCell<Queue>;
@@ -95,8 +103,20 @@ fn enqueue_as(kind: fn(Callback) -> Queued, add: impl FnOnce(&mut Vec<Callback>)
 /// Adds a row's `before_commit` call to the open queue; `false` if none is open.
 pub(crate) fn enqueue_before_commit(call: BeforeCommit) -> bool {
     QUEUE
-        .try_with(|queue| queue.borrow_mut().calls.push(Queued::BeforeCommit(call)))
+        .try_with(|queue| {
+            let mut queue = queue.borrow_mut();
+            let round = queue.running_round.map_or(0, |r| r.saturating_add(1));
+            queue.calls.push(Queued::BeforeCommit(call, round));
+        })
         .is_ok()
+}
+
+/// The round of the `before_commit` call running now (0 when none is): a call of round
+/// [`MAX_ROUNDS`] or more refuses to run its listeners.
+pub(crate) fn running_round() -> u32 {
+    QUEUE
+        .try_with(|queue| queue.borrow().running_round.unwrap_or(0))
+        .unwrap_or(0)
 }
 
 /// Whether a `before_commit` call waits to run.
@@ -106,7 +126,7 @@ pub(crate) fn before_commit_pending() -> bool {
             let queue = queue.borrow();
             queue.calls[queue.next_before_commit..]
                 .iter()
-                .any(|call| matches!(call, Queued::BeforeCommit(_)))
+                .any(|call| matches!(call, Queued::BeforeCommit(..)))
         })
         .unwrap_or(false)
 }
@@ -115,10 +135,15 @@ pub(crate) fn before_commit_pending() -> bool {
 /// connection, right before its `COMMIT`, including those queued by rows that the calls
 /// write themselves. The first error stops them: the owner then rolls back.
 pub(crate) async fn before_commit<DB: Backend>(conn: &mut DB::Connection) -> Result<(), Error> {
+    let mut outcome = Ok(());
     while let Some(call) = next_before_commit() {
-        call(&mut *conn).await?;
+        outcome = call(&mut *conn).await;
+        if outcome.is_err() {
+            break;
+        }
     }
-    Ok(())
+    let _ = QUEUE.try_with(|queue| queue.borrow_mut().running_round = None);
+    outcome
 }
 
 fn next_before_commit() -> Option<BeforeCommit> {
@@ -128,14 +153,17 @@ fn next_before_commit() -> Option<BeforeCommit> {
             let start = queue.next_before_commit;
             let found = queue.calls[start..]
                 .iter()
-                .position(|call| matches!(call, Queued::BeforeCommit(_)));
+                .position(|call| matches!(call, Queued::BeforeCommit(..)));
             let Some(offset) = found else {
                 queue.next_before_commit = queue.calls.len();
                 return None;
             };
             queue.next_before_commit = start + offset + 1;
             match std::mem::replace(&mut queue.calls[start + offset], Queued::Taken) {
-                Queued::BeforeCommit(call) => Some(call),
+                Queued::BeforeCommit(call, round) => {
+                    queue.running_round = Some(round);
+                    Some(call)
+                }
                 _ => unreachable!("found above"),
             }
         })
@@ -205,7 +233,7 @@ impl Drop for Mark {
                         Queued::Rollback(call) | Queued::RolledBack(call) => {
                             Some(Queued::RolledBack(call))
                         }
-                        Queued::BeforeCommit(_) | Queued::Taken | Queued::Commit(_) => None,
+                        Queued::BeforeCommit(..) | Queued::Taken | Queued::Commit(_) => None,
                     }));
                 queue.next_before_commit = queue.next_before_commit.min(queue.calls.len());
             });

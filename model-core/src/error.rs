@@ -70,6 +70,19 @@ pub enum Error {
         /// What cannot be done, and what to do instead.
         what: &'static str,
     },
+    /// The statement would bind more values than the backend takes in one statement
+    /// (32,766 on SQLite, 65,535 on PostgreSQL and MySQL): an `in_` list too long. Refused
+    /// before anything was sent; nothing was read or written. Split the list and run the
+    /// query once per part, or select the rows by something shorter (a range, a join
+    /// table).
+    TooManyValues {
+        /// The model's name.
+        model: &'static str,
+        /// How many values the statement would bind.
+        values: usize,
+        /// The most this backend takes.
+        limit: usize,
+    },
     /// `update` or `delete` was called on a model whose `Option` primary key is `None`, i.e.
     /// one that was never inserted or loaded.
     Unsaved {
@@ -220,6 +233,7 @@ impl Error {
             | Error::NoRows { model }
             | Error::TooManyRows { model }
             | Error::Unsupported { model, .. }
+            | Error::TooManyValues { model, .. }
             | Error::Unsaved { model }
             | Error::Value { model, .. }
             | Error::CommitScope { model }
@@ -257,6 +271,15 @@ impl fmt::Display for Error {
                 )
             }
             Error::Unsupported { model, what } => write!(f, "{model}: {what}"),
+            Error::TooManyValues {
+                model,
+                values,
+                limit,
+            } => write!(
+                f,
+                "a query of {model} would bind {values} values, and this database takes at \
+                 most {limit} in one statement: nothing was sent; split the in_ list"
+            ),
             Error::Unsaved { model } => {
                 write!(f, "{model} has no primary key yet: insert it first")
             }
@@ -311,6 +334,7 @@ impl StdError for Error {
             | Error::NoRows { .. }
             | Error::TooManyRows { .. }
             | Error::Unsupported { .. }
+            | Error::TooManyValues { .. }
             | Error::Unsaved { .. }
             | Error::Value { .. }
             | Error::CommitScope { .. } => None,
@@ -318,15 +342,43 @@ impl StdError for Error {
     }
 }
 
+/// The source of the [`Error::Listener`] that stops `before_commit` listeners writing rows
+/// whose own `before_commit` listeners write more, round after round: after
+/// [`rounds`](RunawayBeforeCommit::rounds) rounds the transaction is rolled back and
+/// nothing is committed (SQLAlchemy stops a session after 100 flushes the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunawayBeforeCommit {
+    /// How many rounds of `before_commit` calls ran.
+    pub rounds: u32,
+}
+
+impl fmt::Display for RunawayBeforeCommit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "before_commit listeners kept writing rows with before_commit listeners of their \
+             own: stopped after {} rounds, nothing committed",
+            self.rounds
+        )
+    }
+}
+
+impl StdError for RunawayBeforeCommit {}
+
 /// Whether `error` means the connection to the server is gone or the statement was cut
 /// off (so the server may have done more than the client saw): an I/O error, a broken
 /// protocol stream, a crashed SQLite worker, or the server ending the session or the
 /// statement: PostgreSQL classes `57P` (operator intervention: `pg_terminate_backend`, a
 /// shutdown) and `08` (connection exception); MySQL SQLSTATE `70100` (`KILL`, `KILL
 /// QUERY`) and `08S01`, and error 1053 (server shutdown).
+///
+/// Not a protocol error that the driver raises before writing anything to the connection
+/// ([`refused_before_sending`]): a statement that never left the process left no doubt.
 fn is_connection_lost(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Protocol(message) => !refused_before_sending(message),
+        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             let code = db.code();
             let code = code.as_deref().unwrap_or("");
@@ -336,5 +388,40 @@ fn is_connection_lost(error: &sqlx::Error) -> bool {
             code.starts_with("57P") || code.starts_with("08") || code == "70100" || mysql_shutdown
         }
         _ => false,
+    }
+}
+
+/// Whether a driver's protocol error is one of the checks sqlx 0.9 makes on a statement
+/// before sending it (its argument count, its parameter names), rather than a broken
+/// stream: `PgConnection::run(): too many arguments for query`, `too many parameter format
+/// codes`, SQLite's `unsupported SQL parameter format` and `parameters with non-integer
+/// names`. model-core refuses its own over-long statements before they get there
+/// ([`Error::TooManyValues`]); this keeps a listener's or a caller's own from being called
+/// an unknown outcome.
+fn refused_before_sending(message: &str) -> bool {
+    const BEFORE_SENDING: [&str; 4] = [
+        "too many arguments for query",
+        "too many parameter format codes",
+        "unsupported SQL parameter format",
+        "parameters with non-integer names",
+    ];
+    BEFORE_SENDING.iter().any(|m| message.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_the_driver_refused_before_sending_is_not_an_unknown_outcome() {
+        let refused = sqlx::Error::Protocol(
+            "PgConnection::run(): too many arguments for query: 70001".into(),
+        );
+        assert!(matches!(
+            Error::from_commit("Tag", refused),
+            Error::Database { model: "Tag", .. }
+        ));
+        let broken = sqlx::Error::Protocol("unexpected message from server: 'Z'".into());
+        assert!(Error::from_commit("Tag", broken).is_outcome_unknown());
     }
 }

@@ -197,7 +197,7 @@ pub use backend::{Backend, Dialect, Query};
 pub use column::{ColumnType, GeneratedKey};
 pub use commit::{transaction, TransactionFuture};
 pub use conn::Conn;
-pub use error::{BoxError, ConstraintKind, Error};
+pub use error::{BoxError, ConstraintKind, Error, RunawayBeforeCommit};
 pub use events::{
     listen, on, once, AnyModel, EveryModel, EveryModelCommitListener, EveryModelListener,
     Listening, ModelRow, RuntimeListener, ToValue, Value,

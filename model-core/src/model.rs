@@ -223,6 +223,17 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         None::<std::future::Ready<Result<(), Error>>>
     }
 
+    /// The updates of several `#[model(track_changes)]` models in flush order
+    /// (`crate::update::update_tracked_all`); `None` for any other model.
+    #[doc(hidden)]
+    fn __update_tracked_all<'a, DB: Backend>(
+        models: &'a mut [Self],
+        session: &'a mut Session<'_, DB>,
+    ) -> Option<impl Future<Output = Result<(), Error>> + Send + 'a> {
+        let _ = (models, session);
+        None::<std::future::Ready<Result<(), Error>>>
+    }
+
     /// A copy of the row as written, for its `before_commit` listeners, which run after the
     /// write has given the model back; `None` if the model is not `Clone` (it then has no
     /// such listener of its own: declaring one requires `Clone`).
@@ -290,8 +301,10 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         ops::write_one(ops::One::Delete(self), db)
     }
 
-    /// Inserts every model in one transaction, running each one's listeners in turn: a
-    /// bulk insert skips no listener, and one failure writes none of them.
+    /// Inserts every model in one transaction: a bulk insert skips no listener, and one
+    /// failure writes none of them. Listeners run in SQLAlchemy's flush order, as in every
+    /// batch write: every model's `before_insert`, then the rows (in as few multi-row
+    /// statements as the backend allows), then every model's `after_insert`.
     fn insert_all<'c, A>(
         models: &mut [Self],
         db: A,
@@ -303,7 +316,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         ops::write(Batch::Insert(models), db)
     }
 
-    /// Updates every model in one transaction, running each one's listeners in turn.
+    /// Updates every model in one transaction, in flush order: every model's
+    /// `before_update`, then each row's `UPDATE`, then every model's `after_update`. One
+    /// failure, or one missing row, writes none of them.
     fn update_all<'c, A>(
         models: &mut [Self],
         db: A,
@@ -315,7 +330,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         ops::write(Batch::Update(models), db)
     }
 
-    /// Deletes every model in one transaction, running each one's listeners in turn.
+    /// Deletes every model in one transaction, in flush order: every model's
+    /// `before_delete`, then the rows by key in multi-row `DELETE`s, then every model's
+    /// `after_delete`. One failure, or one missing row, deletes none of them.
     fn delete_all<'c, A>(models: &[Self], db: A) -> impl Future<Output = Result<(), Error>> + Send
     where
         A: Acquire<'c> + Send,

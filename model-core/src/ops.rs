@@ -448,11 +448,16 @@ async fn write_in<M: Model, DB: Backend>(
     match batch {
         Batch::Insert([model]) => row::insert::<DB>(model, session).await,
         Batch::Insert(models) => batch::insert_all(models, session).await,
+        Batch::Update([model]) => row::update::<DB>(model, session).await,
         Batch::Update(models) => {
-            for model in models.iter_mut() {
-                row::update::<DB>(model, session).await?;
+            if let Some(tracked) = M::__update_tracked_all(models, session) {
+                return tracked.await;
             }
-            Ok(())
+            let mut rows: Vec<&mut dyn row::WriteRow<DB>> = models
+                .iter_mut()
+                .map(|m| m as &mut dyn row::WriteRow<DB>)
+                .collect();
+            row::update_all::<DB>(&mut rows, session).await
         }
         // A version is checked row by row, so that a conflict names its row (version.rs).
         Batch::Delete(models) if M::__VERSION.is_some() => {

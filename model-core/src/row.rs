@@ -336,16 +336,55 @@ pub(crate) async fn update<DB: Backend>(
     if let Some(tracked) = row.update_tracked(session) {
         return tracked.await;
     }
-    let name = row.cell().name;
     let key = row.key()?;
     run_mut(row, Event::BeforeUpdate, session).await?;
-    match row.update(&key)? {
+    let statement = row.update(&key)?;
+    update_statement(row, statement, &key, session).await?;
+    written(row, session)?;
+    run_ref(row, Event::AfterUpdate, session).await
+}
+
+/// Several rows' updates in SQLAlchemy's flush order, as every batch write
+/// ([`crate::batch`]): every row's `before_update` listeners (and its statement built, the
+/// key checked, the version bumped), then every row's `UPDATE`, then every row's commit-time
+/// calls queued and `after_update` listeners. Not for change-tracking models
+/// ([`crate::update::update_tracked_all`]).
+pub(crate) async fn update_all<DB: Backend>(
+    rows: &mut [&mut dyn WriteRow<DB>],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut statements = Vec::with_capacity(rows.len());
+    for row in rows.iter_mut() {
+        let key = row.key()?;
+        run_mut(&mut **row, Event::BeforeUpdate, session).await?;
+        statements.push((row.update(&key)?, key));
+    }
+    for (row, (statement, key)) in rows.iter().zip(statements) {
+        update_statement(&**row, statement, &key, session).await?;
+    }
+    for row in rows.iter() {
+        written(&**row, session)?;
+        run_ref(&**row, Event::AfterUpdate, session).await?;
+    }
+    Ok(())
+}
+
+/// Sends one row's update: a row that is not there is [`Error::NotFound`], or for a
+/// versioned model whose row is there, [`Error::Conflict`].
+async fn update_statement<DB: Backend>(
+    row: &dyn WriteRow<DB>,
+    statement: UpdateStatement<DB>,
+    key: &AnyKey,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    match statement {
         UpdateStatement::Exists(query) => {
             let found = DB::fetch_optional(session.conn(), query)
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
             if found.is_none() {
-                return Err(row.missing(&key).0);
+                return Err(row.missing(key).0);
             }
         }
         UpdateStatement::Set(query) => {
@@ -353,13 +392,12 @@ pub(crate) async fn update<DB: Backend>(
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
             if affected == 0 {
-                let (missing, lookup) = row.missing(&key);
+                let (missing, lookup) = row.missing(key);
                 return Err(crate::version::conflict_if_present(lookup, missing, session).await);
             }
         }
     }
-    written(row, session)?;
-    run_ref(row, Event::AfterUpdate, session).await
+    Ok(())
 }
 
 /// The row's statement ran, in a transaction that may still commit or roll back: queues its

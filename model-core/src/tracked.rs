@@ -16,7 +16,7 @@ use crate::events::has_in;
 use crate::listener::Event;
 use crate::ops;
 use crate::session::Session;
-use crate::update::update_tracked;
+use crate::update::update_tracked_all;
 
 /// A `#[model(track_changes)]` model together with its original values: what it held when
 /// it was read, inserted or last updated. It derefs to the model, so fields are read and
@@ -221,8 +221,14 @@ impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
         session: &'a mut Session<'_, DB>,
     ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(async move {
-            for row in self.rows.iter_mut() {
-                let changes = update_tracked(&mut row.model, Some(&row.original), session).await?;
+            // Every row's `before_update`, then the statements, then every `after_update`.
+            let mut rows: Vec<(&mut M, Option<&M>)> = self
+                .rows
+                .iter_mut()
+                .map(|row| (&mut row.model, Some(&row.original)))
+                .collect();
+            let changes = update_tracked_all::<M, DB>(&mut rows, session).await?;
+            for (row, changes) in self.rows.iter_mut().zip(changes) {
                 row.written = Some(changes);
             }
             Ok(())

@@ -32,6 +32,52 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
     original: Option<&M>,
     session: &mut Session<'_, DB>,
 ) -> Result<M::Changes, Error> {
+    let pending = before::<M, DB>(model, original, session).await?;
+    statement::<M, DB>(model, &pending, session).await?;
+    after::<M, DB>(model, &pending, session).await?;
+    Ok(pending.changes)
+}
+
+/// Several tracked updates in SQLAlchemy's flush order, as every batch write
+/// ([`crate::batch`]): every row's `before_update` listeners, then every row's statement,
+/// then every row's `after_update` listeners. `originals` are a [`crate::Tracked`]'s copies,
+/// one per model; without them, each stored row is read first. Returns each row's change
+/// set.
+pub(crate) async fn update_tracked_all<'m, M: TrackChanges + 'm, DB: Backend>(
+    rows: &mut [(&'m mut M, Option<&'m M>)],
+    session: &mut Session<'_, DB>,
+) -> Result<Vec<M::Changes>, Error> {
+    let mut pending = Vec::with_capacity(rows.len());
+    for (model, original) in rows.iter_mut() {
+        pending.push(before::<M, DB>(model, *original, session).await?);
+    }
+    for ((model, _), pending) in rows.iter_mut().zip(&pending) {
+        statement::<M, DB>(model, pending, session).await?;
+    }
+    for ((model, _), pending) in rows.iter_mut().zip(&pending) {
+        after::<M, DB>(model, pending, session).await?;
+    }
+    Ok(pending.into_iter().map(|p| p.changes).collect())
+}
+
+/// One tracked update between its phases: what `before` found, for the statement and the
+/// `after_update` listeners.
+struct Pending<M: TrackChanges> {
+    key: M::Key,
+    /// The version the model was read with, which the statement requires.
+    read: i64,
+    changes: M::Changes,
+    /// The columns the statement writes; none sends no statement.
+    columns: Vec<usize>,
+}
+
+/// The stored row or the original read, the `before_update` listeners run, the change set
+/// computed.
+async fn before<M: TrackChanges, DB: Backend>(
+    model: &mut M,
+    original: Option<&M>,
+    session: &mut Session<'_, DB>,
+) -> Result<Pending<M>, Error> {
     let key = model.__key().ok_or(Error::Unsaved { model: M::NAME })?;
     let stored;
     // The version the model was read with, which the statement requires: the original's
@@ -67,30 +113,60 @@ pub async fn update_tracked<M: TrackChanges, DB: Backend>(
     let changes = M::__changes(original, model);
     let mut columns = Vec::new();
     changes.__each_changed(&mut |column| columns.push(column));
-    if !columns.is_empty() {
-        if M::__VERSION.is_some() {
-            model.__set_version(version::next(read));
-        }
-        let sql = M::__statements(DB::DIALECT);
-        // Safe: quoted identifiers and placeholders only (`Statements::update_columns`).
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql.update_columns(&columns)));
-        let query = model.__bind_changes(&changes, query);
-        let query = match M::__VERSION {
-            Some(_) => M::__bind_version(query, model.__version()),
-            None => query,
-        };
-        let query = M::__bind_version(key.__bind(query), read);
-        let affected = DB::execute(session.conn(), query)
-            .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-        if affected == 0 {
-            return Err(no_row::<M, DB>(&key, session).await);
-        }
+    Ok(Pending {
+        key,
+        read,
+        changes,
+        columns,
+    })
+}
+
+/// The `UPDATE` of the changed columns (none: no statement), the version checked and
+/// bumped.
+async fn statement<M: TrackChanges, DB: Backend>(
+    model: &mut M,
+    pending: &Pending<M>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let Pending {
+        key,
+        read,
+        changes,
+        columns,
+    } = pending;
+    if columns.is_empty() {
+        return Ok(());
     }
+    if M::__VERSION.is_some() {
+        model.__set_version(version::next(*read));
+    }
+    let sql = M::__statements(DB::DIALECT);
+    // Safe: quoted identifiers and placeholders only (`Statements::update_columns`).
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql.update_columns(columns)));
+    let query = model.__bind_changes(changes, query);
+    let query = match M::__VERSION {
+        Some(_) => M::__bind_version(query, model.__version()),
+        None => query,
+    };
+    let query = M::__bind_version(key.__bind(query), *read);
+    let affected = DB::execute(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    if affected == 0 {
+        return Err(no_row::<M, DB>(key, session).await);
+    }
+    Ok(())
+}
+
+/// The row's commit-time calls queued, its `after_update` listeners run with the change set.
+async fn after<M: TrackChanges, DB: Backend>(
+    model: &mut M,
+    pending: &Pending<M>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
     crate::row::written::<DB>(model, session)?;
-    model.__after_update(&changes, session).await?;
-    model.__run_ref(Event::AfterUpdate, session).await?;
-    Ok(changes)
+    model.__after_update(&pending.changes, session).await?;
+    model.__run_ref(Event::AfterUpdate, session).await
 }
 
 /// Whether `M` has struct-side listeners of `event` (`#[listens_for]` on the struct, the
@@ -107,6 +183,18 @@ pub async fn update_bare<M: TrackChanges, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     update_tracked(model, None, session).await.map(drop)
+}
+
+/// The updates of bare change-tracking models, in flush order ([`update_tracked_all`]).
+#[doc(hidden)]
+pub async fn update_bare_all<M: TrackChanges, DB: Backend>(
+    models: &mut [M],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut rows: Vec<(&mut M, Option<&M>)> = models.iter_mut().map(|m| (m, None)).collect();
+    update_tracked_all::<M, DB>(&mut rows, session)
+        .await
+        .map(drop)
 }
 
 /// The stored row with `key`, locked until the write's transaction ends (which this

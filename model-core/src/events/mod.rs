@@ -36,7 +36,8 @@ pub(crate) mod private {
     };
     pub use super::run::{after_commit, run_mut, run_ref};
     pub use super::shim::{
-        own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref,
+        name_mut, name_ref, own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut,
+        shim_ref,
     };
     pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
     pub use linkme;

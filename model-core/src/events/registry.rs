@@ -52,9 +52,27 @@ pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB
 /// as the derive's `__struct_mut` answers it: the listeners are walked by
 /// [`crate::events::run_mut`], compiled once per backend, so a model's own code is a `match`
 /// of function pointers rather than an async block of its own (issue 10).
-pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str)>;
+///
+/// The third part is the function's own path (`std::any::type_name` of the function item,
+/// generic arguments dropped), so that one function reached by two paths (`f` and
+/// `self::f`, or named on the struct and also carrying `#[listens_for]`) runs once:
+/// [`same_function`].
+pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str, FunctionName)>;
 /// The `index`-th struct-side listener of an event that hands out `&M` (`__struct_ref`).
-pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str)>;
+pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str, FunctionName)>;
+/// A listener function's own path, asked only when two listeners may be one function.
+pub type FunctionName = fn() -> &'static str;
+
+/// Whether two listener functions are one: the same path once generic arguments are
+/// dropped (an async listener generic over the backend is one function, whatever its
+/// instance). A function-side listener's name is `module_path!()` and its name, the same
+/// path the compiler gives its type.
+pub(crate) fn same_function(a: &str, b: &str) -> bool {
+    fn path(name: &str) -> &str {
+        name.split('<').next().unwrap_or(name)
+    }
+    !a.is_empty() && path(a) == path(b)
+}
 
 /// How to call a function-side listener of one model: one shim per backend (an async
 /// listener is generic over the backend, so each is its own instance), or the call to queue
@@ -232,6 +250,9 @@ pub struct Listeners {
     state: AtomicU32,
     fixed: OnceLock<FixedList>,
     pub(crate) runtime: List<TypedCall>,
+    /// The names of the model's `before_commit` listeners, for the error that stops a
+    /// runaway chain of them; made when first needed.
+    before_commit_names: OnceLock<String>,
 }
 
 impl Listeners {
@@ -251,7 +272,33 @@ impl Listeners {
             state: AtomicU32::new(0),
             fixed: OnceLock::new(),
             runtime: List::new(),
+            before_commit_names: OnceLock::new(),
         }
+    }
+
+    /// The model's `before_commit` listeners, struct-side and function-side, by name,
+    /// `", "`-separated, in the order they run (`"run-time listeners"` if only those).
+    pub(crate) fn before_commit_names(&'static self) -> &'static str {
+        self.before_commit_names.get_or_init(|| {
+            let event = Event::BeforeCommit;
+            let names: Vec<&str> = self
+                .struct_side
+                .iter()
+                .filter(|l| l.event == event)
+                .map(|l| l.listener)
+                .chain(
+                    self.fixed()
+                        .listeners
+                        .iter()
+                        .filter(|l| l.event() == event)
+                        .map(Fixed::name),
+                )
+                .collect();
+            match names.is_empty() {
+                true => "run-time listeners".to_owned(),
+                false => names.join(", "),
+            }
+        })
     }
 
     /// The state word, initialised if it was not: one atomic load after the first call.

@@ -14,8 +14,8 @@ use crate::commit::{self, Callback};
 use crate::error::Error;
 use crate::events::every::{AnyModel, ModelRow};
 use crate::events::registry::{
-    bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
-    OwnMut, OwnRef, RefShim, Shims,
+    bits, fixed_bit, for_backend, runtime_bit, same_function, EveryShim, EveryShims, Fixed,
+    FunctionName, Listeners, MutShim, OwnMut, OwnRef, RefShim, Shims,
 };
 use crate::events::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
 use crate::listener::{Event, Failure};
@@ -96,6 +96,16 @@ pub(crate) fn before_commit_call<DB: Backend>(
 ) -> commit::BeforeCommit {
     Box::new(move |conn: &mut (dyn Any + Send)| {
         Box::pin(async move {
+            if commit::running_round() >= commit::MAX_ROUNDS {
+                return Err(Error::Listener {
+                    model: cell.name,
+                    event: Event::BeforeCommit,
+                    listener: cell.before_commit_names(),
+                    source: Box::new(crate::error::RunawayBeforeCommit {
+                        rounds: commit::MAX_ROUNDS,
+                    }),
+                });
+            }
             let conn = conn
                 .downcast_mut::<DB::Connection>()
                 .expect("one outermost transaction is on one connection");
@@ -168,10 +178,12 @@ async fn run_mut_in<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let mut index = 0;
-    while let Some((shim, name)) = own(event, index) {
-        shim(model.__as_any_mut(), session)
-            .await
-            .map_err(|failure| error(cell, failure, event, name))?;
+    while let Some((shim, name, _)) = own(event, index) {
+        if !struct_side_repeats(own, event, index) {
+            shim(model.__as_any_mut(), session)
+                .await
+                .map_err(|failure| error(cell, failure, event, name))?;
+        }
         index += 1;
     }
     let state = session.listener_state_of(cell);
@@ -181,6 +193,7 @@ async fn run_mut_in<DB: Backend>(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
+                Fixed::Model(r) if r.event == event && on_struct_side(own, event, r.name) => Ok(()),
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Mut(sqlite, postgres, mysql) => {
                         let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
@@ -234,10 +247,12 @@ async fn run_ref_in<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let mut index = 0;
-    while let Some((shim, name)) = own(event, index) {
-        shim(model.__as_any(), session)
-            .await
-            .map_err(|failure| error(cell, failure, event, name))?;
+    while let Some((shim, name, _)) = own(event, index) {
+        if !struct_side_repeats(own, event, index) {
+            shim(model.__as_any(), session)
+                .await
+                .map_err(|failure| error(cell, failure, event, name))?;
+        }
         index += 1;
     }
     let state = session.listener_state_of(cell);
@@ -247,6 +262,7 @@ async fn run_ref_in<DB: Backend>(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
+                Fixed::Model(r) if r.event == event && on_struct_side(own, event, r.name) => Ok(()),
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Ref(sqlite, postgres, mysql) => {
                         let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
@@ -281,6 +297,38 @@ async fn run_ref_in<DB: Backend>(
         }
     }
     Ok(())
+}
+
+/// Whether the `index`-th struct-side listener of `event` is a function listed before it
+/// by another path (`f` and `self::f`): one function runs once per event, however it was
+/// reached. Asked only from the second listener on.
+fn struct_side_repeats<S>(
+    own: fn(Event, usize) -> Option<(S, &'static str, FunctionName)>,
+    event: Event,
+    index: usize,
+) -> bool {
+    if index == 0 {
+        return false;
+    }
+    let Some((_, _, this)) = own(event, index) else {
+        return false;
+    };
+    let this = this();
+    (0..index).any(|earlier| {
+        own(event, earlier).is_some_and(|(_, _, function)| same_function(function(), this))
+    })
+}
+
+/// Whether a function-side listener (named `module::path::function`) is also listed on the
+/// struct: it ran there, in the struct's order, and does not run again.
+fn on_struct_side<S>(
+    own: fn(Event, usize) -> Option<(S, &'static str, FunctionName)>,
+    event: Event,
+    name: &str,
+) -> bool {
+    (0..)
+        .map_while(|index| own(event, index))
+        .any(|(_, _, function)| same_function(function(), name))
 }
 
 /// One function-side listener of every model, in the write's transaction.

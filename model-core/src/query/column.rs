@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 
 use super::filter::{Filter, Node, Op};
+use super::pattern::{self, Anchor, Case};
 use super::value::Value;
 use crate::column::ColumnType;
 use crate::model::Model;
@@ -99,18 +100,103 @@ impl<M: Model, T: ColumnType + Clone> Column<M, T> {
     }
 
     /// `column LIKE pattern`, text columns only: `%` matches any run of characters, `_` any
-    /// one, and `\` makes the next character literal, on every backend. Case: the backend's
-    /// (PostgreSQL: sensitive; SQLite: insensitive for ASCII; MySQL: the column's
-    /// collation).
+    /// one, and `\` makes the next character literal, on every backend. A pattern ending in
+    /// a lone `\` is refused as [`Error::Value`](crate::Error::Value) before anything is
+    /// sent. Case is the backend's: PostgreSQL is case-sensitive, SQLite folds ASCII letters,
+    /// MySQL follows the column's collation (by default case- and accent-insensitive). For
+    /// the same meaning everywhere, use [`Column::ilike`] or the escaping
+    /// [`Column::contains`], [`Column::starts_with`] and [`Column::ends_with`].
     pub fn like(self, pattern: impl Into<String>) -> Filter<M>
     where
         T: Text,
     {
-        Filter::new(Node::Compare {
+        self.pattern(pattern.into(), Case::Backend)
+    }
+
+    /// `column LIKE pattern`, ignoring letter case on every backend (PostgreSQL `ILIKE`;
+    /// MySQL compares the lowered texts exactly, so accents still count; SQLite folds ASCII
+    /// letters only). The pattern's `%`, `_` and `\` as in [`Column::like`].
+    pub fn ilike(self, pattern: impl Into<String>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(pattern.into(), Case::Insensitive)
+    }
+
+    /// The column contains `text`, exactly as given: `%`, `_` and `\` in it are escaped, so
+    /// a user's search text is never a pattern. Case-sensitive on every backend.
+    pub fn contains(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::Anywhere),
+            Case::Sensitive,
+        )
+    }
+
+    /// The column begins with `text`, exactly as given (see [`Column::contains`]).
+    pub fn starts_with(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::Start),
+            Case::Sensitive,
+        )
+    }
+
+    /// The column ends with `text`, exactly as given (see [`Column::contains`]).
+    pub fn ends_with(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::End),
+            Case::Sensitive,
+        )
+    }
+
+    /// [`Column::contains`], ignoring letter case as [`Column::ilike`] does.
+    pub fn icontains(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::Anywhere),
+            Case::Insensitive,
+        )
+    }
+
+    /// [`Column::starts_with`], ignoring letter case as [`Column::ilike`] does.
+    pub fn istarts_with(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::Start),
+            Case::Insensitive,
+        )
+    }
+
+    /// [`Column::ends_with`], ignoring letter case as [`Column::ilike`] does.
+    pub fn iends_with(self, text: impl AsRef<str>) -> Filter<M>
+    where
+        T: Text,
+    {
+        self.pattern(
+            pattern::literal(text.as_ref(), Anchor::End),
+            Case::Insensitive,
+        )
+    }
+
+    fn pattern(self, pattern: String, case: Case) -> Filter<M> {
+        let glob = (case == Case::Sensitive).then(|| pattern::glob(&pattern));
+        Filter::new(Node::Match {
             column: self.index,
-            op: Op::Like,
-            value: Box::new(pattern.into()),
-            null_aware: false,
+            pattern,
+            glob,
+            case,
         })
     }
 
@@ -222,11 +308,11 @@ impl IntoValue<Option<String>> for &String {
     }
 }
 
-/// A column type holding text, which `LIKE` can match: `String` and `Option<String>`.
+/// A column type holding text, which `LIKE` (and `contains`, ...) can match: `String` and `Option<String>`.
 /// Implement it for a type of your own that the database stores as text.
 #[diagnostic::on_unimplemented(
-    message = "`like` matches text, and a `{Self}` column is not text",
-    label = "`like` needs a `String` column",
+    message = "`like`, `contains` and the other pattern matches are for text, and a `{Self}` column is not text",
+    label = "pattern matches need a `String` column",
     note = "for a type of your own stored as text, `impl model_core::Text for {Self} {{}}`"
 )]
 pub trait Text: ColumnType {}

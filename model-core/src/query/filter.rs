@@ -4,6 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Not;
 
+use super::pattern::Case;
 use super::value::Value;
 
 /// A condition on the rows of `M`, built from its typed columns: `p.title.eq("Hello")`,
@@ -41,6 +42,14 @@ pub(crate) enum Node {
         column: usize,
         negated: bool,
     },
+    /// A text pattern (`like`, `contains`, ...): a `LIKE` pattern with `\` as its escape.
+    Match {
+        column: usize,
+        pattern: String,
+        /// The same pattern as a `GLOB`, for SQLite when `case` is `Sensitive`.
+        glob: Option<String>,
+        case: Case,
+    },
     /// `IN (...)`; an empty list matches no row.
     In {
         column: usize,
@@ -60,7 +69,6 @@ pub(crate) enum Op {
     Le,
     Gt,
     Ge,
-    Like,
 }
 
 impl Op {
@@ -72,7 +80,6 @@ impl Op {
             Op::Le => "<=",
             Op::Gt => ">",
             Op::Ge => ">=",
-            Op::Like => "LIKE",
         }
     }
 }
@@ -126,6 +133,9 @@ impl Node {
         match self {
             Node::Compare { column, value, .. } => out.push((*column, &mut **value)),
             Node::Null { .. } => {}
+            Node::Match {
+                column, pattern, ..
+            } => out.push((*column, pattern)),
             Node::In { column, values } => {
                 out.extend(
                     values
@@ -138,6 +148,34 @@ impl Node {
                 b.values_mut(out);
             }
             Node::Not(inner) => inner.values_mut(out),
+        }
+    }
+
+    /// The first pattern that cannot be sent, with its column: see [`super::pattern::check`].
+    pub(crate) fn check_patterns(&self) -> Result<(), (usize, &'static str)> {
+        match self {
+            Node::Match {
+                column, pattern, ..
+            } => super::pattern::check(pattern).map_err(|reason| (*column, reason)),
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.check_patterns()?;
+                b.check_patterns()
+            }
+            Node::Not(inner) => inner.check_patterns(),
+            Node::Compare { .. } | Node::Null { .. } | Node::In { .. } => Ok(()),
+        }
+    }
+
+    /// How many values the rendered condition binds.
+    pub(crate) fn bind_count(&self) -> usize {
+        match self {
+            // `= v OR (IS NULL AND v IS NULL)` binds the value twice.
+            Node::Compare { null_aware, .. } => 1 + usize::from(*null_aware),
+            Node::Null { .. } => 0,
+            Node::Match { .. } => 1,
+            Node::In { values, .. } => values.len(),
+            Node::And(a, b) | Node::Or(a, b) => a.bind_count() + b.bind_count(),
+            Node::Not(inner) => inner.bind_count(),
         }
     }
 }

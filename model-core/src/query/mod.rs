@@ -8,11 +8,13 @@
 //!
 //! - `column.rs`: the typed column handles the derive generates, and what they build.
 //! - `filter.rs`: the condition tree. `value.rs`: its values, bound on any backend.
+//!   `pattern.rs`: text patterns and the case rule of each backend.
 //! - `sql.rs`: the SQL text, for every dialect. `read.rs`, `stream.rs`, `write.rs`: running
 //!   it, with listeners.
 
 mod column;
 mod filter;
+mod pattern;
 mod read;
 mod sql;
 mod stream;
@@ -160,7 +162,29 @@ impl Table {
 impl Plan {
     /// Refuses a value `dialect` cannot compare as given (NaN on SQLite, ...), as a write
     /// refuses it: before any SQL is sent.
+    ///
+    /// Also refuses, before anything is sent, a pattern no backend can match as written
+    /// and a filter with more values than one statement can bind (besides the few a
+    /// statement adds: `LIMIT`, `OFFSET`, a stream's last key, a set-based update's
+    /// assignments; [`Sql::check_binds`](sql::Sql::check_binds) counts those exactly).
     fn prepare(&mut self, table: Table, dialect: crate::Dialect) -> Result<(), Error> {
+        if let Some(node) = &self.filter {
+            let limit = crate::statements::max_binds(dialect);
+            let values = node.bind_count();
+            if values > limit {
+                return Err(Error::TooManyValues {
+                    model: table.model,
+                    values,
+                    limit,
+                });
+            }
+            node.check_patterns()
+                .map_err(|(column, reason)| Error::Value {
+                    model: table.model,
+                    column: table.columns[column],
+                    reason,
+                })?;
+        }
         let mut values = Vec::new();
         if let Some(node) = &mut self.filter {
             node.values_mut(&mut values);

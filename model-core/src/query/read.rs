@@ -173,6 +173,7 @@ pub(crate) async fn fetch<DB: Backend>(
     sql: Sql<'_>,
 ) -> Result<Vec<DB::Row>, Error> {
     let model = sql.model();
+    sql.check_binds()?;
     // Safe: the text is quoted identifiers from the model's constants and placeholders;
     // every value is bound.
     let query = bind_all::<DB>(sqlx::query(AssertSqlSafe(sql.text)), &sql.values);

@@ -4,6 +4,7 @@
 
 use super::column::Sort;
 use super::filter::{Node, Op};
+use super::pattern::Case;
 use super::value::Value;
 use crate::backend::Dialect;
 
@@ -52,6 +53,21 @@ impl<'v> Sql<'v> {
     /// The model's name, for errors.
     pub(crate) fn model(&self) -> &'static str {
         self.table.model
+    }
+
+    /// Refuses the statement if it binds more values than its backend takes, before it is
+    /// sent: the driver would refuse it too, but as an error that reads like a broken
+    /// connection.
+    pub(crate) fn check_binds(&self) -> Result<(), crate::Error> {
+        let limit = crate::statements::max_binds(self.dialect);
+        match self.values.len() {
+            values if values > limit => Err(crate::Error::TooManyValues {
+                model: self.table.model,
+                values,
+                limit,
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn push(&mut self, text: &str) {
@@ -137,7 +153,17 @@ impl<'v> Sql<'v> {
         }
         self.push(" WHERE ");
         if let Some(node) = filter {
+            // The user's filter is one operand of whatever follows it: `a OR b` rendered bare
+            // before `AND "id" > ?` would bind the key condition to `b` alone (issue 23: a
+            // stream of an `or` filter read its first chunk again, forever).
+            let bracket = after.is_some();
+            if bracket {
+                self.push("(");
+            }
             self.node(node);
+            if bracket {
+                self.push(")");
+            }
         }
         if let Some((descending, key)) = after {
             if filter.is_some() {
@@ -276,12 +302,13 @@ impl<'v> Sql<'v> {
                 self.push(op.sql());
                 self.push(" ");
                 self.bind(&**value);
-                // SQLite's `LIKE` has no escape character unless given one; PostgreSQL's
-                // and MySQL's is `\` already.
-                if *op == Op::Like && self.dialect == Dialect::Sqlite {
-                    self.push(r" ESCAPE '\'");
-                }
             }
+            Node::Match {
+                column,
+                pattern,
+                glob,
+                case,
+            } => self.pattern(*column, pattern, glob.as_ref(), *case),
             Node::Null { column, negated } => {
                 self.column(*column);
                 self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
@@ -304,6 +331,52 @@ impl<'v> Sql<'v> {
                 self.push("NOT (");
                 self.node(inner);
                 self.push(")");
+            }
+        }
+    }
+
+    /// A pattern match, told each backend's way to follow `case`. The escape character is
+    /// `\` everywhere: PostgreSQL's and MySQL's default, given to SQLite.
+    fn pattern(&mut self, column: usize, like: &'v String, glob: Option<&'v String>, case: Case) {
+        match (self.dialect, case, glob) {
+            // SQLite's `LIKE` folds ASCII case whatever it is told; its `GLOB` does not.
+            (Dialect::Sqlite, Case::Sensitive, Some(glob)) => {
+                self.column(column);
+                self.push(" GLOB ");
+                self.bind(glob);
+            }
+            (Dialect::Sqlite, _, _) => {
+                self.column(column);
+                self.push(" LIKE ");
+                self.bind(like);
+                self.push(r" ESCAPE '\'");
+            }
+            (Dialect::Postgres, Case::Insensitive, _) => {
+                self.column(column);
+                self.push(" ILIKE ");
+                self.bind(like);
+            }
+            (Dialect::Postgres, _, _) | (Dialect::MySql, Case::Backend, _) => {
+                self.column(column);
+                self.push(" LIKE ");
+                self.bind(like);
+            }
+            // MySQL's `LIKE` follows the column's collation, which is usually case- and
+            // accent-insensitive: compared as bytes, the match is exact; of lowered text,
+            // it ignores case only.
+            (Dialect::MySql, Case::Sensitive, _) => {
+                self.push("CAST(");
+                self.column(column);
+                self.push(" AS BINARY) LIKE CAST(");
+                self.bind(like);
+                self.push(" AS BINARY)");
+            }
+            (Dialect::MySql, Case::Insensitive, _) => {
+                self.push("CAST(LOWER(");
+                self.column(column);
+                self.push(") AS BINARY) LIKE CAST(LOWER(");
+                self.bind(like);
+                self.push(") AS BINARY)");
             }
         }
     }
@@ -343,7 +416,12 @@ mod tests {
     #[test]
     fn a_filtered_page_binds_filter_then_limit_and_offset() {
         let filter = Node::And(
-            Box::new(compare(1, Op::Like, "a%".to_owned())),
+            Box::new(Node::Match {
+                column: 1,
+                pattern: "a%".to_owned(),
+                glob: None,
+                case: Case::Backend,
+            }),
             Box::new(Node::Not(Box::new(compare(2, Op::Gt, 3_i64)))),
         );
         let (limit, offset) = (Some(10), 20);
@@ -402,6 +480,23 @@ mod tests {
         assert_eq!(
             sql.text,
             r#"SELECT COUNT(*) FROM "posts" WHERE ("views" = $1 OR ("views" IS NULL AND $2 IS NULL))"#
+        );
+    }
+
+    #[test]
+    fn a_filter_is_one_operand_before_the_keyset_condition() {
+        let filter = Node::Or(
+            Box::new(compare(2, Op::Lt, 1100_i64)),
+            Box::new(compare(2, Op::Gt, 2000_i64)),
+        );
+        let after_id = 1000_i64;
+        let after: [&dyn Value; 1] = [&after_id];
+        let mut sql = Sql::new(Dialect::Sqlite, POSTS);
+        sql.select(Columns::One);
+        sql.where_(Some(&filter), Some((false, &after)));
+        assert_eq!(
+            sql.text,
+            r#"SELECT 1 FROM "posts" WHERE (("views" < ?) OR ("views" > ?)) AND "id" > ?"#
         );
     }
 

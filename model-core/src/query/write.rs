@@ -46,7 +46,8 @@ impl<M: Model> Select<M> {
     /// they run once per row, with that row's data: the selected rows are read (and locked:
     /// `FOR UPDATE` on PostgreSQL and MySQL) as [`Select::all`] reads them, `load`
     /// listeners included; the changes are applied to each; then they are written as
-    /// [`Model::update_all`] writes them, so `before_update` sees the new values and what
+    /// [`Model::update_all`] writes them (every row's `before_update`, then the `UPDATE`s,
+    /// then every row's `after_update`), so `before_update` sees the new values and what
     /// it changes is written too. All in one transaction: a listener's veto on any row
     /// writes none of them. Without such listeners (and without `order_by`, `limit` or
     /// `offset`, which also take the per-row path) it is one `UPDATE ... WHERE`.
@@ -279,6 +280,7 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
+    sql.check_binds()?;
     let mut conn = acquire::<M, A>(db).await?;
     // Safe: quoted identifiers from the model's constants and placeholders only.
     let query = bind_all::<A::Database>(sqlx::query(AssertSqlSafe(sql.text)), &sql.values);

@@ -103,6 +103,19 @@ pub fn model_items(model: &Model<'_>) -> TokenStream {
                     ::model_core::__private::update_bare::<Self, __DB>(self, __session),
                 )
             }
+
+            fn __update_tracked_all<'__a, __DB: ::model_core::__private::Backend>(
+                __models: &'__a mut [Self],
+                __session: &'__a mut ::model_core::__private::Session<'_, __DB>,
+            ) -> ::core::option::Option<
+                impl ::core::future::Future<
+                    Output = ::core::result::Result<(), ::model_core::__private::Error>,
+                > + ::core::marker::Send + '__a,
+            > {
+                ::core::option::Option::Some(
+                    ::model_core::__private::update_bare_all::<Self, __DB>(__models, __session),
+                )
+            }
         }
     });
     quote!(#version #tracked)

@@ -199,16 +199,20 @@ fn call(listener: &Listener, mutable: bool) -> TokenStream {
     let path = &listener.path;
     let name = path_text(path);
     let span = path.span();
-    let (own, shim) = if mutable {
-        (quote!(own_mut), quote!(shim_mut))
+    let (own, shim, function) = if mutable {
+        (quote!(own_mut), quote!(shim_mut), quote!(name_mut))
     } else {
-        (quote!(own_ref), quote!(shim_ref))
+        (quote!(own_ref), quote!(shim_ref), quote!(name_ref))
     };
     let call = quote_spanned! {span=>
         ::model_core::__private::#shim::<Self, __DB, _, _>(&#path, __model, __session)
     };
     quote! {
-        ::model_core::__private::#own::<__DB>(|__model, __session| #call, #name)
+        ::model_core::__private::#own::<__DB>(
+            |__model, __session| #call,
+            #name,
+            || ::model_core::__private::#function::<Self, __DB, _, _>(&#path),
+        )
     }
 }
 
