@@ -21,12 +21,37 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// Where the server listens and what it stores into.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the server listens and what it stores into: the command line, parsed by clap.
+///
+/// `--database-url URL` falls back to the `DATABASE_URL` environment variable, then to
+/// [`DEFAULT_DATABASE_URL`]; `--bind ADDR` defaults to [`DEFAULT_BIND`]. `Config::try_parse()`
+/// reads the process's arguments and environment; an `Err` is clap's usage error (exit code
+/// 2), or the `--help` / `--version` text (exit code 0), to end with `error.exit()`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(
+    name = "blog-example",
+    version,
+    about = "The Flask-SQLAlchemy tutorial blog as an axum service on model-core.",
+    long_about = None
+)]
 pub struct Config {
     /// `sqlite://blog.db` (default), `postgres://...` or `mysql://...`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = DEFAULT_DATABASE_URL,
+        help = "The database: sqlite://FILE, postgres://... or mysql://..."
+    )]
     pub database_url: String,
     /// Default `127.0.0.1:5000`, like Flask's development server.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = DEFAULT_BIND,
+        help = "The address to listen on"
+    )]
     pub bind: String,
 }
 
@@ -34,43 +59,6 @@ pub struct Config {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://blog.db";
 /// Flask's development server address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:5000";
-
-const USAGE: &str = "usage: blog-example [--database-url URL] [--bind ADDR]
-  --database-url URL  sqlite://blog.db (default), postgres://... or mysql://...
-                      (also read from DATABASE_URL)
-  --bind ADDR         address to listen on (default 127.0.0.1:5000)";
-
-impl Config {
-    /// Reads the command line (without the program name) and `DATABASE_URL`. `Err` is the
-    /// text to print: usage or what was wrong.
-    pub fn from_args(
-        args: impl IntoIterator<Item = String>,
-        env_database_url: Option<String>,
-    ) -> Result<Config, String> {
-        let mut config = Config {
-            database_url: env_database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            bind: DEFAULT_BIND.to_owned(),
-        };
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
-                None => (arg.clone(), None),
-            };
-            let target = match flag.as_str() {
-                "--database-url" => &mut config.database_url,
-                "--bind" => &mut config.bind,
-                "-h" | "--help" => return Err(USAGE.to_owned()),
-                _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
-            };
-            *target = match inline.or_else(|| args.next()) {
-                Some(value) => value,
-                None => return Err(format!("`{flag}` needs a value\n{USAGE}")),
-            };
-        }
-        Ok(config)
-    }
-}
 
 /// A database ready to serve: connected, migrated, wrapped in the router.
 pub struct App {
@@ -267,33 +255,75 @@ pub async fn spawn(router: Router) -> std::io::Result<SocketAddr> {
 mod tests {
     use super::*;
 
+    /// Parses `args` (without the program name) as `main` does, but with `DATABASE_URL`
+    /// taken from `env` instead of the process's environment.
+    fn parse(args: &[&str], env: Option<&'static str>) -> Result<Config, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Config::command().mut_arg("database_url", |arg| match env {
+            // What clap does with a variable that is set: a value that the flag overrides.
+            Some(url) => arg.env(None).default_value(url),
+            None => arg.env(None),
+        });
+        let args = std::iter::once("blog-example").chain(args.iter().copied());
+        Config::from_arg_matches(&command.try_get_matches_from(args)?)
+    }
+
     #[test]
     fn flags_and_env_select_database_and_address() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let config = Config::from_args(args(&[]), None).unwrap();
+        let config = parse(&[], None).unwrap();
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.bind, DEFAULT_BIND);
-        let config = Config::from_args(
-            args(&["--bind", "0.0.0.0:8080"]),
-            Some("postgres://x".into()),
-        )
-        .unwrap();
+        let config = parse(&["--bind", "0.0.0.0:8080"], Some("postgres://x")).unwrap();
         assert_eq!(
             (config.database_url.as_str(), config.bind.as_str()),
             ("postgres://x", "0.0.0.0:8080")
         );
-        let config = Config::from_args(
-            args(&["--database-url=mysql://y"]),
-            Some("postgres://x".into()),
-        )
-        .unwrap();
+        let config = parse(&["--database-url=mysql://y"], Some("postgres://x")).unwrap();
         assert_eq!(config.database_url, "mysql://y");
-        assert!(Config::from_args(args(&["--bind"]), None)
-            .unwrap_err()
-            .contains("needs a value"));
-        assert!(Config::from_args(args(&["--nope"]), None)
-            .unwrap_err()
-            .contains("unknown argument"));
+        let config = parse(&["--database-url", "mysql://z"], None).unwrap();
+        assert_eq!(config.database_url, "mysql://z");
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors_and_help_is_not() {
+        use clap::error::ErrorKind;
+        use clap::CommandFactory;
+        let error = parse(&["--bind"], None).unwrap_err();
+        assert_eq!(
+            (error.kind(), error.exit_code()),
+            (ErrorKind::InvalidValue, 2)
+        );
+        let error = parse(&["--nope"], None).unwrap_err();
+        assert_eq!(
+            (error.kind(), error.exit_code()),
+            (ErrorKind::UnknownArgument, 2)
+        );
+
+        // The real command: `DATABASE_URL` is its fallback, and its value (which may hold
+        // a password) is never printed.
+        let command = Config::command();
+        let url = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "database_url")
+            .unwrap();
+        assert_eq!(url.get_env(), Some(std::ffi::OsStr::new("DATABASE_URL")));
+        let help = command
+            .try_get_matches_from(["blog-example", "--help"])
+            .unwrap_err();
+        assert_eq!((help.kind(), help.exit_code()), (ErrorKind::DisplayHelp, 0));
+        let text = help.render().to_string();
+        for expected in [
+            "--database-url <URL>",
+            "[env: DATABASE_URL]",
+            "[default: sqlite://blog.db]",
+            "--bind <ADDR>",
+            "[default: 127.0.0.1:5000]",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected} is not in the help:\n{text}"
+            );
+        }
     }
 
     #[test]

@@ -1,14 +1,22 @@
-//! `cargo run --release -p blog-example`: the blog on SQLite at 127.0.0.1:5000.
+//! `cargo run --release -p blog-example`: the blog on SQLite at 127.0.0.1:5000
+//! (`-- --help` for the flags: `--database-url`, or `DATABASE_URL`, and `--bind`).
 
 use std::process::ExitCode;
 
 use blog_example::logging::{complain, say, LossyStdout};
 use blog_example::{open, serve, Config};
+use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `--help` and `--version` print and exit 0; a bad flag prints clap's usage error and
+    // exits 2.
+    let config = match Config::try_parse() {
+        Ok(config) => config,
+        Err(error) => error.exit(),
+    };
     // Logging never takes a request down: see `blog_example::logging`.
     tracing_subscriber::fmt()
         .with_writer(LossyStdout)
@@ -18,14 +26,6 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config =
-        match Config::from_args(std::env::args().skip(1), std::env::var("DATABASE_URL").ok()) {
-            Ok(config) => config,
-            Err(text) => {
-                complain(format_args!("{text}"));
-                return ExitCode::from(2);
-            }
-        };
     let app = match open(&config.database_url).await {
         Ok(app) => app,
         Err(error) => {

@@ -2,7 +2,8 @@
 //! row's listeners.
 //!
 //! Listener order in a batch is SQLAlchemy's flush order: the `before_*` listeners of every
-//! row (in slice order), then the statements, then the `after_*` listeners of every row. A
+//! row (in slice order), then the statements, then the `after_*` listeners of every row, as
+//! in `update_all` ([`crate::row::update_all`], [`crate::update::update_tracked_all`]). A
 //! listener therefore never sees a half-written batch, and one failure anywhere rolls back
 //! the whole batch (the caller's [`crate::ops`] transaction).
 //!

@@ -276,6 +276,7 @@ async fn patterns_mean_the_same_everywhere<DB: TestBackend>(db: &TestDb<DB>) {
 #[listens_for(before_insert, stamp, self::stamp, crate::stamp)]
 #[listens_for(after_insert, noted, self::noted)]
 #[listens_for(before_delete, both_sides)]
+#[listens_for(after_insert_commit, committed, self::committed, commit_both_sides)]
 struct Twice {
     id: Option<i64>,
     stamps: i64,
@@ -296,6 +297,15 @@ fn noted(row: &Twice) {
 #[model_core::listens_for(before_delete)]
 fn both_sides(row: &Twice) {
     push(&row.trace, "before_delete".into());
+}
+
+fn committed(row: &Twice) {
+    push(&row.trace, "committed".into());
+}
+
+#[model_core::listens_for(after_insert_commit)]
+fn commit_both_sides(row: &Twice) {
+    push(&row.trace, "committed (both sides)".into());
 }
 
 /// An async listener generic over the backend, reached by two paths.
@@ -338,7 +348,15 @@ async fn a_function_reached_by_two_paths_runs_once<DB: TestBackend>(db: &TestDb<
         1
     );
     row.delete(&db.pool).await.unwrap();
-    assert_eq!(*trace.lock().unwrap(), ["after_insert", "before_delete"]);
+    assert_eq!(
+        *trace.lock().unwrap(),
+        [
+            "after_insert",
+            "committed",
+            "committed (both sides)",
+            "before_delete"
+        ]
+    );
     // In a batch too.
     let trace = Trace::default();
     let mut rows = vec![
@@ -353,7 +371,7 @@ async fn a_function_reached_by_two_paths_runs_once<DB: TestBackend>(db: &TestDb<
     ];
     Twice::insert_all(&mut rows, &db.pool).await.unwrap();
     assert!(rows.iter().all(|r| r.stamps == 1));
-    assert_eq!(trace.lock().unwrap().len(), 2);
+    assert_eq!(trace.lock().unwrap().len(), 6);
 
     let mut row = TwiceAsync {
         id: None,
@@ -361,6 +379,50 @@ async fn a_function_reached_by_two_paths_runs_once<DB: TestBackend>(db: &TestDb<
     };
     row.insert(&db.pool).await.unwrap();
     assert_eq!(TwiceAudit::query().count(&db.pool).await.unwrap(), 1);
+}
+
+/// Written only by the test below: run-time listeners are process-wide.
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "listened_twice")]
+struct ListenedTwice {
+    id: Option<i64>,
+    #[model(skip)]
+    trace: Trace,
+}
+
+/// Each `listen` is a registration of its own: the same function listened twice runs
+/// twice, and removing one registration leaves the other. The registry is the same for
+/// every backend, so this runs on SQLite alone.
+#[tokio::test]
+async fn the_same_function_listened_twice_runs_once_per_registration() {
+    fn heard(row: &ListenedTwice) {
+        push(&row.trace, "heard".into());
+    }
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    ListenedTwice::create_table(&pool).await.unwrap();
+    let first = model_core::listen(model_core::on::AfterInsert, heard);
+    let second = model_core::listen(model_core::on::AfterInsert, heard);
+    let trace = Trace::default();
+    let mut row = ListenedTwice {
+        id: None,
+        trace: trace.clone(),
+    };
+    row.insert(&pool).await.unwrap();
+    assert_eq!(trace.lock().unwrap().len(), 2);
+    first.remove();
+    let mut row = ListenedTwice {
+        id: None,
+        trace: trace.clone(),
+    };
+    row.insert(&pool).await.unwrap();
+    assert_eq!(trace.lock().unwrap().len(), 3);
+    drop(second);
+    let mut row = ListenedTwice {
+        id: None,
+        trace: trace.clone(),
+    };
+    row.insert(&pool).await.unwrap();
+    assert_eq!(trace.lock().unwrap().len(), 3);
 }
 
 // ----- flush order ---------------------------------------------------------------------

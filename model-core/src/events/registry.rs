@@ -56,7 +56,7 @@ pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB
 /// The third part is the function's own path (`std::any::type_name` of the function item,
 /// generic arguments dropped), so that one function reached by two paths (`f` and
 /// `self::f`, or named on the struct and also carrying `#[listens_for]`) runs once:
-/// [`same_function`].
+/// `same_function`.
 pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str, FunctionName)>;
 /// The `index`-th struct-side listener of an event that hands out `&M` (`__struct_ref`).
 pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str, FunctionName)>;

@@ -299,11 +299,15 @@ async fn run_ref_in<DB: Backend>(
     Ok(())
 }
 
+/// The derive's `__struct_mut` or `__struct_ref`: a model's struct-side listeners by event
+/// and position.
+type StructSide<S> = fn(Event, usize) -> Option<(S, &'static str, FunctionName)>;
+
 /// Whether the `index`-th struct-side listener of `event` is a function listed before it
 /// by another path (`f` and `self::f`): one function runs once per event, however it was
 /// reached. Asked only from the second listener on.
 fn struct_side_repeats<S>(
-    own: fn(Event, usize) -> Option<(S, &'static str, FunctionName)>,
+    own: StructSide<S>,
     event: Event,
     index: usize,
 ) -> bool {
@@ -322,7 +326,7 @@ fn struct_side_repeats<S>(
 /// Whether a function-side listener (named `module::path::function`) is also listed on the
 /// struct: it ran there, in the struct's order, and does not run again.
 fn on_struct_side<S>(
-    own: fn(Event, usize) -> Option<(S, &'static str, FunctionName)>,
+    own: StructSide<S>,
     event: Event,
     name: &str,
 ) -> bool {
@@ -365,7 +369,26 @@ fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Re
 /// does not use it up.
 #[inline]
 pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>) {
-    after_commit_in(model, M::__listeners(), event, queue);
+    after_commit_in(model, M::__listeners(), event, queue, &[]);
+}
+
+/// [`after_commit`], but not the function-side listeners that are also among `struct_side`
+/// (the paths of the struct-side listeners of `event`, queued already): one function, one
+/// call per event.
+pub fn after_commit_except<M: Model>(
+    model: &M,
+    event: Event,
+    queue: &mut Vec<Callback>,
+    struct_side: &[&'static str],
+) {
+    after_commit_in(model, M::__listeners(), event, queue, struct_side);
+}
+
+/// Whether `names[index]` is a function already at an earlier index.
+pub fn listed_before(names: &[&'static str], index: usize) -> bool {
+    names[..index]
+        .iter()
+        .any(|earlier| same_function(earlier, names[index]))
 }
 
 fn after_commit_in(
@@ -373,6 +396,7 @@ fn after_commit_in(
     cell: &'static Listeners,
     event: Event,
     queue: &mut Vec<Callback>,
+    struct_side: &[&'static str],
 ) {
     let state = cell.state();
     if state & bits(event) == 0 {
@@ -381,6 +405,9 @@ fn after_commit_in(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             match listener {
+                Fixed::Model(r)
+                    if r.event == event
+                        && struct_side.iter().any(|name| same_function(name, r.name)) => {}
                 Fixed::Model(r) if r.event == event => {
                     if let Shims::Commit(queue_call) = &r.shims {
                         queue.push(queue_call(model.__as_any()));

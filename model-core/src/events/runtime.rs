@@ -385,6 +385,13 @@ where
 ///
 /// Any number of tasks may listen, remove and write at once. A write under way while a
 /// listener comes or goes may or may not run it.
+///
+/// Each call is a registration of its own, with its own handle: `listen` the same closure
+/// or function twice and it runs twice, once per registration, and removing one handle
+/// leaves the other. (Unlike a function named by two paths on the struct or with
+/// `#[listens_for]`, which runs once: a run-time listener is a value, and two closures of
+/// one type may carry different state.) To listen at most once, keep the handle and
+/// register only when you hold none.
 pub fn listen<Target, E, Marker, L>(event: E, listener: L) -> Listening
 where
     E: on::EventType,

@@ -46,7 +46,7 @@ where
 }
 
 /// The path of a listener of an event that hands out `&mut M`: the function item's type
-/// name (see [`crate::events::registry::same_function`]).
+/// name (see `events::registry::same_function`).
 #[inline]
 pub fn name_mut<M, DB, Marker, L>(_listener: &L) -> &'static str
 where
@@ -64,6 +64,15 @@ where
     M: Model,
     DB: Backend,
     L: RefListener<M, DB, Marker>,
+{
+    std::any::type_name::<L>()
+}
+
+/// The path of an after-commit listener (as [`name_mut`]).
+#[inline]
+pub fn name_commit<M, Marker, L>(_listener: &L) -> &'static str
+where
+    L: CommitListener<M, Marker>,
 {
     std::any::type_name::<L>()
 }

@@ -115,17 +115,34 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
             let share = quote_spanned! {first.path.span()=>
                 let __shared = ::model_core::__private::share::<Self>(self);
             };
-            let pushes = listeners.iter().map(|l| {
+            let names = listeners.iter().map(|l| {
                 let path = &l.path;
                 quote_spanned! {path.span()=>
-                    __queue.push(::model_core::__private::commit_callback::<Self, _, _>(
-                        #path,
-                        <::std::sync::Arc<Self> as ::core::clone::Clone>::clone(&__shared),
-                    ));
+                    ::model_core::__private::name_commit::<Self, _, _>(&#path)
+                }
+            });
+            // One function listed twice (`f`, `self::f`) is queued once; a function-side
+            // listener the struct names is left to the struct's place.
+            let pushes = listeners.iter().enumerate().map(|(index, l)| {
+                let path = &l.path;
+                quote_spanned! {path.span()=>
+                    if !::model_core::__private::listed_before(&__names, #index) {
+                        __queue.push(::model_core::__private::commit_callback::<Self, _, _>(
+                            #path,
+                            <::std::sync::Arc<Self> as ::core::clone::Clone>::clone(&__shared),
+                        ));
+                    }
                 }
             });
             let path = event.path();
-            Some(quote!(#path => { #share #(#pushes)* }))
+            Some(quote! {
+                #path => {
+                    #share
+                    let __names = [#(#names),*];
+                    #(#pushes)*
+                    ::model_core::__private::after_commit_except(self, __event, __queue, &__names);
+                }
+            })
         })
         .collect();
     if arms.is_empty() {
@@ -140,9 +157,8 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
             #[allow(unreachable_patterns)]
             match __event {
                 #(#arms)*
-                _ => {}
+                _ => ::model_core::__private::after_commit(self, __event, __queue),
             }
-            ::model_core::__private::after_commit(self, __event, __queue);
         }
     })
 }
