@@ -173,6 +173,7 @@ mod commit;
 mod conn;
 mod error;
 mod events;
+pub mod guide;
 mod key;
 mod listener;
 mod map;
@@ -229,7 +230,7 @@ pub use model_derive::ColumnType;
 
 pub use sqlx;
 
-/// The README's examples, compiled and run as doc tests.
+/// The README's example, compiled and run as a doc test (the guide's are in [`guide`]).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
