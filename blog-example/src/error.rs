@@ -73,7 +73,9 @@ impl From<model_core::Error> for ApiError {
         }
         match &error {
             Error::NotFound { .. } => ApiError::not_found("no post with this id"),
-            // A value the column cannot hold (a title over its `length`): the client's to fix.
+            // A value the column cannot hold (a title over its `length`, a NUL character where
+            // the database has no room for it): the client's to fix. The reason names the
+            // limit, never the database behind the app.
             Error::Value { column, reason, .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_post",

@@ -188,6 +188,43 @@ async fn invalid_titles_get_422_and_write_nothing<DB: TestBackend>(db: &TestDb<D
     assert!(stored["updated_at"].is_null());
 }
 
+/// A value the database cannot hold is the client's to fix (422), and the answer gives the
+/// reason without naming the database that serves the app: PostgreSQL's text cannot hold
+/// the NUL character, the others store it.
+async fn a_value_the_database_cannot_hold_gets_422_naming_no_database<DB: TestBackend>(
+    db: &TestDb<DB>,
+) {
+    let (base, client) = start(db).await;
+    let response = client
+        .post(format!("{base}/posts"))
+        .json(&json!({"title": "a\u{0}b", "content": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    for vendor in ["PostgreSQL", "Postgres", "MySQL", "MariaDB", "SQLite"] {
+        assert!(
+            !body.to_lowercase().contains(&vendor.to_lowercase()),
+            "{vendor} in {body}"
+        );
+    }
+    if db.dialect() == model_core::Dialect::Postgres {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "invalid_post");
+        assert_eq!(
+            body["error"]["message"],
+            "title cannot be stored: text cannot hold the NUL character (\\0) in this database"
+        );
+        assert_eq!(db.count("posts").await, 0);
+    } else {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["title"], "a\u{0}b");
+    }
+}
+
 async fn client_mistakes_get_clear_4xx_and_write_nothing<DB: TestBackend>(db: &TestDb<DB>) {
     let (base, client) = start(db).await;
     let post = |body: String, content_type: &'static str| {
@@ -485,6 +522,7 @@ per_backend!(
     add_post_answers_as_the_tutorial_and_the_listener_sets_created_at,
     json_api_creates_reads_lists_updates_and_deletes,
     invalid_titles_get_422_and_write_nothing,
+    a_value_the_database_cannot_hold_gets_422_naming_no_database,
     client_mistakes_get_clear_4xx_and_write_nothing,
     sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored,
 );

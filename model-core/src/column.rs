@@ -32,7 +32,7 @@ type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 /// | time `OffsetDateTime`, `PrimitiveDateTime`, `Date` | `TEXT` | `TIMESTAMPTZ`, `TIMESTAMP`, `DATE` | `DATETIME(6)`, `DATETIME(6)`, `DATE` | `time` |
 /// | `uuid::Uuid` | `TEXT` (36 characters) | `UUID` | `CHAR(36)` (MariaDB: or `UUID`) | `uuid` |
 /// | `serde_json::Value`, `sqlx::types::Json<T>` | `TEXT` | `JSONB` (or `JSON`) | `JSON` | `json` |
-/// | `rust_decimal::Decimal` | `TEXT` | `NUMERIC` | `DECIMAL(p, s)` | `rust_decimal` |
+/// | `rust_decimal::Decimal` | `TEXT` | `NUMERIC`, `NUMERIC(p, s)` | `DECIMAL(65, 28)`, `DECIMAL(p, s)` | `rust_decimal` |
 /// | `#[derive(ColumnType)]` enum | `TEXT` | `TEXT` | `VARCHAR`, `TEXT` or `ENUM` | |
 /// | same, `#[column(repr = "i32")]` | `INTEGER` | `INTEGER` | `INT` | |
 /// | `#[derive(ColumnType)]` newtype | its field's | its field's | its field's | |
@@ -52,8 +52,8 @@ type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 ///   kept) in a `TEXT` column; SQLite compares such text as text and does arithmetic on it in
 ///   binary floating point. A column declared `NUMERIC` or `DECIMAL` would turn the text
 ///   into a float: reading a `REAL` into a `Decimal` is refused, an `INTEGER` is read. A
-///   PostgreSQL `NUMERIC(p, s)` or MySQL `DECIMAL(p, s)` rounds to its scale `s`; the model
-///   keeps what you set.
+///   PostgreSQL `NUMERIC(p, s)` or MySQL `DECIMAL(p, s)` (`#[model(precision = p, scale =
+///   s)]`) rounds to its scale `s`; the model keeps what you set.
 /// - JSON: PostgreSQL's `JSONB` refuses the NUL character (`"\u0000"`) and comes back as
 ///   [`crate::Error::Database`]; MySQL's `JSON` sorts object keys (`serde_json::Value`
 ///   compares equal either way); MariaDB's `JSON` is text and stores it as sent.

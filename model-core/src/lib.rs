@@ -58,6 +58,15 @@
 //!   `#[model(default = "sql")]`: what [`schema::Schema`] declares for the column beyond its
 //!   type. A value longer than its `length` (in characters) is refused before any write, as
 //!   [`Error::Value`].
+//! - `#[model(precision = 12, scale = 2)]` (decimals only): the column holds 12 digits, 2 of
+//!   them after the point: PostgreSQL `NUMERIC(12, 2)`, MySQL `DECIMAL(12, 2)`, and values
+//!   read back with that scale (`12.50`). `precision` is 1 to 65, `scale` 0 (the default) to
+//!   28 and at most `precision`; on a field that is not a `Decimal` they do not compile.
+//!   Without them a column is PostgreSQL's `NUMERIC`, which keeps each value's own scale, and
+//!   MySQL's `DECIMAL(65, 28)`, which reads every value back with 28 decimals
+//!   (`12.5000000000000000000000000000`). SQLite has no decimal type: it stores the text as
+//!   written (`12.5` stays `12.5`), whatever the scale. A value with more decimals than the
+//!   scale is rounded by PostgreSQL and MySQL; the model keeps the digits you set.
 //!
 //! `#[model(track_changes)]` on the struct: updates write only the columns that changed
 //! (see [`Tracked`]), and update listeners may take the change set ([`TrackChanges`]).

@@ -212,19 +212,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         }))
     }
 
-    /// The update of a `#[model(track_changes)]` model, which writes only what changed and
-    /// hands listeners the change set (`crate::update`); `None` for any other model.
-    #[doc(hidden)]
-    fn __update_tracked<'a, DB: Backend>(
-        &'a mut self,
-        session: &'a mut Session<'_, DB>,
-    ) -> Option<impl Future<Output = Result<(), Error>> + Send + 'a> {
-        let _ = session;
-        None::<std::future::Ready<Result<(), Error>>>
-    }
-
-    /// The updates of several `#[model(track_changes)]` models in flush order
-    /// (`crate::update::update_tracked_all`); `None` for any other model.
+    /// The updates of `#[model(track_changes)]` models, which write only what changed and
+    /// hand listeners the change set, in flush order (`crate::update::update_tracked_all`);
+    /// `None` for any other model.
     #[doc(hidden)]
     fn __update_tracked_all<'a, DB: Backend>(
         models: &'a mut [Self],

@@ -23,7 +23,7 @@ pub use crate::types::derived::{unknown_number, unknown_text};
 pub use crate::changes::{
     call_after_update, call_before_update, changed, ChangeSet, Changed, TrackChanges,
 };
-pub use crate::update::{update_bare, update_bare_all};
+pub use crate::update::update_bare_all;
 pub use crate::version::{delete_all as delete_versioned, Version};
 
 impl Failure {

@@ -185,7 +185,7 @@ impl<M: Model, DB: Backend> WriteRow<DB> for M {
         &'a mut self,
         session: &'a mut Session<'c, DB>,
     ) -> Option<RowFuture<'a>> {
-        self.__update_tracked(session)
+        M::__update_tracked_all(std::slice::from_mut(self), session)
             .map(|update| Box::pin(update) as RowFuture<'a>)
     }
 

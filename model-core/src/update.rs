@@ -23,21 +23,6 @@ use crate::ops::{not_found, prepare};
 use crate::session::Session;
 use crate::version::{self, no_row};
 
-/// The update of a change-tracking model against `original`, or, without one, against
-/// the stored row, read (and locked) first in the write's transaction. Returns the change
-/// set it wrote and gave the `after_update` listeners.
-#[doc(hidden)]
-pub async fn update_tracked<M: TrackChanges, DB: Backend>(
-    model: &mut M,
-    original: Option<&M>,
-    session: &mut Session<'_, DB>,
-) -> Result<M::Changes, Error> {
-    let pending = before::<M, DB>(model, original, session).await?;
-    statement::<M, DB>(model, &pending, session).await?;
-    after::<M, DB>(model, &pending, session).await?;
-    Ok(pending.changes)
-}
-
 /// Several tracked updates in SQLAlchemy's flush order, as every batch write
 /// ([`crate::batch`]): every row's `before_update` listeners, then every row's statement,
 /// then every row's `after_update` listeners. `originals` are a [`crate::Tracked`]'s copies,
@@ -175,17 +160,8 @@ fn has_own_listeners<M: Model>(event: Event) -> bool {
     M::LISTENERS.iter().any(|l| l.event == event)
 }
 
-/// The update of a bare change-tracking model (not a [`crate::Tracked`]): against its
-/// stored row.
-#[doc(hidden)]
-pub async fn update_bare<M: TrackChanges, DB: Backend>(
-    model: &mut M,
-    session: &mut Session<'_, DB>,
-) -> Result<(), Error> {
-    update_tracked(model, None, session).await.map(drop)
-}
-
-/// The updates of bare change-tracking models, in flush order ([`update_tracked_all`]).
+/// The updates of bare change-tracking models (not [`crate::Tracked`]s: against their
+/// stored rows), in flush order ([`update_tracked_all`]).
 #[doc(hidden)]
 pub async fn update_bare_all<M: TrackChanges, DB: Backend>(
     models: &mut [M],

@@ -33,6 +33,10 @@ pub struct FieldInput<'a> {
     pub version: Option<Span>,
     /// `#[model(length = 80)]`: the integer literal.
     pub length: Option<syn::LitInt>,
+    /// `#[model(precision = 12)]`: the integer literal.
+    pub precision: Option<syn::LitInt>,
+    /// `#[model(scale = 2)]`: the integer literal.
+    pub scale: Option<syn::LitInt>,
     /// The span of `unique` in `#[model(unique)]`.
     pub unique: Option<Span>,
     /// The span of `index` in `#[model(index)]`.
@@ -52,7 +56,7 @@ pub struct ListenerInput {
 }
 
 const STRUCT_KEYS: &str = "`table = \"...\"`, `schema = \"...\"`, `track_changes`";
-const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `unique`, `index`, `default = \"...\"`, `references = Model`, `on_delete = \"cascade\"`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `precision = 12`, `scale = 2`, `unique`, `index`, `default = \"...\"`, `references = Model`, `on_delete = \"cascade\"`";
 
 impl<'a> Input<'a> {
     /// Parses what it can; every problem goes to `cx`.
@@ -132,6 +136,8 @@ impl<'a> Input<'a> {
                     skip: None,
                     version: None,
                     length: None,
+                    precision: None,
+                    scale: None,
                     unique: None,
                     index: None,
                     default: None,
@@ -198,6 +204,8 @@ fn parse_struct_attr(
                 "skip",
                 "version",
                 "length",
+                "precision",
+                "scale",
                 "unique",
                 "index",
                 "default",
@@ -246,6 +254,14 @@ fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
                 let value = int_value(&meta, "length = 80")?;
                 set_once(&mut field.length, value, &duplicate);
             }
+            "precision" => {
+                let value = int_value(&meta, "precision = 12")?;
+                set_once(&mut field.precision, value, &duplicate);
+            }
+            "scale" => {
+                let value = int_value(&meta, "scale = 2")?;
+                set_once(&mut field.scale, value, &duplicate);
+            }
             "default" => {
                 let value = string_value(&meta, "default = \"0\"")?;
                 set_once(&mut field.default, value, &duplicate);
@@ -285,13 +301,22 @@ fn set_once<T>(slot: &mut Option<T>, value: T, duplicate: &dyn Fn()) {
     *slot = Some(value);
 }
 
+/// The expression inside the invisible group a `macro_rules!` puts around a `$x:literal`
+/// or `$x:expr` it passes on: `table = $table` is the string it was given.
+fn ungroup(expr: syn::Expr) -> syn::Expr {
+    match expr {
+        syn::Expr::Group(group) => ungroup(*group.expr),
+        other => other,
+    }
+}
+
 /// `key = "string"`, with an error that shows the expected form.
 fn string_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
     let key = path_text(&meta.path);
     if !meta.input.peek(Token![=]) {
         return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
     }
-    let expr: syn::Expr = meta.value()?.parse()?;
+    let expr = ungroup(meta.value()?.parse()?);
     match expr {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(value),
@@ -310,7 +335,7 @@ fn path_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Resu
     if !meta.input.peek(Token![=]) {
         return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
     }
-    let expr: syn::Expr = meta.value()?.parse()?;
+    let expr = ungroup(meta.value()?.parse()?);
     match expr {
         syn::Expr::Path(syn::ExprPath {
             qself: None, path, ..
@@ -338,7 +363,7 @@ fn int_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Resul
     if !meta.input.peek(Token![=]) {
         return Err(meta.error(format!("`{key}` needs a value: `{example}`")));
     }
-    let expr: syn::Expr = meta.value()?.parse()?;
+    let expr = ungroup(meta.value()?.parse()?);
     match expr {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(value),

@@ -16,6 +16,36 @@ mod listens_for;
 mod valid;
 
 use proc_macro::TokenStream;
+
+/// Generated code with every `self` and every `__`-prefixed name (the derive's locals,
+/// parameters and hidden items) resolved where the derive runs, wherever it is located.
+///
+/// Code spanned at a user's token, so that a type error points at that token, also takes
+/// that token's hygiene: when the token came from the user's `macro_rules!`, the derive's
+/// own `__queue` or `self` would be looked up in the macro's scope and not be found. Only
+/// the resolution moves: errors still point where they did.
+pub(crate) fn hygienic(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Span, TokenTree};
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Ident(mut ident) => {
+                let name = ident.to_string();
+                if name == "self" || name.starts_with("__") {
+                    ident.set_span(ident.span().resolved_at(Span::call_site()));
+                }
+                TokenTree::Ident(ident)
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), hygienic(group.stream()));
+                inner.set_span(group.span());
+                TokenTree::Group(inner)
+            }
+            other => other,
+        })
+        .collect()
+}
+
 use syn::{parse_macro_input, DeriveInput};
 
 /// See `model_core`'s crate docs.
@@ -26,7 +56,7 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     let parsed = ast::Input::from_syn(&cx, &input);
     let model = valid::check(&cx, parsed);
     match (cx.check(), model) {
-        (Ok(()), Some(model)) => expand::expand(&model),
+        (Ok(()), Some(model)) => hygienic(expand::expand(&model)),
         (Err(errors), _) => fallback::expand(&input, errors),
         (Ok(()), None) => unreachable!("validation failed without an error"),
     }

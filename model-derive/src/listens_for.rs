@@ -115,7 +115,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             });
             match result {
                 Ok(listener) => {
-                    let registration = register(&listener);
+                    let registration = crate::hygienic(register(&listener));
                     quote!(#function #registration)
                 }
                 Err(error) => with_errors(function.into_token_stream(), error),
@@ -356,7 +356,7 @@ fn expand_impl(mut block: ItemImpl) -> TokenStream {
         }
     }
     let errors = errors.into_iter().map(|e| e.to_compile_error());
-    let registrations = listeners.iter().map(register);
+    let registrations = listeners.iter().map(|l| crate::hygienic(register(l)));
     quote! {
         #(#errors)*
         #block

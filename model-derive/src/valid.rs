@@ -36,20 +36,35 @@ pub struct Field<'a> {
     pub ty: &'a Type,
     /// `None` for a `#[model(skip)]` field.
     pub column: Option<String>,
-    /// `length`, `unique`, `index` and `default`: what the schema declares beyond the type.
+    /// `length`, `precision`, `unique`, `index`, `default`...: what the schema declares beyond
+    /// the type.
     pub schema: ColumnSchema,
 }
 
-/// A column's `#[model(length = n, unique, index, default = "...")]`, checked.
+/// A column's `#[model(length = n, precision = p, scale = s, unique, index, default =
+/// "...")]`, checked.
 #[derive(Default)]
 pub struct ColumnSchema {
     /// The limit, and the span of its literal (where a field that is not text is reported).
     pub length: Option<(u32, proc_macro2::Span)>,
+    /// `#[model(precision = p, scale = s)]`.
+    pub decimal: Option<DecimalDigits>,
     pub unique: bool,
     pub index: bool,
     pub default: Option<String>,
     /// `#[model(references = Member, on_delete = "...")]`.
     pub references: Option<References>,
+}
+
+/// A decimal column's `#[model(precision = p, scale = s)]`: `p` digits in all, `s` of them
+/// after the point.
+#[derive(Clone, Copy)]
+pub struct DecimalDigits {
+    pub precision: u8,
+    /// 0 when not given: SQL's `DECIMAL(p)` is `DECIMAL(p, 0)`.
+    pub scale: u8,
+    /// The span of `precision`'s literal, where a field that is not a decimal is reported.
+    pub span: proc_macro2::Span,
 }
 
 /// A foreign key: the referenced model's path (where an error about it points) and the
@@ -350,7 +365,8 @@ fn check_version(
 /// The most characters a `length` may allow: MySQL's `VARCHAR` holds 16383 of utf8mb4.
 const MAX_LENGTH: u32 = 16383;
 
-/// A field's `length`, `unique`, `index` and `default`, which need a column.
+/// A field's `length`, `precision`, `scale`, `unique`, `index` and `default`, which need a
+/// column.
 fn column_schema(
     field: &crate::ast::FieldInput<'_>,
     fail: &mut impl FnMut(proc_macro2::Span, String),
@@ -358,6 +374,11 @@ fn column_schema(
     if field.skip.is_some() {
         let given = [
             field.length.as_ref().map(|lit| ("length", lit.span())),
+            field
+                .precision
+                .as_ref()
+                .map(|lit| ("precision", lit.span())),
+            field.scale.as_ref().map(|lit| ("scale", lit.span())),
             field.unique.map(|span| ("unique", span)),
             field.index.map(|span| ("index", span)),
             field.default.as_ref().map(|lit| ("default", lit.span())),
@@ -410,11 +431,80 @@ fn column_schema(
     }
     ColumnSchema {
         length,
+        decimal: decimal_digits(field, fail),
         unique: field.unique.is_some(),
         index: field.index.is_some() && field.unique.is_none(),
         default,
         references: references(field, fail),
     }
+}
+
+/// The most digits a `precision` may allow: MySQL's `DECIMAL` holds 65 (PostgreSQL's
+/// `NUMERIC` 1000); one limit for every backend.
+const MAX_PRECISION: u8 = 65;
+
+/// The most digits after the point a `scale` may allow: `rust_decimal::Decimal` holds 28
+/// (MySQL's `DECIMAL` 30).
+const MAX_SCALE: u8 = 28;
+
+/// A column's `precision` and `scale`. Whether the field is a decimal only the compiler
+/// knows: the expansion asserts it (`expand::schema`).
+fn decimal_digits(
+    field: &crate::ast::FieldInput<'_>,
+    fail: &mut impl FnMut(proc_macro2::Span, String),
+) -> Option<DecimalDigits> {
+    let precision = field.precision.as_ref().and_then(|lit| {
+        match lit.base10_parse::<u8>() {
+            Ok(0) => fail(
+                lit.span(),
+                format!("`precision = 0` allows no digits at all; give the number of digits the column holds, 1 to {MAX_PRECISION}"),
+            ),
+            Ok(n) if n <= MAX_PRECISION => return Some((n, lit.span())),
+            _ => fail(
+                lit.span(),
+                format!("`precision` is at most {MAX_PRECISION} (MySQL's DECIMAL); give the number of digits the column holds, 1 to {MAX_PRECISION}"),
+            ),
+        }
+        None
+    });
+    let scale = match &field.scale {
+        None => Some(0),
+        Some(lit) if field.precision.is_none() => {
+            fail(
+                lit.span(),
+                format!(
+                    "`scale` counts the digits after the point among the column's `precision` digits: give both, as in `#[model(precision = 12, scale = {})]`",
+                    lit.base10_digits()
+                ),
+            );
+            None
+        }
+        Some(lit) => match lit.base10_parse::<u8>() {
+            Ok(n) if n <= MAX_SCALE => match precision {
+                Some((p, _)) if n > p => {
+                    fail(
+                        lit.span(),
+                        format!("`scale = {n}` is more than `precision = {p}`: the scale counts the digits after the point among the precision's digits, so it is at most {p}"),
+                    );
+                    None
+                }
+                _ => Some(n),
+            },
+            _ => {
+                fail(
+                    lit.span(),
+                    format!("`scale` is at most {MAX_SCALE}, the most digits after the point a `rust_decimal::Decimal` holds"),
+                );
+                None
+            }
+        },
+    };
+    let ((precision, span), scale) = (precision?, scale?);
+    Some(DecimalDigits {
+        precision,
+        scale,
+        span,
+    })
 }
 
 /// A column's `references` and `on_delete`.

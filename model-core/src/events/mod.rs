@@ -17,6 +17,7 @@
 //! rename it or list both on the struct.
 
 mod every;
+mod paths;
 mod registry;
 mod run;
 mod runtime;
@@ -34,10 +35,9 @@ pub(crate) mod private {
         EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, RefShim, Registered,
         RegisteredEvery, Registration, Shims, FUNCTION_LISTENERS,
     };
-    pub use super::run::{after_commit, after_commit_except, listed_before, run_mut, run_ref};
+    pub use super::run::{after_commit, repeats, run_mut, run_ref};
     pub use super::shim::{
-        name_commit, name_mut, name_ref, own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut,
-        shim_ref,
+        own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref,
     };
     pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
     pub use linkme;

@@ -52,27 +52,9 @@ pub type EveryShim<DB> = for<'a, 'c> fn(&'a dyn AnyModel, &'a mut Session<'c, DB
 /// as the derive's `__struct_mut` answers it: the listeners are walked by
 /// [`crate::events::run_mut`], compiled once per backend, so a model's own code is a `match`
 /// of function pointers rather than an async block of its own (issue 10).
-///
-/// The third part is the function's own path (`std::any::type_name` of the function item,
-/// generic arguments dropped), so that one function reached by two paths (`f` and
-/// `self::f`, or named on the struct and also carrying `#[listens_for]`) runs once:
-/// `same_function`.
-pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str, FunctionName)>;
+pub type OwnMut<DB> = Option<(MutShim<DB>, &'static str)>;
 /// The `index`-th struct-side listener of an event that hands out `&M` (`__struct_ref`).
-pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str, FunctionName)>;
-/// A listener function's own path, asked only when two listeners may be one function.
-pub type FunctionName = fn() -> &'static str;
-
-/// Whether two listener functions are one: the same path once generic arguments are
-/// dropped (an async listener generic over the backend is one function, whatever its
-/// instance). A function-side listener's name is `module_path!()` and its name, the same
-/// path the compiler gives its type.
-pub(crate) fn same_function(a: &str, b: &str) -> bool {
-    fn path(name: &str) -> &str {
-        name.split('<').next().unwrap_or(name)
-    }
-    !a.is_empty() && path(a) == path(b)
-}
+pub type OwnRef<DB> = Option<(RefShim<DB>, &'static str)>;
 
 /// How to call a function-side listener of one model: one shim per backend (an async
 /// listener is generic over the backend, so each is its own instance), or the call to queue
@@ -176,17 +158,45 @@ pub(crate) struct FixedList {
     pub(crate) listeners: Vec<Fixed>,
     /// The struct-side manifest followed by these, for [`crate::Model::listeners`].
     pub(crate) infos: Vec<ListenerInfo>,
+    /// Per event, bit `i` set when the `i`-th struct-side listener is a function listed
+    /// before it by another path: it does not run again ([`super::paths`]).
+    repeats: [u32; Event::ALL.len()],
 }
 
 impl FixedList {
     /// The registrations of the model `model` (those whose `model` is it) and of every
     /// model, in run order: by event, the model's own before every model's, then by name;
     /// and the manifest of `struct_side` followed by them.
-    fn collect(model: TypeId, struct_side: &'static [ListenerInfo]) -> Self {
+    ///
+    /// One function runs once per event: a struct-side listener that names a function an
+    /// earlier one of the event names is marked in `repeats`, and a function-side listener
+    /// the struct names is left out (it runs in the struct's place).
+    fn collect(model: TypeId, struct_side: &'static [ListenerInfo], module: &str) -> Self {
+        let resolved: Vec<(Event, Vec<String>)> = struct_side
+            .iter()
+            .map(|l| (l.event, super::paths::resolve(module, l.listener)))
+            .collect();
+        let mut repeats = [0u32; Event::ALL.len()];
+        for (i, (event, paths)) in resolved.iter().enumerate() {
+            let earlier = resolved[..i]
+                .iter()
+                .any(|(e, p)| e == event && p.iter().any(|path| paths.contains(path)));
+            let index = resolved[..i].iter().filter(|(e, _)| e == event).count();
+            if earlier && index < 32 {
+                repeats[event.index() as usize] |= 1 << index;
+            }
+        }
+        let on_struct = |event: Event, name: &str| {
+            resolved
+                .iter()
+                .any(|(e, paths)| *e == event && paths.iter().any(|p| p == name))
+        };
         let mut listeners = Vec::new();
         for registration in FUNCTION_LISTENERS.iter() {
             match registration {
-                Registration::Model(r) if (r.model)() == model => listeners.push(Fixed::Model(r)),
+                Registration::Model(r) if (r.model)() == model && !on_struct(r.event, r.name) => {
+                    listeners.push(Fixed::Model(r));
+                }
                 Registration::Model(_) => {}
                 Registration::EveryModel(r) => listeners.push(Fixed::Every(r)),
             }
@@ -195,7 +205,14 @@ impl FixedList {
         let mut mask = 0;
         let mut infos: Vec<ListenerInfo> = Vec::with_capacity(struct_side.len() + listeners.len());
         for event in Event::ALL {
-            infos.extend(struct_side.iter().filter(|l| l.event == event));
+            infos.extend(
+                struct_side
+                    .iter()
+                    .filter(|l| l.event == event)
+                    .enumerate()
+                    .filter(|(i, _)| *i >= 32 || repeats[event.index() as usize] & (1 << i) == 0)
+                    .map(|(_, l)| *l),
+            );
             let first = infos.iter().filter(|l| l.event == event).count();
             let own = listeners.iter().filter(|l| l.event() == event);
             for (order, listener) in (first..).zip(own) {
@@ -211,6 +228,7 @@ impl FixedList {
             mask,
             listeners,
             infos,
+            repeats,
         }
     }
 }
@@ -246,6 +264,8 @@ pub struct Listeners {
     pub(crate) name: &'static str,
     /// The model's struct-side manifest, `Model::LISTENERS`.
     pub(crate) struct_side: &'static [ListenerInfo],
+    /// The module the derive ran in, which the manifest's paths are relative to.
+    module: &'static str,
     /// [`INIT`], the function-side bits, the run-time bits (see [`bits`]).
     state: AtomicU32,
     fixed: OnceLock<FixedList>,
@@ -264,11 +284,13 @@ impl Listeners {
         model: fn() -> TypeId,
         name: &'static str,
         struct_side: &'static [ListenerInfo],
+        module: &'static str,
     ) -> Self {
         Listeners {
             model,
             name,
             struct_side,
+            module,
             state: AtomicU32::new(0),
             fixed: OnceLock::new(),
             runtime: List::new(),
@@ -331,10 +353,17 @@ impl Listeners {
         self.refresh(global.every_mask)
     }
 
+    /// Whether the `index`-th struct-side listener of `event` names a function an earlier
+    /// one of the event names: it does not run again.
+    #[inline]
+    pub fn repeats(&self, event: Event, index: usize) -> bool {
+        index < 32 && self.fixed().repeats[event.index() as usize] & (1 << index) != 0
+    }
+
     /// The function-side listeners, found on the first call.
     pub(crate) fn fixed(&self) -> &FixedList {
         self.fixed
-            .get_or_init(|| FixedList::collect((self.model)(), self.struct_side))
+            .get_or_init(|| FixedList::collect((self.model)(), self.struct_side, self.module))
     }
 
     /// Recomputes the state word from the lists and the events that run-time listeners of

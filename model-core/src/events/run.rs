@@ -14,8 +14,8 @@ use crate::commit::{self, Callback};
 use crate::error::Error;
 use crate::events::every::{AnyModel, ModelRow};
 use crate::events::registry::{
-    bits, fixed_bit, for_backend, runtime_bit, same_function, EveryShim, EveryShims, Fixed,
-    FunctionName, Listeners, MutShim, OwnMut, OwnRef, RefShim, Shims,
+    bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
+    OwnMut, OwnRef, RefShim, Shims,
 };
 use crate::events::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
 use crate::listener::{Event, Failure};
@@ -178,8 +178,8 @@ async fn run_mut_in<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let mut index = 0;
-    while let Some((shim, name, _)) = own(event, index) {
-        if !struct_side_repeats(own, event, index) {
+    while let Some((shim, name)) = own(event, index) {
+        if !cell.repeats(event, index) {
             shim(model.__as_any_mut(), session)
                 .await
                 .map_err(|failure| error(cell, failure, event, name))?;
@@ -193,7 +193,6 @@ async fn run_mut_in<DB: Backend>(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
-                Fixed::Model(r) if r.event == event && on_struct_side(own, event, r.name) => Ok(()),
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Mut(sqlite, postgres, mysql) => {
                         let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
@@ -247,8 +246,8 @@ async fn run_ref_in<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let mut index = 0;
-    while let Some((shim, name, _)) = own(event, index) {
-        if !struct_side_repeats(own, event, index) {
+    while let Some((shim, name)) = own(event, index) {
+        if !cell.repeats(event, index) {
             shim(model.__as_any(), session)
                 .await
                 .map_err(|failure| error(cell, failure, event, name))?;
@@ -262,7 +261,6 @@ async fn run_ref_in<DB: Backend>(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             let done = match listener {
-                Fixed::Model(r) if r.event == event && on_struct_side(own, event, r.name) => Ok(()),
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Ref(sqlite, postgres, mysql) => {
                         let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
@@ -299,42 +297,6 @@ async fn run_ref_in<DB: Backend>(
     Ok(())
 }
 
-/// The derive's `__struct_mut` or `__struct_ref`: a model's struct-side listeners by event
-/// and position.
-type StructSide<S> = fn(Event, usize) -> Option<(S, &'static str, FunctionName)>;
-
-/// Whether the `index`-th struct-side listener of `event` is a function listed before it
-/// by another path (`f` and `self::f`): one function runs once per event, however it was
-/// reached. Asked only from the second listener on.
-fn struct_side_repeats<S>(
-    own: StructSide<S>,
-    event: Event,
-    index: usize,
-) -> bool {
-    if index == 0 {
-        return false;
-    }
-    let Some((_, _, this)) = own(event, index) else {
-        return false;
-    };
-    let this = this();
-    (0..index).any(|earlier| {
-        own(event, earlier).is_some_and(|(_, _, function)| same_function(function(), this))
-    })
-}
-
-/// Whether a function-side listener (named `module::path::function`) is also listed on the
-/// struct: it ran there, in the struct's order, and does not run again.
-fn on_struct_side<S>(
-    own: StructSide<S>,
-    event: Event,
-    name: &str,
-) -> bool {
-    (0..)
-        .map_while(|index| own(event, index))
-        .any(|(_, _, function)| same_function(function(), name))
-}
-
 /// One function-side listener of every model, in the write's transaction.
 async fn every<DB: Backend>(
     shims: &EveryShims,
@@ -369,26 +331,14 @@ fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Re
 /// does not use it up.
 #[inline]
 pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>) {
-    after_commit_in(model, M::__listeners(), event, queue, &[]);
+    after_commit_in(model, M::__listeners(), event, queue);
 }
 
-/// [`after_commit`], but not the function-side listeners that are also among `struct_side`
-/// (the paths of the struct-side listeners of `event`, queued already): one function, one
-/// call per event.
-pub fn after_commit_except<M: Model>(
-    model: &M,
-    event: Event,
-    queue: &mut Vec<Callback>,
-    struct_side: &[&'static str],
-) {
-    after_commit_in(model, M::__listeners(), event, queue, struct_side);
-}
-
-/// Whether `names[index]` is a function already at an earlier index.
-pub fn listed_before(names: &[&'static str], index: usize) -> bool {
-    names[..index]
-        .iter()
-        .any(|earlier| same_function(earlier, names[index]))
+/// Whether the `index`-th struct-side listener of `event` of the model whose cell this is
+/// repeats an earlier one (one function by two paths): generated code skips it.
+#[inline]
+pub fn repeats(cell: &'static Listeners, event: Event, index: usize) -> bool {
+    cell.repeats(event, index)
 }
 
 fn after_commit_in(
@@ -396,7 +346,6 @@ fn after_commit_in(
     cell: &'static Listeners,
     event: Event,
     queue: &mut Vec<Callback>,
-    struct_side: &[&'static str],
 ) {
     let state = cell.state();
     if state & bits(event) == 0 {
@@ -405,9 +354,6 @@ fn after_commit_in(
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
             match listener {
-                Fixed::Model(r)
-                    if r.event == event
-                        && struct_side.iter().any(|name| same_function(name, r.name)) => {}
                 Fixed::Model(r) if r.event == event => {
                     if let Shims::Commit(queue_call) = &r.shims {
                         queue.push(queue_call(model.__as_any()));

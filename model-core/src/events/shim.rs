@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::commit::Callback;
 use crate::events::every::{AnyModel, EveryModelCommitListener, EveryModelListener};
-use crate::events::registry::{FunctionName, MutShim, OwnMut, OwnRef, Pending, RefShim};
+use crate::events::registry::{MutShim, OwnMut, OwnRef, Pending, RefShim};
 use crate::listener::{CommitListener, MutListener, RefListener};
 use crate::model::Model;
 use crate::session::Session;
@@ -45,57 +45,17 @@ where
     Box::pin(listener.call(model, session))
 }
 
-/// The path of a listener of an event that hands out `&mut M`: the function item's type
-/// name (see `events::registry::same_function`).
-#[inline]
-pub fn name_mut<M, DB, Marker, L>(_listener: &L) -> &'static str
-where
-    M: Model,
-    DB: Backend,
-    L: MutListener<M, DB, Marker>,
-{
-    std::any::type_name::<L>()
-}
-
-/// The path of a listener of an event that hands out `&M` (as [`name_mut`]).
-#[inline]
-pub fn name_ref<M, DB, Marker, L>(_listener: &L) -> &'static str
-where
-    M: Model,
-    DB: Backend,
-    L: RefListener<M, DB, Marker>,
-{
-    std::any::type_name::<L>()
-}
-
-/// The path of an after-commit listener (as [`name_mut`]).
-#[inline]
-pub fn name_commit<M, Marker, L>(_listener: &L) -> &'static str
-where
-    L: CommitListener<M, Marker>,
-{
-    std::any::type_name::<L>()
-}
-
 /// The derive's `__struct_mut` answer for one listener: `shim` is a closure that calls
 /// [`shim_mut`], which this signature coerces to a function pointer.
 #[inline]
-pub fn own_mut<DB: Backend>(
-    shim: MutShim<DB>,
-    name: &'static str,
-    function: FunctionName,
-) -> OwnMut<DB> {
-    Some((shim, name, function))
+pub fn own_mut<DB: Backend>(shim: MutShim<DB>, name: &'static str) -> OwnMut<DB> {
+    Some((shim, name))
 }
 
 /// The derive's `__struct_ref` answer for one listener (as [`own_mut`]).
 #[inline]
-pub fn own_ref<DB: Backend>(
-    shim: RefShim<DB>,
-    name: &'static str,
-    function: FunctionName,
-) -> OwnRef<DB> {
-    Some((shim, name, function))
+pub fn own_ref<DB: Backend>(shim: RefShim<DB>, name: &'static str) -> OwnRef<DB> {
+    Some((shim, name))
 }
 
 /// A model's list holds only registrations whose `TypeId` is that model's.

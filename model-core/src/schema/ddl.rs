@@ -179,8 +179,18 @@ fn type_name(dialect: Dialect, def: &ColumnDef, keyed: bool) -> String {
         (SqlType::Uuid, MySql) => "CHAR(36)",
         (SqlType::Json, Postgres) => "JSONB",
         (SqlType::Json, MySql) => "JSON",
-        (SqlType::Decimal, Postgres) => "NUMERIC",
-        (SqlType::Decimal, MySql) => "DECIMAL(65, 28)",
+        // Without a declared size, PostgreSQL's `NUMERIC` keeps each value's own scale, and
+        // MySQL's `DECIMAL` has to be as wide as a `Decimal` (65 digits, 28 after the point),
+        // so that every value reads back with 28 decimals: `12.50` as
+        // `12.5000000000000000000000000000`. `#[model(precision = 12, scale = 2)]` is the fix.
+        (SqlType::Decimal, Postgres | MySql) => {
+            return match (def.decimal, dialect) {
+                (Some((precision, scale)), Postgres) => format!("NUMERIC({precision}, {scale})"),
+                (Some((precision, scale)), _) => format!("DECIMAL({precision}, {scale})"),
+                (None, Postgres) => "NUMERIC".to_owned(),
+                (None, _) => "DECIMAL(65, 28)".to_owned(),
+            }
+        }
         (
             SqlType::TimestampTz
             | SqlType::Timestamp
@@ -218,6 +228,7 @@ fn generated_key(dialect: Dialect, sql_type: SqlType) -> String {
                 sql_type,
                 nullable: false,
                 length: None,
+                decimal: None,
                 unique: false,
                 index: false,
                 default: None,
@@ -240,6 +251,7 @@ mod tests {
             sql_type,
             nullable,
             length: None,
+            decimal: None,
             unique: false,
             index: false,
             default: None,
@@ -347,6 +359,60 @@ mod tests {
         );
         assert!(mysql.contains("`path` VARCHAR(255) NOT NULL,"), "{mysql}");
         assert!(mysql.contains("`data` VARBINARY(255) NOT NULL,"), "{mysql}");
+    }
+
+    #[test]
+    fn a_declared_precision_and_scale_size_the_decimal_and_sqlite_keeps_text() {
+        let defs = [
+            def(SqlType::BigInt, true),
+            ColumnDef {
+                decimal: Some((12, 2)),
+                ..def(SqlType::Decimal, false)
+            },
+            ColumnDef {
+                decimal: Some((5, 0)),
+                ..def(SqlType::Decimal, true)
+            },
+            def(SqlType::Decimal, true),
+        ];
+        let table = Table {
+            model: "Price",
+            schema: None,
+            name: "prices",
+            columns: &["id", "amount", "count", "any"],
+            defs: Vec::leak(defs.to_vec()),
+            key: &[0],
+        };
+        let columns = |dialect| {
+            let sql = create(dialect, &table).remove(0);
+            let lines: Vec<String> = sql.lines().skip(2).take(3).map(str::to_owned).collect();
+            lines
+        };
+        assert_eq!(
+            columns(Dialect::Postgres),
+            [
+                "    \"amount\" NUMERIC(12, 2) NOT NULL,",
+                "    \"count\" NUMERIC(5, 0),",
+                "    \"any\" NUMERIC",
+            ]
+        );
+        assert_eq!(
+            columns(Dialect::MySql),
+            [
+                "    `amount` DECIMAL(12, 2) NOT NULL,",
+                "    `count` DECIMAL(5, 0),",
+                "    `any` DECIMAL(65, 28)",
+            ]
+        );
+        // SQLite has no decimal type: the exact text, in a `TEXT` column, whatever the size.
+        assert_eq!(
+            columns(Dialect::Sqlite),
+            [
+                "    \"amount\" TEXT NOT NULL,",
+                "    \"count\" TEXT,",
+                "    \"any\" TEXT",
+            ]
+        );
     }
 
     const MEMBERS: ForeignKey = ForeignKey {

@@ -55,6 +55,9 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// `#[model(length = n)]`: the most characters the text may have.
     pub length: Option<u32>,
+    /// `#[model(precision = p, scale = s)]` of a decimal: `(p, s)`, `s` 0 when not given.
+    /// `None`: the dialect's default (see `schema::ddl`).
+    pub decimal: Option<(u8, u8)>,
     /// `#[model(unique)]`.
     pub unique: bool,
     /// `#[model(index)]`.

@@ -3,8 +3,9 @@
 //! [`Schema`] lists models; it writes their `CREATE TABLE` and `CREATE INDEX` statements for
 //! each dialect, runs them ([`Schema::create_all`]), or writes them as migration files that
 //! sqlx's migrator runs ([`Schema::write_migration`]). The column types are those of
-//! [`ColumnType`](crate::ColumnType)'s table; the field attributes `length`, `unique`,
-//! `index`, `default`, `references` and `on_delete` add to them (see the [crate docs](crate)).
+//! [`ColumnType`](crate::ColumnType)'s table; the field attributes `length`, `precision`,
+//! `scale`, `unique`, `index`, `default`, `references` and `on_delete` add to them (see the
+//! [crate docs](crate)).
 
 pub(crate) mod ddl;
 #[doc(hidden)]

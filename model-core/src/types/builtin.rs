@@ -31,9 +31,11 @@ impl ColumnType for String {
     }
 
     /// PostgreSQL text cannot hold the NUL character; it fails on the server with `22021`.
+    /// The reason names no database: it reaches the users of an app (an HTTP error body),
+    /// who need not know which one serves it.
     fn __prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
         if dialect == Dialect::Postgres && self.contains('\0') {
-            Err("PostgreSQL text cannot hold the NUL character (\\0)")
+            Err("text cannot hold the NUL character (\\0) in this database")
         } else {
             Ok(())
         }
@@ -41,11 +43,12 @@ impl ColumnType for String {
 }
 
 /// SQLite has no NaN: it stores `NULL` instead. MySQL has neither NaN nor infinities: it
-/// refuses them in strict mode and stores something else without it.
+/// refuses them in strict mode and stores something else without it. Like the NUL
+/// character's, the reasons name no database.
 fn check_float(nan: bool, infinite: bool, dialect: Dialect) -> Result<(), &'static str> {
     match dialect {
-        Dialect::Sqlite if nan => Err("SQLite cannot store NaN (it would store NULL)"),
-        Dialect::MySql if nan || infinite => Err("MySQL cannot store NaN or infinity"),
+        Dialect::Sqlite if nan => Err("this database cannot store NaN (it would store NULL)"),
+        Dialect::MySql if nan || infinite => Err("this database cannot store NaN or infinity"),
         _ => Ok(()),
     }
 }

@@ -15,7 +15,7 @@ stored_via_sqlx!(NaiveDateTime: Sqlite, Postgres, MySql);
 /// without an error, even in strict mode. Years before 1 are refused alike.
 fn check_year(year: i32, dialect: Dialect) -> Result<(), &'static str> {
     if dialect == Dialect::MySql && !(1..=9999).contains(&year) {
-        Err("MySQL stores years 1 to 9999 (MariaDB would store NULL)")
+        Err("this database stores years 1 to 9999")
     } else {
         Ok(())
     }

@@ -5,6 +5,13 @@
 //! A `NUMERIC` or `DECIMAL` column on SQLite has numeric affinity and turns that text into
 //! an integer or a binary float: an integer reads back exactly, a float (`REAL`) is refused
 //! when read, because it has already lost digits.
+//!
+//! The schema's `DECIMAL` on MySQL is `DECIMAL(65, 28)` unless the field declares its size,
+//! as wide as a `Decimal` and so with 28 decimals: `12.50` reads back as
+//! `12.5000000000000000000000000000` (an equal `Decimal`, printed differently). Declaring
+//! `#[model(precision = 12, scale = 2)]` makes it `DECIMAL(12, 2)` (PostgreSQL `NUMERIC(12,
+//! 2)`), read back as `12.50`. PostgreSQL's plain `NUMERIC` keeps each value's own scale;
+//! SQLite's text keeps the value as written, declared scale or not.
 
 use rust_decimal::Decimal;
 use sqlx::error::BoxDynError;

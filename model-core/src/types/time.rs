@@ -30,16 +30,16 @@ fn check_date(date: Date, timestamp: bool, dialect: Dialect) -> Result<(), &'sta
     let year = date.year();
     match dialect {
         Dialect::MySql if !(1..=9999).contains(&year) => {
-            Err("MySQL stores years 1 to 9999 (MariaDB would store NULL)")
+            Err("this database stores years 1 to 9999")
         }
         Dialect::Sqlite if !(0..=9999).contains(&year) => {
-            Err("SQLite stores the text, which sorts by date only for years 0 to 9999")
+            Err("this database stores dates as text, which sorts by date only for years 0 to 9999")
         }
         Dialect::Postgres if (year, u8::from(date.month()), date.day()) < (-4713, 11, 24) => {
-            Err("PostgreSQL's dates begin on 24 November 4714 BC")
+            Err("this database's dates begin on 24 November 4714 BC")
         }
         Dialect::Postgres if timestamp && year > 294_276 => {
-            Err("PostgreSQL's timestamps end in the year 294276")
+            Err("this database's timestamps end in the year 294276")
         }
         _ => Ok(()),
     }

@@ -12,8 +12,7 @@ use crate::column::{
 };
 use crate::schema::def::SqlType;
 
-const U64_ABOVE_I64: &str =
-    "SQLite and PostgreSQL store integers up to 9223372036854775807 (i64::MAX)";
+const U64_ABOVE_I64: &str = "this database stores integers up to 9223372036854775807 (i64::MAX)";
 
 /// Reads any PostgreSQL integer (`SMALLINT`, `INTEGER`, `BIGINT`) into an unsigned type,
 /// refusing a negative value.

@@ -91,19 +91,6 @@ pub fn model_items(model: &Model<'_>) -> TokenStream {
     });
     let tracked = model.track_changes.is_some().then(|| {
         quote! {
-            fn __update_tracked<'__a, __DB: ::model_core::__private::Backend>(
-                &'__a mut self,
-                __session: &'__a mut ::model_core::__private::Session<'_, __DB>,
-            ) -> ::core::option::Option<
-                impl ::core::future::Future<
-                    Output = ::core::result::Result<(), ::model_core::__private::Error>,
-                > + ::core::marker::Send + '__a,
-            > {
-                ::core::option::Option::Some(
-                    ::model_core::__private::update_bare::<Self, __DB>(self, __session),
-                )
-            }
-
             fn __update_tracked_all<'__a, __DB: ::model_core::__private::Backend>(
                 __models: &'__a mut [Self],
                 __session: &'__a mut ::model_core::__private::Session<'_, __DB>,
@@ -255,21 +242,34 @@ fn update_listeners(model: &Model<'_>, changes: &syn::Ident) -> TokenStream {
             return None;
         }
         let mutable = event == Event::BeforeUpdate;
-        let calls = listeners.iter().map(|listener| {
+        let event_path = event.path();
+        let calls = listeners.iter().enumerate().map(|(index, listener)| {
             let path = &listener.path;
             let name = crate::ast::path_text(path);
+            // One function listed twice (`f`, `self::f`) runs once.
+            let repeats = quote! {
+                ::model_core::__private::repeats(
+                    <Self as ::model_core::Model>::__listeners(),
+                    #event_path,
+                    #index,
+                )
+            };
             // Spanned at the path: a function of the wrong shape is reported there.
             if mutable {
                 quote_spanned! {path.span()=>
-                    ::model_core::__private::call_before_update::<Self, #changes, __DB, _, _>(
-                        &#path, &mut *self, __changes, &mut *__session, #name,
-                    ).await?;
+                    if !#repeats {
+                        ::model_core::__private::call_before_update::<Self, #changes, __DB, _, _>(
+                            &#path, &mut *self, __changes, &mut *__session, #name,
+                        ).await?;
+                    }
                 }
             } else {
                 quote_spanned! {path.span()=>
-                    ::model_core::__private::call_after_update::<Self, #changes, __DB, _, _>(
-                        &#path, &*self, __changes, &mut *__session, #name,
-                    ).await?;
+                    if !#repeats {
+                        ::model_core::__private::call_after_update::<Self, #changes, __DB, _, _>(
+                            &#path, &*self, __changes, &mut *__session, #name,
+                        ).await?;
+                    }
                 }
             }
         });

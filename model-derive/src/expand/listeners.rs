@@ -57,6 +57,7 @@ fn registry_methods(model: &Model<'_>) -> TokenStream {
                     ::core::any::TypeId::of::<#ident>,
                     #name,
                     #manifest,
+                    ::core::module_path!(),
                 );
             &LISTENERS
         }
@@ -115,18 +116,16 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
             let share = quote_spanned! {first.path.span()=>
                 let __shared = ::model_core::__private::share::<Self>(self);
             };
-            let names = listeners.iter().map(|l| {
-                let path = &l.path;
-                quote_spanned! {path.span()=>
-                    ::model_core::__private::name_commit::<Self, _, _>(&#path)
-                }
-            });
-            // One function listed twice (`f`, `self::f`) is queued once; a function-side
-            // listener the struct names is left to the struct's place.
+            // One function listed twice (`f`, `self::f`) is queued once.
+            let event_path = event.path();
             let pushes = listeners.iter().enumerate().map(|(index, l)| {
                 let path = &l.path;
                 quote_spanned! {path.span()=>
-                    if !::model_core::__private::listed_before(&__names, #index) {
+                    if !::model_core::__private::repeats(
+                        <Self as ::model_core::Model>::__listeners(),
+                        #event_path,
+                        #index,
+                    ) {
                         __queue.push(::model_core::__private::commit_callback::<Self, _, _>(
                             #path,
                             <::std::sync::Arc<Self> as ::core::clone::Clone>::clone(&__shared),
@@ -134,13 +133,11 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
                     }
                 }
             });
-            let path = event.path();
             Some(quote! {
-                #path => {
+                #event_path => {
                     #share
-                    let __names = [#(#names),*];
                     #(#pushes)*
-                    ::model_core::__private::after_commit_except(self, __event, __queue, &__names);
+                    ::model_core::__private::after_commit(self, __event, __queue);
                 }
             })
         })
@@ -215,20 +212,16 @@ fn call(listener: &Listener, mutable: bool) -> TokenStream {
     let path = &listener.path;
     let name = path_text(path);
     let span = path.span();
-    let (own, shim, function) = if mutable {
-        (quote!(own_mut), quote!(shim_mut), quote!(name_mut))
+    let (own, shim) = if mutable {
+        (quote!(own_mut), quote!(shim_mut))
     } else {
-        (quote!(own_ref), quote!(shim_ref), quote!(name_ref))
+        (quote!(own_ref), quote!(shim_ref))
     };
     let call = quote_spanned! {span=>
         ::model_core::__private::#shim::<Self, __DB, _, _>(&#path, __model, __session)
     };
     quote! {
-        ::model_core::__private::#own::<__DB>(
-            |__model, __session| #call,
-            #name,
-            || ::model_core::__private::#function::<Self, __DB, _, _>(&#path),
-        )
+        ::model_core::__private::#own::<__DB>(|__model, __session| #call, #name)
     }
 }
 

@@ -37,6 +37,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let columns_struct = columns::definition(model);
     let from_row_impl = columns::from_row(model);
     let schema = schema::columns(model);
+    let decimal_checks = schema::decimal_checks(model);
     // Issue 14: change tracking and versions, for the models that opt in.
     let change_bounds = changes::model_bounds(model);
     let change_items = changes::model_items(model);
@@ -74,6 +75,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
 
         #change_set
+        #decimal_checks
 
         #columns_struct
         #from_row_impl

@@ -15,6 +15,13 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
             Some((n, _)) => quote!(::core::option::Option::Some(#n)),
             None => quote!(::core::option::Option::None),
         };
+        let decimal = match schema.decimal {
+            Some(digits) => {
+                let (precision, scale) = (digits.precision, digits.scale);
+                quote!(::core::option::Option::Some((#precision, #scale)))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let default = match &schema.default {
             Some(sql) => quote!(::core::option::Option::Some(#sql)),
             None => quote!(::core::option::Option::None),
@@ -52,6 +59,7 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
                 sql_type: <#ty as ::model_core::__private::ColumnType>::__SQL_TYPE,
                 nullable: <#ty as ::model_core::__private::ColumnType>::__NULLABLE,
                 length: #length,
+                decimal: #decimal,
                 unique: #unique,
                 index: #index,
                 default: #default,
@@ -62,6 +70,35 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
     quote! {
         const __COLUMN_DEFS: &'static [::model_core::__private::ColumnDef] = &[#(#defs),*];
     }
+}
+
+/// One `const` item per column with a `precision` (and `scale`), which fails to compile
+/// unless the column's type is stored as a decimal (`Decimal`, an `Option` or a newtype of
+/// one), at the `precision`'s literal: the derive sees only the type's name.
+///
+/// A free `const`, not an associated one: rustc evaluates it whether or not the model's
+/// schema is ever used.
+pub fn decimal_checks(model: &Model<'_>) -> TokenStream {
+    let checks = model.columns().filter_map(|(_, field, _)| {
+        let span = field.schema.decimal?.span;
+        let ty = field.ty;
+        let message = format!(
+            "`precision` and `scale` size a decimal column: `{}` must be a `rust_decimal::Decimal` (or an `Option` or a newtype of one), not `{}`; or drop them",
+            field.ident,
+            quote!(#ty).to_string().replace(' ', ""),
+        );
+        let ty = respan(ty, span);
+        Some(quote_spanned! {span=>
+            const _: () = ::core::assert!(
+                ::core::matches!(
+                    <#ty as ::model_core::__private::ColumnType>::__SQL_TYPE,
+                    ::model_core::__private::SqlType::Decimal
+                ),
+                #message
+            );
+        })
+    });
+    quote! { #(#checks)* }
 }
 
 /// `tokens` with every span set to `span`.

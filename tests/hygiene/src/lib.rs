@@ -353,3 +353,55 @@ mod tests {
         assert_eq!(notes.next().await.unwrap().unwrap().text, "padded");
     }
 }
+
+/// Models and listeners a `macro_rules!` writes, taking the listeners' names from its
+/// caller: the derive's own locals and `self` must resolve where the derive declares them,
+/// not in the caller's macro scope (the tokens the errors point at come from there).
+pub mod from_a_macro {
+    macro_rules! model_with_listeners {
+        ($name:ident, $table:literal, $before:ident, $after:ident, $committed:ident, $updating:ident) => {
+            /// A model a macro declared.
+            #[derive(Debug, Clone, model_core::Model)]
+            #[model(table = $table, track_changes)]
+            #[listens_for(before_insert, $before)]
+            #[listens_for(after_insert, $after)]
+            #[listens_for(after_insert_commit, $committed)]
+            #[listens_for(before_update, $updating)]
+            pub struct $name {
+                /// The key.
+                pub id: Option<i64>,
+                /// Its label.
+                pub label: String,
+            }
+        };
+    }
+
+    macro_rules! listener {
+        ($name:ident) => {
+            /// A function-side listener a macro declared.
+            #[model_core::listens_for(after_delete)]
+            pub fn $name(row: &Made) {
+                let _ = &row.label;
+            }
+        };
+    }
+
+    fn shout(row: &mut Made) {
+        row.label.push('!');
+    }
+
+    fn written(row: &Made) {
+        let _ = row.id;
+    }
+
+    fn committed(row: &Made) {
+        let _ = row.id;
+    }
+
+    fn updating(row: &mut Made) {
+        row.label.push('?');
+    }
+
+    model_with_listeners!(Made, "made", shout, written, committed, updating);
+    listener!(deleted);
+}
