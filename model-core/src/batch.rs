@@ -31,7 +31,7 @@ pub(crate) async fn insert_all<M: Model, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     for model in models.iter_mut() {
-        model.__run_mut(Event::BeforeInsert, session).await?;
+        crate::events::run_mut(model, Event::BeforeInsert, session).await?;
         prepare(model, DB::DIALECT)?;
     }
     let sql = M::__statements(DB::DIALECT);
@@ -65,7 +65,7 @@ pub(crate) async fn insert_all<M: Model, DB: Backend>(
     }
     for model in models.iter() {
         crate::row::written::<DB>(model, session)?;
-        model.__run_ref(Event::AfterInsert, session).await?;
+        crate::events::run_ref(model, Event::AfterInsert, session).await?;
     }
     Ok(())
 }
@@ -139,7 +139,7 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
     let mut keys = Vec::with_capacity(models.len());
     for model in models {
         keys.push(model.__key().ok_or(Error::Unsaved { model: M::NAME })?);
-        model.__run_ref(Event::BeforeDelete, session).await?;
+        crate::events::run_ref(model, Event::BeforeDelete, session).await?;
     }
     let sql = M::__statements(DB::DIALECT);
     // A savepoint to go back to if a row is missing, to find out which one: the rows the
@@ -161,7 +161,7 @@ pub(crate) async fn delete_all<M: Model, DB: Backend>(
     }
     for model in models {
         crate::row::written::<DB>(model, session)?;
-        model.__run_ref(Event::AfterDelete, session).await?;
+        crate::events::run_ref(model, Event::AfterDelete, session).await?;
     }
     Ok(())
 }

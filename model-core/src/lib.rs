@@ -189,6 +189,7 @@ mod map;
 mod model;
 mod ops;
 mod query;
+mod record;
 mod row;
 pub mod schema;
 mod session;

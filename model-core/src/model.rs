@@ -4,14 +4,13 @@ use std::future::Future;
 
 use sqlx::Acquire;
 
-use crate::backend::{Backend, Dialect, Query};
+use crate::backend::{Backend, Query};
 use crate::error::Error;
 use crate::key::PrimaryKey;
 use crate::listener::{Event, ListenerInfo};
 use crate::ops::{self, Batch, Page};
-use crate::query::{ColumnMap, Filter, FromSql, Select};
-use crate::session::Session;
-use crate::statements::Statements;
+use crate::query::{Filter, FromSql, Select};
+use crate::record::Record;
 
 /// A struct stored as one row of one table, with listeners on its lifecycle events.
 ///
@@ -23,7 +22,9 @@ use crate::statements::Statements;
 /// Transaction<DB>`, or a listener's `&mut Conn<DB>`. A write runs in a transaction of its
 /// own, or in a savepoint when it is handed a transaction (or a listener's connection), so that
 /// it is atomic either way.
-pub trait Model: Sized + Send + Sync + Unpin + 'static {
+pub trait Model:
+    Record<__Key = <Self as Model>::Key, __Columns = <Self as Model>::Columns>
+{
     /// The struct's name, used in errors: `"Post"`.
     const NAME: &'static str;
     /// The table name, unquoted.
@@ -43,11 +44,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The listener manifest: every `#[listens_for(...)]`, in declaration order.
     const LISTENERS: &'static [ListenerInfo];
 
-    /// What the schema declares for each column, in [`Model::COLUMNS`] order
-    /// ([`crate::schema`]).
-    #[doc(hidden)]
-    const __COLUMN_DEFS: &'static [crate::schema::def::ColumnDef] = &[];
-
     /// The primary key's type, without `Option`; for a composite key, the tuple of its
     /// fields' types in field order (`(i64, String)`), which `find` and `get` take.
     type Key: PrimaryKey;
@@ -57,15 +53,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// and as visible as its field. The closures of [`Model::filter`],
     /// [`Select::order_by`] and [`Select::update`] receive it.
     type Columns: 'static;
-
-    /// The one value of [`Model::Columns`].
-    #[doc(hidden)]
-    const __HANDLES: Self::Columns;
-
-    /// The field of `Model::COLUMNS[column]`, if it is a `T`: what a set-based update's
-    /// per-row path sets.
-    #[doc(hidden)]
-    fn __column_mut<T: 'static>(&mut self, column: usize) -> Option<&mut T>;
 
     /// The listeners that run for `event`, in the order they run.
     ///
@@ -97,156 +84,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
             .infos
             .iter()
             .filter(move |l| l.event == event)
-    }
-
-    /// The function-side and run-time listeners of this model: a static of each model.
-    #[doc(hidden)]
-    fn __listeners() -> &'static crate::events::private::Listeners;
-
-    /// Pushes every column's value, in [`Model::COLUMNS`] order, for listeners of every
-    /// model ([`crate::AnyModel`]).
-    #[doc(hidden)]
-    fn __values(&self, values: &mut Vec<crate::Value>) {
-        let _ = values;
-    }
-
-    #[doc(hidden)]
-    fn __statements(dialect: Dialect) -> &'static Statements;
-
-    /// The key, if it is set: `None` for an `Option` key that the database has yet to
-    /// generate. A copy: a composite key is assembled from its fields.
-    #[doc(hidden)]
-    fn __key(&self) -> Option<Self::Key>;
-
-    /// Sets the key after the database generated it, or clears it (`None`) when the insert
-    /// that generated it rolled back. `None` is ignored by a key that is not an `Option`.
-    #[doc(hidden)]
-    fn __set_key(&mut self, key: Option<Self::Key>);
-
-    /// Binds every column in [`Model::COLUMNS`] order, the key only if `with_key`.
-    #[doc(hidden)]
-    fn __bind<'q, DB: Backend>(&self, query: Query<'q, DB>, with_key: bool) -> Query<'q, DB>;
-
-    /// Gives every column the value `dialect` will store (microseconds, `0.0` for `-0.0`);
-    /// the first column, in [`Model::COLUMNS`] order, whose value `dialect` cannot store at
-    /// all, and why.
-    #[doc(hidden)]
-    fn __prepare(&mut self, dialect: Dialect) -> Result<(), (&'static str, &'static str)>;
-
-    /// Reads the model from a row with its columns where `columns` says.
-    #[doc(hidden)]
-    fn __from_row_at<DB: Backend>(
-        row: &DB::Row,
-        columns: ColumnMap<'_>,
-    ) -> Result<Self, sqlx::Error>;
-
-    /// Reads the model from a row with its columns in [`Model::COLUMNS`] order.
-    #[doc(hidden)]
-    fn __from_row<DB: Backend>(row: &DB::Row) -> Result<Self, sqlx::Error> {
-        Self::__from_row_at::<DB>(row, ColumnMap::POSITIONAL)
-    }
-
-    /// The `index`-th struct-side listener of `event` (one that hands out `&mut Self`), in
-    /// declaration order; `None` past the last.
-    #[doc(hidden)]
-    fn __struct_mut<DB: Backend>(event: Event, index: usize) -> crate::events::private::OwnMut<DB> {
-        let _ = (event, index);
-        None
-    }
-
-    /// The `index`-th struct-side listener of `event` (one that hands out `&Self`).
-    #[doc(hidden)]
-    fn __struct_ref<DB: Backend>(event: Event, index: usize) -> crate::events::private::OwnRef<DB> {
-        let _ = (event, index);
-        None
-    }
-
-    /// Runs the listeners of an event that hands out `&mut Self`, in declaration order.
-    #[doc(hidden)]
-    fn __run_mut<'a, DB: Backend>(
-        &'a mut self,
-        event: Event,
-        session: &'a mut Session<'_, DB>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        crate::events::run_mut(self, event, session)
-    }
-
-    // Issue 14: change tracking and optimistic locking. Every default is what a model
-    // without `#[model(track_changes)]` or `#[model(version)]` needs, so the derive writes
-    // these only for models that opt in.
-
-    /// The index in [`Model::COLUMNS`] of the `#[model(version)]` column, if there is one.
-    #[doc(hidden)]
-    const __VERSION: Option<usize> = None;
-
-    /// The version column's value (as `i64`, which holds every version type's values).
-    #[doc(hidden)]
-    fn __version(&self) -> i64 {
-        0
-    }
-
-    /// Sets the version column.
-    #[doc(hidden)]
-    fn __set_version(&mut self, version: i64) {
-        let _ = version;
-    }
-
-    /// Binds `version` as a value of the version column's own type.
-    #[doc(hidden)]
-    fn __bind_version<'q, DB: Backend>(query: Query<'q, DB>, version: i64) -> Query<'q, DB> {
-        let _ = version;
-        query
-    }
-
-    /// `delete`/`delete_all` of a model with a version column (`version::delete_all`), which
-    /// the derive writes for such a model only; called only when `__VERSION` is `Some`.
-    #[doc(hidden)]
-    fn __delete_versioned<'a, DB: Backend>(
-        models: &'a [Self],
-        session: &'a mut Session<'_, DB>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        let _ = (models, session);
-        std::future::ready(Err(Error::Unsupported {
-            model: Self::NAME,
-            what: "a versioned delete of a model without `#[model(version)]`",
-        }))
-    }
-
-    /// The updates of `#[model(track_changes)]` models, which write only what changed and
-    /// hand listeners the change set, in flush order (`crate::update::update_tracked_all`);
-    /// `None` for any other model.
-    #[doc(hidden)]
-    fn __update_tracked_all<'a, DB: Backend>(
-        models: &'a mut [Self],
-        session: &'a mut Session<'_, DB>,
-    ) -> Option<impl Future<Output = Result<(), Error>> + Send + 'a> {
-        let _ = (models, session);
-        None::<std::future::Ready<Result<(), Error>>>
-    }
-
-    /// A copy of the row as written, for its `before_commit` listeners, which run after the
-    /// write has given the model back; `None` if the model is not `Clone` (it then has no
-    /// such listener of its own: declaring one requires `Clone`).
-    #[doc(hidden)]
-    fn __share(&self) -> Option<std::sync::Arc<Self>> {
-        None
-    }
-
-    /// Queues the listeners of an `after_*_commit` or `after_rollback` event, in declaration
-    /// order.
-    #[doc(hidden)]
-    fn __after_commit(&self, event: Event, queue: &mut Vec<crate::commit::Callback>) {
-        crate::events::after_commit(self, event, queue);
-    }
-
-    /// Runs the listeners of an event that hands out `&Self`, in declaration order.
-    #[doc(hidden)]
-    fn __run_ref<'a, DB: Backend>(
-        &'a self,
-        event: Event,
-        session: &'a mut Session<'_, DB>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        crate::events::run_ref(self, event, session)
     }
 
     /// Inserts the row: `before_insert` listeners, `INSERT`, then `after_insert` listeners,

@@ -211,7 +211,7 @@ impl<M: Model, DB: Backend> Rows<DB> for Batch<'_, M> {
     fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
         let event = self.commit_event();
         for model in self.models() {
-            model.__after_commit(event, queue);
+            crate::events::after_commit(model, event, queue);
         }
     }
 }
@@ -612,7 +612,7 @@ impl<M: Model, DB: Backend> Loader<DB> for Loaded<M> {
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
         let model = self.0.last_mut().expect("`load` follows `decode`");
-        Box::pin(model.__run_mut(Event::Load, session))
+        Box::pin(crate::events::run_mut(model, Event::Load, session))
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

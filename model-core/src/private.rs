@@ -14,6 +14,7 @@ pub use crate::events::private::*;
 pub use crate::key::PrimaryKey;
 pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
 pub use crate::model::Model;
+pub use crate::record::Record;
 pub use crate::query::{from_row, BindValue, Column, ColumnMap};
 pub use crate::schema::def::{references, ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
 pub use crate::session::Session;

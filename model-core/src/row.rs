@@ -120,11 +120,11 @@ impl<M: Model, DB: Backend> WriteRow<DB> for M {
         event: Event,
         session: &'a mut Session<'c, DB>,
     ) -> RowFuture<'a> {
-        Box::pin(self.__run_mut(event, session))
+        Box::pin(crate::events::run_mut(self, event, session))
     }
 
     fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
-        Box::pin(self.__run_ref(event, session))
+        Box::pin(crate::events::run_ref(self, event, session))
     }
 
     fn prepare(&mut self) -> Result<(), Error> {
@@ -195,7 +195,7 @@ impl<M: Model, DB: Backend> WriteRow<DB> for M {
     }
 
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>) {
-        self.__after_commit(event, queue);
+        crate::events::after_commit(self, event, queue);
     }
 
     fn has_key(&self) -> bool {

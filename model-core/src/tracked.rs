@@ -237,7 +237,7 @@ impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
 
     fn queue_commit(&self, queue: &mut Vec<Callback>) {
         for row in self.rows.iter() {
-            row.model.__after_commit(Event::AfterUpdateCommit, queue);
+            crate::events::after_commit(&row.model, Event::AfterUpdateCommit, queue);
         }
     }
 }

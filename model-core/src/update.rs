@@ -90,7 +90,7 @@ async fn before<M: TrackChanges, DB: Backend>(
         let before = M::__changes(original, model);
         model.__before_update(&before, session).await?;
     }
-    model.__run_mut(Event::BeforeUpdate, session).await?;
+    crate::events::run_mut(model, Event::BeforeUpdate, session).await?;
     same_key(model, &key)?;
     // Compared after `prepare`, which gives the model the stored precision: a value that
     // stores as the original does is no change.
@@ -151,7 +151,7 @@ async fn after<M: TrackChanges, DB: Backend>(
 ) -> Result<(), Error> {
     crate::row::written::<DB>(model, session)?;
     model.__after_update(&pending.changes, session).await?;
-    model.__run_ref(Event::AfterUpdate, session).await
+    crate::events::run_ref(model, Event::AfterUpdate, session).await
 }
 
 /// Whether `M` has struct-side listeners of `event` (`#[listens_for]` on the struct, the

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::key::PrimaryKey as _;
 use crate::listener::Event;
 use crate::model::Model;
+use crate::record::Record;
 use crate::ops::not_found;
 use crate::session::Session;
 
@@ -121,7 +122,7 @@ pub async fn delete_all<M: Model, DB: Backend>(
     let mut keys = Vec::with_capacity(models.len());
     for model in models {
         keys.push(model.__key().ok_or(Error::Unsaved { model: M::NAME })?);
-        model.__run_ref(Event::BeforeDelete, session).await?;
+        crate::events::run_ref(model, Event::BeforeDelete, session).await?;
     }
     let sql = M::__statements(DB::DIALECT);
     for (model, key) in models.iter().zip(keys) {
@@ -136,7 +137,7 @@ pub async fn delete_all<M: Model, DB: Backend>(
     }
     for model in models {
         crate::row::written::<DB>(model, session)?;
-        model.__run_ref(Event::AfterDelete, session).await?;
+        crate::events::run_ref(model, Event::AfterDelete, session).await?;
     }
     Ok(())
 }
@@ -146,7 +147,7 @@ pub async fn delete_all<M: Model, DB: Backend>(
 /// writer's bump would match that writer's row and overwrite its change.)
 pub(crate) fn saved<M: Model>(models: &[M]) -> Vec<i64> {
     match M::__VERSION {
-        Some(_) => models.iter().map(Model::__version).collect(),
+        Some(_) => models.iter().map(Record::__version).collect(),
         None => Vec::new(),
     }
 }

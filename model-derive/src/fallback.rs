@@ -1,6 +1,6 @@
-//! What an invalid derive expands to: the errors, plus an `impl Model` that type-checks and
-//! is never run, so that every use of the type does not add a "`Model` is not implemented"
-//! error of its own to the real ones.
+//! What an invalid derive expands to: the errors, plus an `impl Model` (and `Record`) that
+//! type-checks and is never run, so that every use of the type does not add a "`Model` is not
+//! implemented" error of its own to the real ones.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -26,6 +26,13 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = &[];
             type Key = i64;
             type Columns = ();
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, unused_variables, clippy::all, clippy::pedantic)]
+        impl ::model_core::__private::Record for #ident {
+            type __Key = i64;
+            type __Columns = ();
             const __HANDLES: () = ();
             fn __column_mut<__T: 'static>(
                 &mut self,

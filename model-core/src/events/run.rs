@@ -80,7 +80,7 @@ pub(crate) trait SharedRow<DB: Backend>: Send + Sync {
 
 impl<M: Model, DB: Backend> SharedRow<DB> for M {
     fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a> {
-        Box::pin(self.__run_ref(Event::BeforeCommit, session))
+        Box::pin(run_ref(self, Event::BeforeCommit, session))
     }
 }
 
@@ -331,6 +331,7 @@ fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Re
 /// does not use it up.
 #[inline]
 pub fn after_commit<M: Model>(model: &M, event: Event, queue: &mut Vec<Callback>) {
+    model.__after_commit(event, queue);
     after_commit_in(model, M::__listeners(), event, queue);
 }
 

@@ -257,7 +257,7 @@ async fn load_by_name<M: Model, DB: Backend>(
         for row in &rows {
             let mut model = M::__from_row_at::<DB>(row, ColumnMap(Some(&map)))
                 .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-            model.__run_mut(Event::Load, &mut session).await?;
+            crate::events::run_mut(&mut model, Event::Load, &mut session).await?;
             models.push(model);
         }
         Ok(models)

@@ -249,7 +249,7 @@ fn update_listeners(model: &Model<'_>, changes: &syn::Ident) -> TokenStream {
             // One function listed twice (`f`, `self::f`) runs once.
             let repeats = quote! {
                 ::model_core::__private::repeats(
-                    <Self as ::model_core::Model>::__listeners(),
+                    <Self as ::model_core::__private::Record>::__listeners(),
                     #event_path,
                     #index,
                 )

@@ -46,6 +46,12 @@ pub fn definition(model: &Model<'_>) -> TokenStream {
 /// `__column_mut`, which reaches a column's field by that position (for `update`'s per-row
 /// path): one generic method per model, compiled only where it is used, rather than an
 /// accessor per field, which every build would pay for.
+/// The typed columns' struct, `Model::Columns`.
+pub fn columns_type(model: &Model<'_>) -> TokenStream {
+    let name = struct_name(model);
+    quote!(#name)
+}
+
 pub fn handles(model: &Model<'_>) -> TokenStream {
     let name = struct_name(model);
     let columns: Vec<_> = model.columns().map(|(_, field, _)| field.ident).collect();
@@ -55,7 +61,7 @@ pub fn handles(model: &Model<'_>) -> TokenStream {
         .enumerate()
         .map(|(index, member)| quote!(#member: ::model_core::__private::Column::__new(#index),));
     quote! {
-        type Columns = #name;
+        type __Columns = #name;
         const __HANDLES: #name = #name { #(#handles)* };
 
         fn __column_mut<__T: 'static>(

@@ -122,7 +122,7 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
                 let path = &l.path;
                 quote_spanned! {path.span()=>
                     if !::model_core::__private::repeats(
-                        <Self as ::model_core::Model>::__listeners(),
+                        <Self as ::model_core::__private::Record>::__listeners(),
                         #event_path,
                         #index,
                     ) {
@@ -137,7 +137,6 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
                 #event_path => {
                     #share
                     #(#pushes)*
-                    ::model_core::__private::after_commit(self, __event, __queue);
                 }
             })
         })
@@ -154,7 +153,7 @@ fn after_commit_method(model: &Model<'_>) -> Option<TokenStream> {
             #[allow(unreachable_patterns)]
             match __event {
                 #(#arms)*
-                _ => ::model_core::__private::after_commit(self, __event, __queue),
+                _ => {}
             }
         }
     })

@@ -43,6 +43,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let change_items = changes::model_items(model);
     let change_set = changes::definition(model);
 
+    let columns_type = columns::columns_type(model);
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
@@ -53,9 +54,16 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #schema_name
             const PRIMARY_KEY: &'static [usize] = &[#(#primary_key),*];
             const LISTENERS: &'static [::model_core::__private::ListenerInfo] = #manifest;
-            #schema
 
             type Key = #key_type;
+            type Columns = #columns_type;
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
+        impl ::model_core::__private::Record for #ident #where_clause #change_bounds {
+            type __Key = #key_type;
+            #schema
             #handles
 
             fn __statements(
@@ -96,10 +104,10 @@ fn key(model: &Model<'_>) -> (TokenStream, TokenStream) {
             Some(inner) => (
                 quote!(#inner),
                 quote! {
-                    fn __key(&self) -> ::core::option::Option<Self::Key> {
+                    fn __key(&self) -> ::core::option::Option<Self::__Key> {
                         ::core::clone::Clone::clone(&self.#member)
                     }
-                    fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+                    fn __set_key(&mut self, key: ::core::option::Option<Self::__Key>) {
                         self.#member = key;
                     }
                 },
@@ -109,10 +117,10 @@ fn key(model: &Model<'_>) -> (TokenStream, TokenStream) {
                 (
                     quote!(#ty),
                     quote! {
-                        fn __key(&self) -> ::core::option::Option<Self::Key> {
+                        fn __key(&self) -> ::core::option::Option<Self::__Key> {
                             ::core::option::Option::Some(::core::clone::Clone::clone(&self.#member))
                         }
-                        fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+                        fn __set_key(&mut self, key: ::core::option::Option<Self::__Key>) {
                             if let ::core::option::Option::Some(key) = key {
                                 self.#member = key;
                             }
@@ -128,10 +136,10 @@ fn key(model: &Model<'_>) -> (TokenStream, TokenStream) {
     (
         quote!((#(#types,)*)),
         quote! {
-            fn __key(&self) -> ::core::option::Option<Self::Key> {
+            fn __key(&self) -> ::core::option::Option<Self::__Key> {
                 ::core::option::Option::Some((#(::core::clone::Clone::clone(&self.#members),)*))
             }
-            fn __set_key(&mut self, key: ::core::option::Option<Self::Key>) {
+            fn __set_key(&mut self, key: ::core::option::Option<Self::__Key>) {
                 if let ::core::option::Option::Some(key) = key {
                     #(self.#members = key.#indices;)*
                 }
