@@ -174,59 +174,49 @@
 
 #![warn(missing_docs)]
 
-mod backend;
-mod batch;
-mod changes;
-mod column;
-mod commit;
-mod conn;
-mod error;
-mod events;
+// The layers, each using only those above it in this list (see each module's opening
+// comment): the vocabulary, the database, the listeners, the writes, the queries; then the
+// `Model` trait and the schema on top.
+mod base;
+mod db;
 pub mod guide;
-mod key;
-mod listener;
-mod map;
+mod listen;
 mod model;
-mod ops;
 mod query;
-mod record;
-mod row;
 pub mod schema;
-mod session;
-mod statements;
-mod tracked;
-mod types;
-mod update;
-mod version;
-mod writers;
+mod write;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use backend::{Backend, Dialect, Query};
-pub use column::{ColumnType, GeneratedKey};
-pub use commit::{transaction, TransactionFuture};
-pub use conn::Conn;
-pub use error::{BoxError, ConstraintKind, Error, RunawayBeforeCommit};
-pub use events::{
+pub use base::column::{ColumnType, GeneratedKey};
+pub use base::dialect::{Dialect, Query};
+pub use base::error::{BoxError, ConstraintKind, Error, RunawayBeforeCommit};
+pub use base::event::{Event, ListenerInfo};
+pub use base::statements::{StatementCache, Statements};
+pub use db::backend::Backend;
+pub use db::commit::{transaction, TransactionFuture};
+pub use db::conn::Conn;
+pub use db::key::PrimaryKey;
+#[doc(hidden)]
+pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
+pub use listen::listener::{CommitListener, MutListener, RefListener};
+pub use listen::{
     listen, on, once, AnyModel, EveryModel, EveryModelCommitListener, EveryModelListener,
     Listening, ModelRow, RuntimeListener, ToValue, Value,
 };
-pub use key::PrimaryKey;
-#[doc(hidden)]
-pub use listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
-pub use listener::{CommitListener, Event, ListenerInfo, MutListener, RefListener};
 pub use model::Model;
-pub use ops::Page;
 pub use query::{
     Assignment, Column, Filter, FromSql, IntoValue, ModelStream, Nullable, Order, Select, Text,
 };
-pub use statements::{StatementCache, Statements};
 // Issue 14: change sets and optimistic locking.
-pub use changes::{AfterUpdateListener, BeforeUpdateListener, ChangeSet, Changed, TrackChanges};
-pub use tracked::Tracked;
-pub use version::Version;
+pub use write::changes::{
+    AfterUpdateListener, BeforeUpdateListener, ChangeSet, Changed, TrackChanges,
+};
+pub use write::ops::Page;
+pub use write::tracked::Tracked;
+pub use write::version::Version;
 
 /// Derives [`Model`](trait@Model): see the [crate docs](crate).
 pub use model_derive::Model;

@@ -4,13 +4,13 @@ use std::future::Future;
 
 use sqlx::Acquire;
 
-use crate::backend::{Backend, Query};
-use crate::error::Error;
-use crate::key::PrimaryKey;
-use crate::listener::{Event, ListenerInfo};
-use crate::ops::{self, Batch, Page};
+use crate::base::error::Error;
+use crate::db::backend::{Backend, Query};
+use crate::db::key::PrimaryKey;
+use crate::listen::listener::{Event, ListenerInfo};
+use crate::listen::record::Record;
 use crate::query::{Filter, FromSql, Select};
-use crate::record::Record;
+use crate::write::ops::{self, Batch, Page};
 
 /// A struct stored as one row of one table, with listeners on its lifecycle events.
 ///
@@ -189,7 +189,7 @@ pub trait Model:
         A::Database: Backend,
     {
         ops::find(db, key, |found, key| {
-            found.ok_or_else(|| ops::not_found::<Self>(&key))
+            found.ok_or_else(|| crate::write::rules::not_found::<Self>(&key))
         })
     }
 

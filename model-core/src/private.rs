@@ -3,43 +3,34 @@
 
 pub use sqlx;
 
-pub use crate::backend::{Backend, Dialect, Query};
-pub use crate::column::{
+pub use crate::base::column::{
     check_length, decode_checked, ColumnType, GeneratedKey, MaxLength, Stored,
 };
-pub use crate::commit::Callback;
-pub use crate::conn::Conn;
-pub use crate::error::Error;
-pub use crate::events::private::*;
-pub use crate::key::PrimaryKey;
-pub use crate::listener::{CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener};
+pub use crate::base::def::{ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
+pub use crate::base::error::Error;
+pub use crate::base::statements::{StatementCache, Statements};
+pub use crate::base::table::Table;
+pub use crate::base::types::derived::{unknown_number, unknown_text};
+pub use crate::db::backend::{Backend, Dialect, Query};
+pub use crate::db::commit::Callback;
+pub use crate::db::conn::Conn;
+pub use crate::db::key::PrimaryKey;
+pub use crate::db::session::Session;
+pub use crate::listen::listener::{
+    CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener,
+};
+pub use crate::listen::private::*;
+pub use crate::listen::record::Record;
 pub use crate::model::Model;
-pub use crate::record::Record;
 pub use crate::query::{from_row, BindValue, Column, ColumnMap};
-pub use crate::schema::def::{references, ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
-pub use crate::session::Session;
-pub use crate::statements::{StatementCache, Statements};
-pub use crate::types::derived::{unknown_number, unknown_text};
+pub use crate::schema::references;
 // Issue 14: change sets and optimistic locking.
-pub use crate::changes::{
+pub use crate::write::batch::delete_versioned;
+pub use crate::write::changes::{
     call_after_update, call_before_update, changed, ChangeSet, Changed, TrackChanges,
 };
-pub use crate::update::update_bare_all;
-pub use crate::version::{delete_all as delete_versioned, Version};
-
-impl Failure {
-    pub(crate) fn into_error<M: Model>(self, event: Event, listener: &'static str) -> Error {
-        match self {
-            Failure::Listener(source) => Error::Listener {
-                model: M::NAME,
-                event,
-                listener,
-                source,
-            },
-            Failure::Begin(source) => Error::from_sqlx(M::NAME, source),
-        }
-    }
-}
+pub use crate::write::tracked::update_bare_all;
+pub use crate::write::version::Version;
 
 /// The model, cloned once for all its after-commit listeners: they run after the write
 /// returned the borrow.
@@ -61,7 +52,7 @@ where
 /// The model, for the derive's `__share`: `(&ShareProbe(self)).__share()` is a clone where
 /// the model is `Clone` ([`ShareViaClone`], tried first by method lookup) and `None` where
 /// it is not ([`ShareFallback`]): autoref specialisation of a concrete type, as
-/// [`crate::events::private::Probe`] does for column values.
+/// [`crate::listen::private::Probe`] does for column values.
 pub struct ShareProbe<'a, M>(pub &'a M);
 
 /// [`ShareProbe`] of a `Clone` model.

@@ -33,6 +33,14 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
         impl ::model_core::__private::Record for #ident {
             type __Key = i64;
             type __Columns = ();
+            const __TABLE: ::model_core::__private::Table = ::model_core::__private::Table {
+                model: "",
+                schema: ::core::option::Option::None,
+                name: "",
+                columns: &[],
+                key: &[0],
+                version: ::core::option::Option::None,
+            };
             const __HANDLES: () = ();
             fn __column_mut<__T: 'static>(
                 &mut self,

@@ -2,22 +2,27 @@
 //! `UPDATE posts SET title = ? WHERE id = ?` written by hand with sqlx 0.9; the same with a
 //! version column; and, for the cost of tracking to models that do not use it, a plain
 //! model's update (every column but the key) against the same statement by hand. Same
-//! process, same pool, alternating rounds, median of each side; the ratio is hand-written
+//! process, same pool, criterion measuring each side (`changes/<backend>/<case>/model` and
+//! `.../hand`), median of each side over criterion's samples; the ratio is hand-written
 //! time / model time (1.00 = no overhead, higher is faster).
 //!
 //! `cargo bench -p model-tests --bench changes` (add `-- sqlite`, `-- postgres` or
-//! `-- mysql` for one backend). SQLite runs twice: a file with WAL and `synchronous =
-//! NORMAL` on one pooled connection, as in `writes.rs`, and in memory, as in `overhead.rs`,
+//! `-- mysql` for one backend; criterion's options go after the `--` too, see
+//! `side_by_side`). SQLite runs twice: a file with WAL and `synchronous = NORMAL`
+//! (`sqlite-file`), as in `writes.rs`, and in memory (`sqlite-memory`), as in `overhead.rs`,
 //! where the per-write costs that every model write has (not only tracked ones) stand out;
 //! PostgreSQL and MariaDB are the local servers.
 
 #![allow(missing_docs)]
 
+mod side_by_side;
+
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use model_core::{Model, TrackChanges, Tracked};
 use model_tests::{Col, TestBackend, TestDb};
+use side_by_side::{Bench, Length, Timing};
 use sqlx::{MySql, Pool, Postgres, Sqlite};
 
 /// A change-tracking post: its update writes the title alone.
@@ -141,164 +146,178 @@ hand_written!(
     "UPDATE `posts` SET `title` = ?, `content` = ?, `views` = ? WHERE `id` = ?"
 );
 
-struct Timing {
-    model: Duration,
-    hand: Duration,
-}
-
-/// Runs `ops` operations of `model` and of `hand` alternately, `rounds` times, which side
-/// goes first alternating too; the median time per operation of each. Each side gets the
-/// operation's number, to alternate its values.
-async fn measure(
-    rounds: usize,
-    ops: usize,
-    mut model: impl AsyncFnMut(usize),
-    mut hand: impl AsyncFnMut(usize),
-) -> Timing {
-    let (mut model_times, mut hand_times) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        for side in [round % 2, 1 - round % 2] {
-            let start = Instant::now();
-            for op in 0..ops {
-                if side == 0 {
-                    model(op).await;
-                } else {
-                    hand(op).await;
-                }
-            }
-            let per_op = start.elapsed() / u32::try_from(ops).unwrap();
-            if side == 0 {
-                model_times.push(per_op);
-            } else {
-                hand_times.push(per_op);
-            }
-        }
-    }
-    model_times.sort();
-    hand_times.sort();
-    Timing {
-        model: model_times[rounds / 2],
-        hand: hand_times[rounds / 2],
-    }
-}
-
-fn report(name: &str, case: &str, t: &Timing) {
-    println!(
-        "| {name} | {case} | {:.1} µs | {:.1} µs | {:.3} |",
+fn report(bench: &mut Bench, backend: &str, case: &str, t: Option<Timing>) {
+    let Some(t) = t else { return };
+    bench.line(format!(
+        "| {backend} | {case} | {:.1} µs | {:.1} µs | {:.3} |",
         t.model.as_secs_f64() * 1e6,
         t.hand.as_secs_f64() * 1e6,
-        t.hand.as_secs_f64() / t.model.as_secs_f64()
-    );
+        t.hand_over_model()
+    ));
 }
 
-async fn bench<DB: HandWritten>(name: &str, db: &TestDb<DB>, rounds: usize, ops: usize) {
-    for table in ["posts", "versioned"] {
-        let mut columns = vec![
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("content", Col::TextNotNull),
-            ("views", Col::BigIntNotNull),
-        ];
-        if table == "versioned" {
-            columns.push(("version", Col::BigIntNotNull));
-        }
-        db.create_table(table, &columns).await;
-    }
+/// `key` is the backend part of the benchmarks' names (`sqlite-file`, `postgres`, ...),
+/// `backend` its name in the table.
+fn cases<DB: HandWritten>(bench: &mut Bench, key: &str, backend: &str, db: &TestDb<DB>) {
     let pool = &db.pool;
-    let mut post = Post {
-        id: None,
-        title: TITLES[0].into(),
-        content: "The body of the post, which no update here changes.".into(),
-        views: 7,
-    }
-    .track();
-    post.insert(pool).await.unwrap();
-    let mut hand_post = post.clone();
-    hand_post.id = None;
-    hand_post.insert(pool).await.unwrap();
-    let (model_id, hand_id) = (post.id.unwrap(), hand_post.id.unwrap());
-    let mut versioned = VersionedPost {
-        id: None,
-        title: TITLES[0].into(),
-        content: post.content.clone(),
-        views: 7,
-        version: 0,
-    }
-    .track();
-    versioned.insert(pool).await.unwrap();
-    let mut hand_versioned = versioned.clone();
-    hand_versioned.id = None;
-    hand_versioned.insert(pool).await.unwrap();
-    let hand_versioned_id = hand_versioned.id.unwrap();
-    let mut plain = PlainPost::get(pool, model_id).await.unwrap();
-    let mut hand_plain = PlainPost::get(pool, hand_id).await.unwrap();
+    let (mut post, mut versioned, hand_id, hand_versioned_id, mut plain, mut hand_plain) = bench
+        .block_on(async {
+            for table in ["posts", "versioned"] {
+                let mut columns = vec![
+                    ("id", Col::Serial),
+                    ("title", Col::TextNotNull),
+                    ("content", Col::TextNotNull),
+                    ("views", Col::BigIntNotNull),
+                ];
+                if table == "versioned" {
+                    columns.push(("version", Col::BigIntNotNull));
+                }
+                db.create_table(table, &columns).await;
+            }
+            let mut post = Post {
+                id: None,
+                title: TITLES[0].into(),
+                content: "The body of the post, which no update here changes.".into(),
+                views: 7,
+            }
+            .track();
+            post.insert(pool).await.unwrap();
+            let mut hand_post = post.clone();
+            hand_post.id = None;
+            hand_post.insert(pool).await.unwrap();
+            let (model_id, hand_id) = (post.id.unwrap(), hand_post.id.unwrap());
+            let mut versioned = VersionedPost {
+                id: None,
+                title: TITLES[0].into(),
+                content: post.content.clone(),
+                views: 7,
+                version: 0,
+            }
+            .track();
+            versioned.insert(pool).await.unwrap();
+            let mut hand_versioned = versioned.clone();
+            hand_versioned.id = None;
+            hand_versioned.insert(pool).await.unwrap();
+            let plain = PlainPost::get(pool, model_id).await.unwrap();
+            let hand_plain = PlainPost::get(pool, hand_id).await.unwrap();
+            (
+                post,
+                versioned,
+                hand_id,
+                hand_versioned.id.unwrap(),
+                plain,
+                hand_plain,
+            )
+        });
 
-    // Warm up connections and statement caches on both sides.
-    for op in 0..50 {
-        set_title(&mut post, op, pool).await;
-        DB::set_title(pool, hand_id, TITLES[op % 2]).await;
-    }
-
-    let t = measure(
-        rounds,
-        ops,
-        async |op| set_title(&mut post, op, pool).await,
-        async |op| DB::set_title(pool, hand_id, TITLES[op % 2]).await,
-    )
-    .await;
-    report(name, "tracked update of one changed column", &t);
+    // Every update of either side sets the other title than the one the row has, so that
+    // every tracked update has a change to write; one counter per side and row.
+    let (mut model_n, mut hand_n) = (0, 0);
+    let t = bench.compare(
+        &format!("changes/{key}/tracked"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                model_n += 1;
+                set_title(&mut post, model_n, pool).await;
+            }
+            start.elapsed()
+        },
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                hand_n += 1;
+                DB::set_title(pool, hand_id, TITLES[hand_n % 2]).await;
+            }
+            start.elapsed()
+        },
+    );
+    report(bench, backend, "tracked update of one changed column", t);
 
     // In a caller's transaction: no transaction of the write's own, and on SQLite no wait
-    // for the process's writer queue (`writers.rs`), which every write outside one has.
-    let t = measure(
-        rounds,
-        ops / 10,
-        async |_| {
-            let mut tx = pool.begin().await.unwrap();
-            for op in 0..10 {
-                post.set(TITLES[op % 2]);
-                post.update(&mut tx).await.unwrap();
+    // for the process's writer queue (`writers.rs`), which every write outside one has. One
+    // iteration is one transaction of 10 updates.
+    let t = bench.compare(
+        &format!("changes/{key}/tracked_in_tx"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut tx = pool.begin().await.unwrap();
+                for _ in 0..10 {
+                    model_n += 1;
+                    post.set(TITLES[model_n % 2]);
+                    post.update(&mut tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
             }
-            tx.commit().await.unwrap();
+            start.elapsed()
         },
-        async |_| {
-            let mut tx = pool.begin().await.unwrap();
-            for op in 0..10 {
-                DB::set_title_in(&mut tx, hand_id, TITLES[op % 2]).await;
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut tx = pool.begin().await.unwrap();
+                for _ in 0..10 {
+                    hand_n += 1;
+                    DB::set_title_in(&mut tx, hand_id, TITLES[hand_n % 2]).await;
+                }
+                tx.commit().await.unwrap();
             }
-            tx.commit().await.unwrap();
+            start.elapsed()
         },
-    )
-    .await;
-    report(name, "the same, 10 per caller's transaction", &t);
+    );
+    report(bench, backend, "the same, 10 per caller's transaction", t);
 
-    let mut hand_version = 0;
-    let t = measure(
-        rounds,
-        ops,
-        async |op| set_title(&mut versioned, op, pool).await,
-        async |op| {
-            DB::set_title_versioned(pool, hand_versioned_id, TITLES[op % 2], hand_version).await;
-            hand_version += 1;
+    let (mut model_n, mut hand_n, mut hand_version) = (0, 0, 0);
+    let t = bench.compare(
+        &format!("changes/{key}/versioned"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                model_n += 1;
+                set_title(&mut versioned, model_n, pool).await;
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    report(name, "the same, with a version column", &t);
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                hand_n += 1;
+                DB::set_title_versioned(pool, hand_versioned_id, TITLES[hand_n % 2], hand_version)
+                    .await;
+                hand_version += 1;
+            }
+            start.elapsed()
+        },
+    );
+    report(bench, backend, "the same, with a version column", t);
 
-    let t = measure(
-        rounds,
-        ops,
-        async |op| {
-            TITLES[op % 2].clone_into(&mut plain.title);
-            plain.update(pool).await.unwrap();
+    let (mut model_n, mut hand_n) = (0, 0);
+    let t = bench.compare(
+        &format!("changes/{key}/plain"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                model_n += 1;
+                TITLES[model_n % 2].clone_into(&mut plain.title);
+                plain.update(pool).await.unwrap();
+            }
+            start.elapsed()
         },
-        async |op| {
-            TITLES[op % 2].clone_into(&mut hand_plain.title);
-            DB::set_all(pool, &hand_plain).await;
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                hand_n += 1;
+                TITLES[hand_n % 2].clone_into(&mut hand_plain.title);
+                DB::set_all(pool, &hand_plain).await;
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    report(name, "plain update (every column but the key)", &t);
+    );
+    report(bench, backend, "plain update (every column but the key)", t);
 }
 
 /// One tracked update: the title alternates, so every update changes it.
@@ -326,37 +345,31 @@ impl Titled for VersionedPost {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let wanted = |name: &str| {
-        filter
-            .as_deref()
-            .is_none_or(|f| name.to_lowercase().contains(f))
-    };
-    println!("| backend | case | model | hand-written sqlx | ratio (hand / model) |");
-    println!("|---|---|---|---|---|");
-    let rounds = 9;
-    if wanted("sqlite") {
-        if let Some(db) = Sqlite::fresh_file("bench_changes_sqlite_file").await {
-            bench::<Sqlite>("SQLite (file)", &db, rounds, 2_000).await;
-            db.finish().await;
+fn main() {
+    let mut bench = Bench::new(
+        "| backend | case | model | hand-written sqlx | ratio (hand / model) |\n|---|---|---|---|---|",
+    );
+    if bench.wants("sqlite") {
+        if let Some(db) = bench.block_on(Sqlite::fresh_file("bench_changes_sqlite_file")) {
+            cases::<Sqlite>(&mut bench, "sqlite-file", "SQLite (file)", &db);
+            bench.block_on(db.finish());
         }
-        if let Some(db) = Sqlite::fresh("bench_changes_sqlite_memory").await {
-            bench::<Sqlite>("SQLite (memory)", &db, rounds, 2_000).await;
-            db.finish().await;
+        if let Some(db) = bench.block_on(Sqlite::fresh("bench_changes_sqlite_memory")) {
+            cases::<Sqlite>(&mut bench, "sqlite-memory", "SQLite (memory)", &db);
+            bench.block_on(db.finish());
         }
     }
-    if wanted("postgres") {
-        if let Some(db) = Postgres::fresh("bench_changes_postgres").await {
-            bench::<Postgres>("PostgreSQL", &db, rounds, 500).await;
-            db.finish().await;
+    if bench.wants("postgres") {
+        if let Some(db) = bench.block_on(Postgres::fresh("bench_changes_postgres")) {
+            cases::<Postgres>(&mut bench, "postgres", "PostgreSQL", &db);
+            bench.block_on(db.finish());
         }
     }
-    if wanted("mysql") || wanted("mariadb") {
-        if let Some(db) = MySql::fresh("bench_changes_mysql").await {
-            bench::<MySql>("MariaDB", &db, rounds, 500).await;
-            db.finish().await;
+    if bench.wants("mysql") {
+        if let Some(db) = bench.block_on(MySql::fresh("bench_changes_mysql")) {
+            cases::<MySql>(&mut bench, "mysql", "MariaDB", &db);
+            bench.block_on(db.finish());
         }
     }
+    bench.finish();
 }

@@ -1,22 +1,27 @@
 //! What a model costs over the same work written by hand with sqlx, in the same process.
 //!
-//! `cargo bench -p model-tests --bench overhead` (add `-- sqlite` to run one backend).
-//! For each backend and operation it runs the model version and the hand-written version
-//! in alternating rounds and prints the median time per operation of each and their ratio
-//! (model / hand-written; 1.00 = no overhead). The hand-written side does exactly what the
-//! model's operation sends: the same SQL, the listener called by hand, and no transaction
-//! around a single statement (the model skips `BEGIN`/`COMMIT` when one statement with only
-//! synchronous `before_*` listeners is the whole write: it is atomic on its own).
-//! Results are recorded in BENCHMARKS.md.
+//! `cargo bench -p model-tests --bench overhead` (add `-- sqlite`, `-- postgres` or
+//! `-- mysql` to run one backend; criterion's options go after the `--` too, see
+//! `side_by_side`). For each backend and operation criterion measures the model version
+//! (`overhead/<backend>/<operation>/model`) and the hand-written version (`.../hand`) on the
+//! same pool, and the bench prints the median time per operation of each over criterion's
+//! samples and their ratio (model / hand-written; 1.00 = no overhead). The hand-written side
+//! does exactly what the model's operation sends: the same SQL, the listener called by hand,
+//! and no transaction around a single statement (the model skips `BEGIN`/`COMMIT` when one
+//! statement with only synchronous `before_*` listeners is the whole write: it is atomic on
+//! its own). Results are recorded in BENCHMARKS.md.
 
 #![allow(missing_docs)]
 
+mod side_by_side;
+
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use model_core::Model;
 use model_tests::{Col, TestBackend, TestDb};
+use side_by_side::{backend, Bench, Length};
 use sqlx::{MySql, Pool, Postgres, Sqlite};
 
 #[derive(Debug, Clone, Model)]
@@ -120,24 +125,17 @@ hand_written!(
     |q, c| q.execute(c).await.unwrap().last_insert_id() as i64
 );
 
-/// Median of `rounds` timings of `ops` operations each, per operation.
-struct Timing {
-    model: Duration,
-    hand: Duration,
-}
-
-async fn bench<DB: HandWritten>(filter: &Option<String>, ops: u32, rounds: usize) {
-    let name = DB::DIALECT;
-    if filter
-        .as_deref()
-        .is_some_and(|f| !format!("{name:?}").to_lowercase().contains(f))
-    {
+fn cases<DB: HandWritten>(bench: &mut Bench) {
+    let (key, backend) = backend(DB::DIALECT);
+    if !bench.wants(key) {
         return;
     }
-    let Some(db): Option<TestDb<DB>> = DB::fresh(&format!("bench_overhead_{name:?}")).await else {
+    let Some(db): Option<TestDb<DB>> =
+        bench.block_on(DB::fresh(&format!("bench_overhead_{:?}", DB::DIALECT)))
+    else {
         return;
     };
-    db.create_table(
+    bench.block_on(db.create_table(
         "posts",
         &[
             ("id", Col::Serial),
@@ -145,101 +143,90 @@ async fn bench<DB: HandWritten>(filter: &Option<String>, ops: u32, rounds: usize
             ("content", Col::TextNotNull),
             ("created_at", Col::Timestamp),
         ],
-    )
-    .await;
+    ));
     let pool = &db.pool;
-    // Warm up connections and statement caches on both sides.
-    for _ in 0..50 {
-        new_post().insert(pool).await.unwrap();
-        DB::hand_insert(pool, &mut new_post()).await;
-    }
-    let mut seed = new_post();
-    seed.insert(pool).await.unwrap();
+    let seed = bench.block_on(async {
+        let mut seed = new_post();
+        seed.insert(pool).await.unwrap();
+        seed
+    });
     let id = seed.id.unwrap();
 
-    let insert = measure(
-        rounds,
-        ops,
-        || async {
-            new_post().insert(pool).await.unwrap();
+    let insert = bench.compare(
+        &format!("overhead/{key}/insert"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                new_post().insert(pool).await.unwrap();
+            }
+            start.elapsed()
         },
-        || async {
-            DB::hand_insert(pool, &mut new_post()).await;
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                DB::hand_insert(pool, &mut new_post()).await;
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    let get = measure(
-        rounds,
-        ops,
-        || async {
-            std::hint::black_box(Post::get(pool, id).await.unwrap());
+    );
+    let get = bench.compare(
+        &format!("overhead/{key}/get"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(Post::get(pool, id).await.unwrap());
+            }
+            start.elapsed()
         },
-        || async {
-            std::hint::black_box(DB::hand_get(pool, id).await);
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(DB::hand_get(pool, id).await);
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    let update = measure(
-        rounds,
-        ops,
-        || async {
-            let mut post = seed.clone();
-            post.update(pool).await.unwrap();
+    );
+    let update = bench.compare(
+        &format!("overhead/{key}/update"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut post = seed.clone();
+                post.update(pool).await.unwrap();
+            }
+            start.elapsed()
         },
-        || async {
-            let mut post = seed.clone();
-            DB::hand_update(pool, &mut post).await;
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut post = seed.clone();
+                DB::hand_update(pool, &mut post).await;
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    for (op, t) in [("insert", insert), ("get", get), ("update", update)] {
-        println!(
-            "| {name:?} | {op} | {:.1} µs | {:.1} µs | {:.3} |",
-            t.model.as_secs_f64() * 1e6,
-            t.hand.as_secs_f64() * 1e6,
-            t.model.as_secs_f64() / t.hand.as_secs_f64()
-        );
+    );
+    for (op, timing) in [("insert", insert), ("get", get), ("update", update)] {
+        if let Some(t) = timing {
+            bench.line(format!(
+                "| {backend} | {op} | {:.1} µs | {:.1} µs | {:.3} |",
+                t.model.as_secs_f64() * 1e6,
+                t.hand.as_secs_f64() * 1e6,
+                t.model_over_hand()
+            ));
+        }
     }
-    db.finish().await;
+    bench.block_on(db.finish());
 }
 
-async fn measure<M, MF, H, HF>(rounds: usize, ops: u32, model: M, hand: H) -> Timing
-where
-    M: Fn() -> MF,
-    MF: Future<Output = ()>,
-    H: Fn() -> HF,
-    HF: Future<Output = ()>,
-{
-    let mut model_times = Vec::with_capacity(rounds);
-    let mut hand_times = Vec::with_capacity(rounds);
-    // Alternate the two sides so drift (WAL growth, autovacuum, CPU frequency) hits both.
-    for _ in 0..rounds {
-        let start = Instant::now();
-        for _ in 0..ops {
-            model().await;
-        }
-        model_times.push(start.elapsed() / ops);
-        let start = Instant::now();
-        for _ in 0..ops {
-            hand().await;
-        }
-        hand_times.push(start.elapsed() / ops);
-    }
-    model_times.sort();
-    hand_times.sort();
-    Timing {
-        model: model_times[rounds / 2],
-        hand: hand_times[rounds / 2],
-    }
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    // `cargo bench` passes `--bench`; any other argument filters backends.
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    println!("| backend | operation | model | hand-written sqlx | ratio |");
-    println!("|---|---|---|---|---|");
-    bench::<Sqlite>(&filter, 2000, 9).await;
-    bench::<Postgres>(&filter, 500, 9).await;
-    bench::<MySql>(&filter, 500, 9).await;
+fn main() {
+    let mut bench = Bench::new(
+        "| backend | operation | model | hand-written sqlx | ratio (model / hand) |\n|---|---|---|---|---|",
+    );
+    cases::<Sqlite>(&mut bench);
+    cases::<Postgres>(&mut bench);
+    cases::<MySql>(&mut bench);
+    bench.finish();
 }

@@ -1,5 +1,6 @@
 //! Queries and set-based writes against the same work by hand with sqlx, same process, same
-//! pool, alternating rounds, median of each side:
+//! pool, criterion measuring each side (`queries/<backend>/<case>/model` and `.../hand`),
+//! median of each side over criterion's samples:
 //!
 //! - a filtered read of 1,000 rows (`Post::filter(..).all`) against `fetch_all` of the same
 //!   SQL and a hand-written row decode;
@@ -10,17 +11,22 @@
 //!   same: `SELECT ... FOR UPDATE`, the listener's work, one `UPDATE` per row, `COMMIT`.
 //!
 //! `cargo bench -p model-tests --bench queries` (add `-- sqlite`, `-- postgres` or
-//! `-- mysql` for one backend). SQLite is a file database with WAL (the harness's
-//! `fresh_file`); PostgreSQL and MariaDB are the local servers. Ratio is hand-written time
-//! over model-core time: 1.00 means as fast, 0.90 means model-core takes 11% longer.
+//! `-- mysql` for one backend; criterion's options go after the `--` too, see
+//! `side_by_side`). SQLite is a file database with WAL (the harness's `fresh_file`);
+//! PostgreSQL and MariaDB are the local servers. Ratio is hand-written time over model-core
+//! time: 1.00 means as fast, 0.90 means model-core takes 11% longer.
 
 #![allow(missing_docs)]
 
+mod side_by_side;
+
+use std::cell::Cell;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use model_core::{Dialect, Model};
+use model_core::Model;
 use model_tests::{Col, TestBackend, TestDb};
+use side_by_side::{backend, Bench, Length};
 use sqlx::{MySql, Pool, Postgres, Sqlite};
 
 #[derive(Debug, Clone, Model)]
@@ -158,179 +164,152 @@ hand_written!(
     begin: "BEGIN",
 );
 
-/// Median time per call of each side.
-struct Timing {
-    model: Duration,
-    hand: Duration,
-}
-
-impl Timing {
-    fn ratio(&self) -> f64 {
-        self.hand.as_secs_f64() / self.model.as_secs_f64()
-    }
-}
-
-async fn measure<M, MF, H, HF>(rounds: usize, calls: u32, model: M, hand: H) -> Timing
-where
-    M: Fn(u32) -> MF,
-    MF: Future<Output = ()>,
-    H: Fn(u32) -> HF,
-    HF: Future<Output = ()>,
-{
-    let mut model_times = Vec::with_capacity(rounds);
-    let mut hand_times = Vec::with_capacity(rounds);
-    // Alternate the two sides, and which goes first, so that drift (WAL growth, autovacuum,
-    // InnoDB purging the previous round's undo, the other work on the machine) hits both.
-    for round in 0..rounds {
-        let base = round as u32 * calls;
-        for side in [round % 2, 1 - round % 2] {
-            let start = Instant::now();
-            for call in 0..calls {
-                if side == 0 {
-                    model(base + call).await;
-                } else {
-                    hand(base + call).await;
-                }
-            }
-            let per_call = start.elapsed() / calls;
-            if side == 0 {
-                model_times.push(per_call);
-            } else {
-                hand_times.push(per_call);
-            }
-        }
-    }
-    model_times.sort();
-    hand_times.sort();
-    Timing {
-        model: model_times[rounds / 2],
-        hand: hand_times[rounds / 2],
-    }
-}
-
-async fn bench<DB: HandWritten>(filter: &Option<String>) {
-    let name = DB::DIALECT;
-    if filter
-        .as_deref()
-        .is_some_and(|f| !format!("{name:?}").to_lowercase().contains(f))
-    {
+fn cases<DB: HandWritten>(bench: &mut Bench) {
+    let (key, backend) = backend(DB::DIALECT);
+    if !bench.wants(key) {
         return;
     }
-    let Some(db): Option<TestDb<DB>> = DB::fresh_file(&format!("bench_queries_{name:?}")).await
+    let Some(db): Option<TestDb<DB>> =
+        bench.block_on(DB::fresh_file(&format!("bench_queries_{:?}", DB::DIALECT)))
     else {
         return;
     };
-    db.create_table(
-        "posts",
-        &[
-            ("id", Col::Serial),
-            ("title", Col::TextNotNull),
-            ("content", Col::TextNotNull),
-            ("views", Col::BigIntNotNull),
-            ("published", Col::Bool),
-        ],
-    )
-    .await;
     let pool = &db.pool;
-    // Every other row published, views 0..ROWS: `published AND views >= ROWS - 2000` is
-    // 1,000 rows.
-    let mut posts: Vec<Post> = (0..ROWS)
-        .map(|n| Post {
-            id: None,
-            title: format!("Post number {n}"),
-            content: "Some content of a realistic length for a blog post teaser.".into(),
-            views: n,
-            published: n % 2 == 0,
-        })
-        .collect();
-    Post::insert_all(&mut posts, pool).await.unwrap();
+    bench.block_on(async {
+        db.create_table(
+            "posts",
+            &[
+                ("id", Col::Serial),
+                ("title", Col::TextNotNull),
+                ("content", Col::TextNotNull),
+                ("views", Col::BigIntNotNull),
+                ("published", Col::Bool),
+            ],
+        )
+        .await;
+        // Every other row published, views 0..ROWS: `published AND views >= ROWS - 2000` is
+        // 1,000 rows.
+        let mut posts: Vec<Post> = (0..ROWS)
+            .map(|n| Post {
+                id: None,
+                title: format!("Post number {n}"),
+                content: "Some content of a realistic length for a blog post teaser.".into(),
+                views: n,
+                published: n % 2 == 0,
+            })
+            .collect();
+        Post::insert_all(&mut posts, pool).await.unwrap();
+    });
     let min_views = ROWS - 2000;
 
-    let read = measure(
-        9,
-        20,
-        |_| async {
-            let posts = Post::filter(|p| p.published.eq(true).and(p.views.ge(min_views)))
-                .all(pool)
-                .await
-                .unwrap();
-            assert_eq!(posts.len(), 1000);
+    let read = bench.compare(
+        &format!("queries/{key}/filtered_read"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let posts = Post::filter(|p| p.published.eq(true).and(p.views.ge(min_views)))
+                    .all(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(posts.len(), 1000);
+            }
+            start.elapsed()
         },
-        |_| async {
-            assert_eq!(DB::hand_read(pool, min_views).await.len(), 1000);
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                assert_eq!(DB::hand_read(pool, min_views).await.len(), 1000);
+            }
+            start.elapsed()
         },
-    )
-    .await;
-    // The updates run after the read, and every row keeps matching `views >= 0`.
-    let update = measure(
-        9,
-        3,
-        |n| async move {
-            let n = i64::from(n);
-            let updated = Post::filter(|p| p.views.ge(0))
-                .update(|p| p.views.set(n), pool)
-                .await
-                .unwrap();
-            assert_eq!(updated, ROWS as u64);
-        },
-        |n| async move {
-            assert_eq!(DB::hand_update(pool, i64::from(n)).await, ROWS as u64);
-        },
-    )
-    .await;
-    let per_row = measure(
-        5,
-        1,
-        |n| async move {
-            let n = i64::from(n);
-            let updated = Listened::filter(|p| p.views.ge(0))
-                .update(|p| p.views.set(n), pool)
-                .await
-                .unwrap();
-            assert_eq!(updated, ROWS as u64);
-        },
-        |n| async move {
-            assert_eq!(
-                DB::hand_update_per_row(pool, i64::from(n)).await,
-                ROWS as u64
-            );
-        },
-    )
-    .await;
-    let backend = match name {
-        Dialect::Sqlite => "SQLite",
-        Dialect::Postgres => "PostgreSQL",
-        Dialect::MySql => "MariaDB",
+    );
+    // The updates run after the read; every row keeps matching `views >= 0`, and every
+    // update sets a value the rows do not have yet (the next number of `views`), so that
+    // every row changes (MySQL counts only changed rows as affected).
+    let views = Cell::new(ROWS);
+    let next = || {
+        views.set(views.get() + 2);
+        views.get()
     };
+    let update = bench.compare(
+        &format!("queries/{key}/update"),
+        Length::Long,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let n = next();
+                let updated = Post::filter(|p| p.views.ge(0))
+                    .update(|p| p.views.set(n), pool)
+                    .await
+                    .unwrap();
+                assert_eq!(updated, ROWS as u64);
+            }
+            start.elapsed()
+        },
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                assert_eq!(DB::hand_update(pool, next()).await, ROWS as u64);
+            }
+            start.elapsed()
+        },
+    );
+    let per_row = bench.compare(
+        &format!("queries/{key}/update_per_row"),
+        Length::Long,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let n = next();
+                let updated = Listened::filter(|p| p.views.ge(0))
+                    .update(|p| p.views.set(n), pool)
+                    .await
+                    .unwrap();
+                assert_eq!(updated, ROWS as u64);
+            }
+            start.elapsed()
+        },
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                assert_eq!(DB::hand_update_per_row(pool, next()).await, ROWS as u64);
+            }
+            start.elapsed()
+        },
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     for (case, t) in [
-        ("filtered read, 1,000 rows", &read),
-        ("update 10,000 rows, no listeners", &update),
-        ("update 10,000 rows, before_update per row", &per_row),
+        ("filtered read, 1,000 rows", read),
+        ("update 10,000 rows, no listeners", update),
+        ("update 10,000 rows, before_update per row", per_row),
     ] {
-        println!(
-            "| {backend} | {case} | {:.2} ms | {:.2} ms | {:.3} |",
-            ms(t.model),
-            ms(t.hand),
-            t.ratio()
-        );
+        if let Some(t) = t {
+            bench.line(format!(
+                "| {backend} | {case} | {:.2} ms | {:.2} ms | {:.3} |",
+                ms(t.model),
+                ms(t.hand),
+                t.hand_over_model()
+            ));
+        }
     }
-    println!(
-        "| {backend} | per-row path, cost per row | {:.1} µs | {:.1} µs | (one statement: {:.2} µs per row) |",
-        per_row.model.as_secs_f64() * 1e6 / ROWS as f64,
-        per_row.hand.as_secs_f64() * 1e6 / ROWS as f64,
-        update.model.as_secs_f64() * 1e6 / ROWS as f64,
-    );
-    db.finish().await;
+    if let (Some(per_row), Some(update)) = (per_row, update) {
+        bench.line(format!(
+            "| {backend} | per-row path, cost per row | {:.1} µs | {:.1} µs | (one statement: {:.2} µs per row) |",
+            per_row.model.as_secs_f64() * 1e6 / ROWS as f64,
+            per_row.hand.as_secs_f64() * 1e6 / ROWS as f64,
+            update.model.as_secs_f64() * 1e6 / ROWS as f64,
+        ));
+    }
+    bench.block_on(db.finish());
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    // `cargo bench` passes `--bench`; any other argument filters backends.
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    println!("| backend | case | model-core | hand-written sqlx | ratio (hand / model) |");
-    println!("|---|---|---|---|---|");
-    bench::<Sqlite>(&filter).await;
-    bench::<Postgres>(&filter).await;
-    bench::<MySql>(&filter).await;
+fn main() {
+    let mut bench = Bench::new(
+        "| backend | case | model-core | hand-written sqlx | ratio (hand / model) |\n|---|---|---|---|---|",
+    );
+    cases::<Sqlite>(&mut bench);
+    cases::<Postgres>(&mut bench);
+    cases::<MySql>(&mut bench);
+    bench.finish();
 }

@@ -1,13 +1,18 @@
 //! Writes through the model against the same writes by hand with sqlx 0.9, same process, same
-//! pool, alternating rounds, median of each side: one row per transaction, rows in a
-//! caller's transaction, `insert_all` against `QueryBuilder::push_values`, `delete_all`
-//! against a chunked `DELETE ... WHERE id IN (...)`.
+//! pool, criterion measuring each side (`writes/<backend>/<case>/model` and `.../hand`),
+//! median of each side over criterion's samples: one row per transaction, rows in a caller's
+//! transaction (1,000 per transaction), `insert_all` against `QueryBuilder::push_values`,
+//! `delete_all` against a chunked `DELETE ... WHERE id IN (...)` (50,000 rows each). The ratio
+//! is hand-written time / model time, i.e. model rows/s / hand-written rows/s.
 //!
 //! `cargo bench -p model-tests --bench writes` (add `-- sqlite`, `-- postgres` or `-- mysql`
-//! for one backend). SQLite is a file with WAL and `synchronous = NORMAL` on one pooled
-//! connection; PostgreSQL and MariaDB are the local servers. Results are in BENCHMARKS.md.
+//! for one backend; criterion's options go after the `--` too, see `side_by_side`). SQLite is a
+//! file with WAL and `synchronous = NORMAL` on one pooled connection; PostgreSQL and MariaDB
+//! are the local servers. Results are in BENCHMARKS.md.
 
 #![allow(missing_docs)]
+
+mod side_by_side;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -16,6 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use model_core::{Dialect, Model};
 use model_tests::{Col, TestBackend, TestDb};
+use side_by_side::{backend, Bench, Length, Timing};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{MySql, Pool, Postgres, QueryBuilder, Sqlite};
 
@@ -174,148 +180,153 @@ hand_written!(
     }
 );
 
-struct Timing {
-    model: Duration,
-    hand: Duration,
-}
+/// Rows per transaction in the "caller's transaction" case (criterion times one transaction
+/// per iteration).
+const ROWS_PER_TX: u64 = 1_000;
 
-/// Runs `model` and `hand` alternately `rounds` times; the median of each.
-async fn measure<M, MF, H, HF>(rounds: usize, mut model: M, mut hand: H) -> Timing
-where
-    M: FnMut() -> MF,
-    MF: Future<Output = ()>,
-    H: FnMut() -> HF,
-    HF: Future<Output = ()>,
-{
-    let (mut model_times, mut hand_times) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        // Alternate which side goes first, so that drift hits both alike.
-        for side in [round % 2, 1 - round % 2] {
-            let start = Instant::now();
-            if side == 0 {
-                model().await;
-                model_times.push(start.elapsed());
-            } else {
-                hand().await;
-                hand_times.push(start.elapsed());
-            }
-        }
-    }
-    model_times.sort();
-    hand_times.sort();
-    Timing {
-        model: model_times[rounds / 2],
-        hand: hand_times[rounds / 2],
-    }
-}
+/// Rows per `insert_all`/`delete_all` and per hand-written batch.
+const BATCH: usize = 50_000;
 
-fn report(name: &str, case: &str, rows: usize, t: &Timing) {
+fn report(bench: &mut Bench, backend: &str, case: &str, rows: u64, t: Option<Timing>) {
+    let Some(t) = t else { return };
     let per_s = |d: Duration| rows as f64 / d.as_secs_f64();
-    println!(
-        "| {name} | {case} | {:.0} rows/s | {:.0} rows/s | {:.2} |",
+    bench.line(format!(
+        "| {backend} | {case} | {:.0} rows/s | {:.0} rows/s | {:.2} |",
         per_s(t.model),
         per_s(t.hand),
-        t.hand.as_secs_f64() / t.model.as_secs_f64()
-    );
+        t.hand_over_model()
+    ));
 }
 
-async fn bench<DB: HandWritten>(
-    name: &str,
-    pool: &Pool<DB>,
-    rounds: usize,
-    per_row: usize,
-    batch: usize,
-) where
+fn batch() -> Vec<Post> {
+    (0..BATCH).map(|_| new_post()).collect()
+}
+
+fn ids(posts: &[Post]) -> Vec<i64> {
+    posts.iter().map(|p| p.id.unwrap()).collect()
+}
+
+fn cases<DB: HandWritten>(bench: &mut Bench, pool: &Pool<DB>)
+where
     for<'c> &'c mut DB::Connection: sqlx::Acquire<'c, Database = DB>,
 {
-    // Warm up statement caches on both sides.
-    for _ in 0..50 {
-        new_post().insert(pool).await.unwrap();
-        DB::hand_insert(pool, &mut new_post()).await;
-    }
-    let t = measure(
-        rounds,
-        || async {
-            for _ in 0..per_row {
+    let (key, backend) = backend(DB::DIALECT);
+    let t = bench.compare(
+        &format!("writes/{key}/insert_per_row"),
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
                 new_post().insert(pool).await.unwrap();
             }
+            start.elapsed()
         },
-        || async {
-            for _ in 0..per_row {
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
                 DB::hand_insert(pool, &mut new_post()).await;
             }
+            start.elapsed()
         },
-    )
-    .await;
-    report(name, "insert per row, commit each", per_row, &t);
+    );
+    report(bench, backend, "insert per row, commit each", 1, t);
 
-    let rows_in_tx = per_row * 10;
-    let t = measure(
-        rounds,
-        || async {
-            let mut tx = pool.begin().await.unwrap();
-            for _ in 0..rows_in_tx {
-                new_post().insert(&mut *tx).await.unwrap();
+    let t = bench.compare(
+        &format!("writes/{key}/insert_in_tx"),
+        Length::Long,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut tx = pool.begin().await.unwrap();
+                for _ in 0..ROWS_PER_TX {
+                    new_post().insert(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
             }
-            tx.commit().await.unwrap();
+            start.elapsed()
         },
-        || async {
-            let mut posts: Vec<Post> = (0..rows_in_tx).map(|_| new_post()).collect();
-            DB::hand_insert_in_tx(pool, &mut posts).await;
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut posts: Vec<Post> = (0..ROWS_PER_TX).map(|_| new_post()).collect();
+                DB::hand_insert_in_tx(pool, &mut posts).await;
+            }
+            start.elapsed()
         },
-    )
-    .await;
+    );
     report(
-        name,
+        bench,
+        backend,
         "insert per row in the caller's transaction",
-        rows_in_tx,
-        &t,
+        ROWS_PER_TX,
+        t,
     );
 
-    // The inserted rows of each round, for the delete rounds.
-    let inserted_model = std::cell::RefCell::new(Vec::new());
-    let inserted_hand = std::cell::RefCell::new(Vec::new());
-    let t = measure(
-        rounds,
-        || {
-            let mut posts: Vec<Post> = (0..batch).map(|_| new_post()).collect();
-            let inserted = &inserted_model;
-            async move {
+    // Each iteration's rows are built before the clock starts and deleted after it stops
+    // (by the hand-written delete, on both sides), so every insert meets the same table.
+    let t = bench.compare(
+        &format!("writes/{key}/insert_all"),
+        Length::Long,
+        async |iters| {
+            let mut took = Duration::ZERO;
+            for _ in 0..iters {
+                let mut posts = batch();
+                let start = Instant::now();
                 Post::insert_all(&mut posts, pool).await.unwrap();
-                inserted.borrow_mut().push(posts);
+                took += start.elapsed();
+                DB::hand_delete_all(pool, &ids(&posts)).await;
             }
+            took
         },
-        || {
-            let mut posts: Vec<Post> = (0..batch).map(|_| new_post()).collect();
-            let inserted = &inserted_hand;
-            async move {
+        async |iters| {
+            let mut took = Duration::ZERO;
+            for _ in 0..iters {
+                let mut posts = batch();
+                let start = Instant::now();
                 DB::hand_insert_all(pool, &mut posts).await;
-                inserted.borrow_mut().push(posts);
+                took += start.elapsed();
+                DB::hand_delete_all(pool, &ids(&posts)).await;
             }
+            took
         },
-    )
-    .await;
-    report(name, "insert_all vs push_values", batch, &t);
+    );
+    report(bench, backend, "insert_all vs push_values", BATCH as u64, t);
 
-    let t = measure(
-        rounds,
-        || {
-            let posts = inserted_model.borrow_mut().pop().unwrap();
-            async move { Post::delete_all(&posts, pool).await.unwrap() }
+    // Each iteration's rows are inserted (by the same side) before the clock starts.
+    let t = bench.compare(
+        &format!("writes/{key}/delete_all"),
+        Length::Long,
+        async |iters| {
+            let mut took = Duration::ZERO;
+            for _ in 0..iters {
+                let mut posts = batch();
+                Post::insert_all(&mut posts, pool).await.unwrap();
+                let start = Instant::now();
+                Post::delete_all(&posts, pool).await.unwrap();
+                took += start.elapsed();
+            }
+            took
         },
-        || {
-            let ids: Vec<i64> = inserted_hand
-                .borrow_mut()
-                .pop()
-                .unwrap()
-                .iter()
-                .map(|p| p.id.unwrap())
-                .collect();
-            async move { DB::hand_delete_all(pool, &ids).await }
+        async |iters| {
+            let mut took = Duration::ZERO;
+            for _ in 0..iters {
+                let mut posts = batch();
+                DB::hand_insert_all(pool, &mut posts).await;
+                let ids = ids(&posts);
+                let start = Instant::now();
+                DB::hand_delete_all(pool, &ids).await;
+                took += start.elapsed();
+            }
+            took
         },
-    )
-    .await;
-    report(name, "delete_all vs DELETE ... IN", batch, &t);
+    );
+    report(
+        bench,
+        backend,
+        "delete_all vs DELETE ... IN",
+        BATCH as u64,
+        t,
+    );
 }
 
 async fn table<DB: TestBackend>(db: &TestDb<DB>) {
@@ -331,19 +342,11 @@ async fn table<DB: TestBackend>(db: &TestDb<DB>) {
     .await;
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let wanted = |name: &str| {
-        filter
-            .as_deref()
-            .is_none_or(|f| name.to_lowercase().contains(f))
-    };
-    let rounds = 5;
-    let batch = 50_000;
-    println!("| backend | case | model-core | hand-written sqlx | ratio |");
-    println!("|---|---|---|---|---|");
-    if wanted("sqlite") {
+fn main() {
+    let mut bench = Bench::new(
+        "| backend | case | model-core | hand-written sqlx | ratio (hand time / model time) |\n|---|---|---|---|---|",
+    );
+    if bench.wants("sqlite") {
         let dir = std::env::temp_dir().join(format!("model-bench-writes-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let options =
@@ -352,31 +355,35 @@ async fn main() {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, content TEXT NOT NULL, created_at TEXT)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        bench::<Sqlite>("SQLite", &pool, rounds, 2_000, batch).await;
-        pool.close().await;
+        let pool = bench.block_on(async {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, content TEXT NOT NULL, created_at TEXT)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool
+        });
+        cases::<Sqlite>(&mut bench, &pool);
+        bench.block_on(pool.close());
         std::fs::remove_dir_all(&dir).ok();
     }
-    if wanted("postgres") {
-        if let Some(db) = Postgres::fresh("bench_writes_postgres").await {
-            table(&db).await;
-            bench::<Postgres>("PostgreSQL", &db.pool, rounds, 300, batch).await;
-            db.finish().await;
+    if bench.wants("postgres") {
+        if let Some(db) = bench.block_on(Postgres::fresh("bench_writes_postgres")) {
+            bench.block_on(table(&db));
+            cases::<Postgres>(&mut bench, &db.pool);
+            bench.block_on(db.finish());
         }
     }
-    if wanted("mysql") || wanted("mariadb") {
-        if let Some(db) = MySql::fresh("bench_writes_mysql").await {
-            table(&db).await;
-            bench::<MySql>("MariaDB", &db.pool, rounds, 300, batch).await;
-            db.finish().await;
+    if bench.wants("mysql") {
+        if let Some(db) = bench.block_on(MySql::fresh("bench_writes_mysql")) {
+            bench.block_on(table(&db));
+            cases::<MySql>(&mut bench, &db.pool);
+            bench.block_on(db.finish());
         }
     }
+    bench.finish();
 }

@@ -128,7 +128,12 @@ async fn in_past_the_bind_limit_is_refused_before_sending<DB: TestBackend>(db: &
     assert_eq!(LISTENED_CALLS.load(Ordering::SeqCst), 0);
     let stored = Tag::query().all(&db.pool).await.unwrap();
     assert_eq!(stored.len(), 10);
-    assert!(stored.iter().all(|t| t.hits == t.id.unwrap() - 1));
+    // Nothing changed: every row as inserted (keys as the database gave them; on a Galera
+    // cluster they are not 1..n).
+    assert_eq!(
+        stored.iter().map(|t| (t.id, t.hits)).collect::<Vec<_>>(),
+        tags.iter().map(|t| (t.id, t.hits)).collect::<Vec<_>>()
+    );
     // Just under the limit works: the limit is the backend's, not a smaller one of ours.
     let limit = match DB::DIALECT {
         model_core::Dialect::Sqlite => 32_766,
@@ -429,8 +434,8 @@ async fn the_same_function_listened_twice_runs_once_per_registration() {
 
 #[derive(Debug, Clone, Default, Model)]
 #[model(table = "flushed")]
-#[listens_for(before_update, before_update)]
-#[listens_for(after_update, after_update)]
+#[listens_for(before_update, updating)]
+#[listens_for(after_update, updated)]
 struct Flushed {
     id: Option<i64>,
     n: i64,
@@ -438,11 +443,11 @@ struct Flushed {
     trace: Trace,
 }
 
-fn before_update(row: &mut Flushed) {
+fn updating(row: &mut Flushed) {
     push(&row.trace, format!("before {}", row.n));
 }
 
-fn after_update(row: &Flushed) {
+fn updated(row: &Flushed) {
     push(&row.trace, format!("after {}", row.n));
 }
 

@@ -32,8 +32,12 @@ fn item(name: &str, rank: i32, score: Option<f64>, note: Option<&str>) -> Item {
     }
 }
 
-/// Five items, keys 1 to 5: `rank` is the key, `score` and `note` have `NULL`s.
-async fn items<DB: TestBackend>(db: &TestDb<DB>) {
+/// Five items inserted in `rank` order, 1 to 5; `score` and `note` have `NULL`s. Returns
+/// their keys, the item of rank `r` at `keys[r - 1]`. The keys grow in insertion order but
+/// are not 1 to 5 on every server: a Galera cluster steps MySQL's generated keys by its size
+/// from an offset per node (`wsrep_auto_increment_control`). So the tests name rows by
+/// rank ([`ranks`]) and look a key up here where they need one.
+async fn items<DB: TestBackend>(db: &TestDb<DB>) -> Vec<i64> {
     Item::create_table(&db.pool).await.unwrap();
     let mut rows = vec![
         item("apple", 1, Some(2.5), Some("red")),
@@ -43,22 +47,28 @@ async fn items<DB: TestBackend>(db: &TestDb<DB>) {
         item("elder_berry", 5, Some(3.5), Some("50% off")),
     ];
     Item::insert_all(&mut rows, &db.pool).await.unwrap();
-    assert_eq!(ids(&rows), [1, 2, 3, 4, 5]);
+    let keys: Vec<i64> = rows.iter().map(|i| i.id.unwrap()).collect();
+    assert!(
+        keys.windows(2).all(|pair| pair[0] < pair[1]),
+        "keys grow in insertion order: {keys:?}"
+    );
+    keys
 }
 
-fn ids(items: &[Item]) -> Vec<i64> {
-    items.iter().map(|i| i.id.unwrap()).collect()
+/// Which items `items` are, in their order, by rank (unique; in key order, rank order).
+fn ranks(items: &[Item]) -> Vec<i64> {
+    items.iter().map(|i| i64::from(i.rank)).collect()
 }
 
-/// The keys of the items `filter` selects, in key order.
+/// The ranks of the items `filter` selects, in key order.
 macro_rules! select {
     ($db:expr, |$p:ident| $filter:expr) => {
-        ids(&Item::filter(|$p| $filter).all(&$db.pool).await.unwrap())
+        ranks(&Item::filter(|$p| $filter).all(&$db.pool).await.unwrap())
     };
 }
 
 async fn every_comparison_selects_the_rows_it_says<DB: TestBackend>(db: &TestDb<DB>) {
-    items(db).await;
+    let keys = items(db).await;
     assert_eq!(select!(db, |p| p.rank.eq(3)), [3]);
     assert_eq!(select!(db, |p| p.rank.ne(3)), [1, 2, 4, 5]);
     assert_eq!(select!(db, |p| p.rank.lt(3)), [1, 2]);
@@ -70,7 +80,12 @@ async fn every_comparison_selects_the_rows_it_says<DB: TestBackend>(db: &TestDb<
     assert_eq!(select!(db, |p| p.name.eq(&date)), [4]);
     assert_eq!(select!(db, |p| p.name.gt("c")), [3, 4, 5]);
     assert_eq!(select!(db, |p| p.score.ge(2.5)), [1, 5]);
-    assert_eq!(select!(db, |p| p.id.in_([2, 4, 9])), [2, 4]);
+    // The keys of ranks 2 and 4, and one no row has.
+    let absent = keys[4] + 1;
+    assert_eq!(
+        select!(db, |p| p.id.in_([keys[1], keys[3], absent])),
+        [2, 4]
+    );
     assert_eq!(select!(db, |p| p.name.in_(["apple", "date"])), [1, 4]);
     assert_eq!(select!(db, |p| p.flag.eq(false)), [1, 2, 3, 4, 5]);
     // AND binds tighter than OR only where the tree says so: each side is parenthesised.
@@ -97,7 +112,7 @@ async fn every_comparison_selects_the_rows_it_says<DB: TestBackend>(db: &TestDb<
         .all(&db.pool)
         .await
         .unwrap();
-    assert_eq!(ids(&narrowed), [2, 3]);
+    assert_eq!(ranks(&narrowed), [2, 3]);
 }
 
 /// A read that fails (here: no table) is the model's error, as a write's is; a selection
@@ -143,7 +158,7 @@ async fn to_sql_is_the_statement_all_sends<DB: TestBackend>(db: &TestDb<DB>) {
     let query = sqlx::query(sqlx::AssertSqlSafe(sql));
     let query = DB::bind(DB::bind(DB::bind(query, &1_i32), &2_i64), &1_i64);
     let by_hand = Item::from_sql(query).all(&db.pool).await.unwrap();
-    assert_eq!(ids(&by_hand), [2]);
+    assert_eq!(ranks(&by_hand), [2]);
     assert_eq!(by_hand, select.all(&db.pool).await.unwrap());
 }
 
@@ -210,9 +225,10 @@ async fn null_is_matched_by_is_null_and_by_eq_none<DB: TestBackend>(db: &TestDb<
 }
 
 async fn order_by_then_key_with_nulls_first_ascending<DB: TestBackend>(db: &TestDb<DB>) {
-    items(db).await;
-    let order =
-        |select: model_core::Select<Item>| async move { ids(&select.all(&db.pool).await.unwrap()) };
+    let keys = items(db).await;
+    let order = |select: model_core::Select<Item>| async move {
+        ranks(&select.all(&db.pool).await.unwrap())
+    };
     assert_eq!(
         order(Item::query().order_by(|p| p.name.desc())).await,
         [5, 4, 3, 2, 1]
@@ -242,8 +258,8 @@ async fn order_by_then_key_with_nulls_first_ascending<DB: TestBackend>(db: &Test
     // Ties are ordered by key whatever order the table keeps its rows in: PostgreSQL keeps
     // an updated row's new version after the others, and sorts without keeping the order
     // rows come in.
-    for id in [3, 1] {
-        let mut row = Item::get(&db.pool, id).await.unwrap();
+    for rank in [3, 1] {
+        let mut row = Item::get(&db.pool, keys[rank - 1]).await.unwrap();
         row.name.push('!');
         row.update(&db.pool).await.unwrap();
     }
@@ -260,13 +276,15 @@ async fn order_by_then_key_with_nulls_first_ascending<DB: TestBackend>(db: &Test
 async fn limit_and_offset_page_through_the_order<DB: TestBackend>(db: &TestDb<DB>) {
     items(db).await;
     let page = |limit: u64, offset: u64| async move {
-        ids(&Item::query()
-            .order_by(|p| p.score.desc())
-            .limit(limit)
-            .offset(offset)
-            .all(&db.pool)
-            .await
-            .unwrap())
+        ranks(
+            &Item::query()
+                .order_by(|p| p.score.desc())
+                .limit(limit)
+                .offset(offset)
+                .all(&db.pool)
+                .await
+                .unwrap(),
+        )
     };
     assert_eq!(page(2, 0).await, [5, 1]);
     assert_eq!(page(2, 2).await, [3, 2]);
@@ -274,11 +292,11 @@ async fn limit_and_offset_page_through_the_order<DB: TestBackend>(db: &TestDb<DB
     assert_eq!(page(2, 6).await, Vec::<i64>::new());
     assert_eq!(page(0, 0).await, Vec::<i64>::new());
     let skipped = Item::query().offset(3).all(&db.pool).await.unwrap();
-    assert_eq!(ids(&skipped), [4, 5], "an offset without a limit");
+    assert_eq!(ranks(&skipped), [4, 5], "an offset without a limit");
 }
 
 async fn count_exists_first_and_one_answer_for_the_selection<DB: TestBackend>(db: &TestDb<DB>) {
-    items(db).await;
+    let keys = items(db).await;
     let pool = &db.pool;
     assert_eq!(Item::query().count(pool).await.unwrap(), 5);
     assert_eq!(Item::filter(|p| p.rank.gt(2)).count(pool).await.unwrap(), 3);
@@ -318,7 +336,7 @@ async fn count_exists_first_and_one_answer_for_the_selection<DB: TestBackend>(db
     assert_eq!(
         one,
         Item {
-            id: Some(3),
+            id: Some(keys[2]),
             ..item("cherry", 3, Some(1.5), None)
         }
     );
@@ -335,7 +353,7 @@ async fn count_exists_first_and_one_answer_for_the_selection<DB: TestBackend>(db
 async fn filter_values_are_refused_where_the_backend_would_change_them<DB: TestBackend>(
     db: &TestDb<DB>,
 ) {
-    items(db).await;
+    let keys = items(db).await;
     let result = Item::filter(|p| p.score.eq(f64::NAN)).all(&db.pool).await;
     match (DB::DIALECT, result) {
         (Dialect::Postgres, Ok(rows)) => assert!(rows.is_empty()),
@@ -358,7 +376,7 @@ async fn filter_values_are_refused_where_the_backend_would_change_them<DB: TestB
                 column: "score", ..
             }),
         ) => {
-            let first = Item::get(&db.pool, 1).await.unwrap();
+            let first = Item::get(&db.pool, keys[0]).await.unwrap();
             assert_eq!(first.score, Some(2.5), "nothing written");
         }
         (dialect, other) => panic!("{dialect:?}: {other:?}"),
@@ -366,7 +384,7 @@ async fn filter_values_are_refused_where_the_backend_would_change_them<DB: TestB
 }
 
 async fn update_without_listeners_sets_the_matched_rows<DB: TestBackend>(db: &TestDb<DB>) {
-    items(db).await;
+    let keys = items(db).await;
     let updated = Item::filter(|p| p.rank.ge(4).or(p.score.is_null()))
         .update(|p| [p.flag.set(true), p.note.set("sale")], &db.pool)
         .await
@@ -376,10 +394,10 @@ async fn update_without_listeners_sets_the_matched_rows<DB: TestBackend>(db: &Te
         .all(&db.pool)
         .await
         .unwrap();
-    assert_eq!(ids(&flagged), [2, 4, 5]);
+    assert_eq!(ranks(&flagged), [2, 4, 5]);
     assert!(flagged.iter().all(|i| i.note.as_deref() == Some("sale")));
     assert_eq!(
-        Item::get(&db.pool, 1).await.unwrap().note.as_deref(),
+        Item::get(&db.pool, keys[0]).await.unwrap().note.as_deref(),
         Some("red")
     );
     let cleared = Item::query()
@@ -416,7 +434,7 @@ async fn update_and_delete_of_a_page_touch_only_that_page<DB: TestBackend>(db: &
         .all(&db.pool)
         .await
         .unwrap();
-    assert_eq!(ids(&flagged), [4, 5]);
+    assert_eq!(ranks(&flagged), [4, 5]);
     let deleted = Item::query()
         .order_by(|p| p.score)
         .offset(1)
@@ -425,7 +443,7 @@ async fn update_and_delete_of_a_page_touch_only_that_page<DB: TestBackend>(db: &
         .await
         .unwrap();
     assert_eq!(deleted, 2);
-    assert_eq!(ids(&Item::all(&db.pool).await.unwrap()), [1, 2, 5]);
+    assert_eq!(ranks(&Item::all(&db.pool).await.unwrap()), [1, 2, 5]);
 }
 
 async fn delete_without_listeners_deletes_the_matched_rows<DB: TestBackend>(db: &TestDb<DB>) {
@@ -435,7 +453,7 @@ async fn delete_without_listeners_deletes_the_matched_rows<DB: TestBackend>(db: 
         .await
         .unwrap();
     assert_eq!(deleted, 3);
-    assert_eq!(ids(&Item::all(&db.pool).await.unwrap()), [2, 5]);
+    assert_eq!(ranks(&Item::all(&db.pool).await.unwrap()), [2, 5]);
     assert_eq!(
         Item::filter(|p| p.rank.gt(9))
             .delete(&db.pool)
@@ -455,7 +473,7 @@ async fn streaming_reads_in_key_order_within_filter_offset_and_limit<DB: TestBac
         let mut stream = select.stream(&db.pool);
         let mut read = Vec::new();
         while let Some(item) = stream.next().await {
-            read.push(item.unwrap().id.unwrap());
+            read.push(i64::from(item.unwrap().rank));
         }
         read
     };
@@ -470,7 +488,7 @@ async fn streaming_reads_in_key_order_within_filter_offset_and_limit<DB: TestBac
     let read: Vec<Item> = futures_util::TryStreamExt::try_collect(stream)
         .await
         .unwrap();
-    assert_eq!(ids(&read), [2, 3, 4, 5]);
+    assert_eq!(ranks(&read), [2, 3, 4, 5]);
     let mut by_name = Item::query().order_by(|p| p.name).stream(&db.pool);
     match by_name.next().await {
         Some(Err(Error::Unsupported { model: "Item", .. })) => {}
@@ -693,8 +711,10 @@ fn mark_loaded(post: &mut Post) {
 }
 
 /// Posts titled `"<prefix> 1"` to `"<prefix> 5"` (the third one `"<prefix> 3 <third>"`),
-/// keys 1 to 5; the prefix names the test and backend.
-async fn posts<DB: TestBackend>(db: &TestDb<DB>, test: &str, third: &str) -> String {
+/// inserted in that order; the prefix names the test and backend. Returns the prefix and
+/// the posts' keys, post `n`'s at `keys[n - 1]`: they grow in insertion order, but are not
+/// 1 to 5 on a Galera cluster (see [`items`]), so the tests name posts by number ([`number`]).
+async fn posts<DB: TestBackend>(db: &TestDb<DB>, test: &str, third: &str) -> (String, Vec<i64>) {
     Schema::new()
         .model::<Post>()
         .model::<Audit>()
@@ -712,22 +732,34 @@ async fn posts<DB: TestBackend>(db: &TestDb<DB>, test: &str, third: &str) -> Str
         })
         .collect();
     Post::insert_all(&mut rows, &db.pool).await.unwrap();
-    prefix
+    let keys: Vec<i64> = rows.iter().map(|p| p.id.unwrap()).collect();
+    assert!(
+        keys.windows(2).all(|pair| pair[0] < pair[1]),
+        "keys grow in insertion order: {keys:?}"
+    );
+    (prefix, keys)
 }
 
-async fn audit_of<DB: TestBackend>(db: &TestDb<DB>) -> Vec<(i64, String, bool, i32)> {
+/// The number (1 to 5) of the post whose key is `key`, of the posts whose keys are `keys`.
+fn number(keys: &[i64], key: i64) -> i64 {
+    let at = keys.iter().position(|&k| k == key);
+    at.map_or_else(|| panic!("{key} is none of {keys:?}"), |i| i as i64 + 1)
+}
+
+/// The audit rows, each with its post's number (`keys` as [`posts`] returned them).
+async fn audit_of<DB: TestBackend>(db: &TestDb<DB>, keys: &[i64]) -> Vec<(i64, String, bool, i32)> {
     Audit::query()
         .all(&db.pool)
         .await
         .unwrap()
         .into_iter()
-        .map(|a| (a.post_id, a.event, a.published, a.edits))
+        .map(|a| (number(keys, a.post_id), a.event, a.published, a.edits))
         .collect()
 }
 
 async fn update_runs_each_rows_listeners_with_its_data<DB: TestBackend>(db: &TestDb<DB>) {
-    let prefix = posts(db, "update", "").await;
-    let updated = Post::filter(|p| p.id.in_([1, 2, 4]))
+    let (prefix, keys) = posts(db, "update", "").await;
+    let updated = Post::filter(|p| p.id.in_([1, 2, 4].map(|n| keys[n - 1])))
         .update(|p| p.published.set(true), &db.pool)
         .await
         .unwrap();
@@ -735,7 +767,7 @@ async fn update_runs_each_rows_listeners_with_its_data<DB: TestBackend>(db: &Tes
     // before_update saw the new value; its own change (edits + 1) was written, so
     // after_update saw it too; rows in key order, each with its own data.
     let (before, after) = ("before_update".to_owned(), "after_update".to_owned());
-    let mut audited = audit_of(db).await;
+    let mut audited = audit_of(db, &keys).await;
     audited.sort();
     assert_eq!(
         audited,
@@ -774,7 +806,7 @@ async fn update_runs_each_rows_listeners_with_its_data<DB: TestBackend>(db: &Tes
 }
 
 async fn a_veto_on_the_third_of_five_rows_updates_none<DB: TestBackend>(db: &TestDb<DB>) {
-    let prefix = posts(db, "veto-update", "veto").await;
+    let (prefix, keys) = posts(db, "veto-update", "veto").await;
     let error = Post::query()
         .update(|p| [p.published.set(true), p.edits.set(7)], &db.pool)
         .await
@@ -795,7 +827,7 @@ async fn a_veto_on_the_third_of_five_rows_updates_none<DB: TestBackend>(db: &Tes
         "{stored:?}"
     );
     assert!(
-        audit_of(db).await.is_empty(),
+        audit_of(db, &keys).await.is_empty(),
         "rows 1 and 2's listener SQL rolled back with the set"
     );
     assert!(
@@ -805,7 +837,7 @@ async fn a_veto_on_the_third_of_five_rows_updates_none<DB: TestBackend>(db: &Tes
 }
 
 async fn delete_runs_each_rows_listeners_and_a_veto_deletes_none<DB: TestBackend>(db: &TestDb<DB>) {
-    let prefix = posts(db, "delete", "keep").await;
+    let (prefix, keys) = posts(db, "delete", "keep").await;
     let error = Post::query().delete(&db.pool).await.unwrap_err();
     match &error {
         Error::Listener {
@@ -820,7 +852,7 @@ async fn delete_runs_each_rows_listeners_and_a_veto_deletes_none<DB: TestBackend
         5,
         "a veto on the third row deletes none"
     );
-    assert!(audit_of(db).await.is_empty());
+    assert!(audit_of(db, &keys).await.is_empty());
     assert!(committed(&prefix).is_empty());
 
     let deleted = Post::filter(|p| !p.title.like("%keep"))
@@ -828,7 +860,7 @@ async fn delete_runs_each_rows_listeners_and_a_veto_deletes_none<DB: TestBackend
         .await
         .unwrap();
     assert_eq!(deleted, 4);
-    let mut audited: Vec<(i64, String)> = audit_of(db)
+    let mut audited: Vec<(i64, String)> = audit_of(db, &keys)
         .await
         .into_iter()
         .map(|(id, event, ..)| (id, event))
@@ -838,7 +870,7 @@ async fn delete_runs_each_rows_listeners_and_a_veto_deletes_none<DB: TestBackend
         audited,
         [1, 2, 4, 5].map(|id| (id, "after_delete".to_owned()))
     );
-    assert_eq!(ids_of_posts(db).await, [3]);
+    assert_eq!(numbers_of_posts(db, &keys).await, [3]);
     assert_eq!(
         committed(&prefix),
         [1, 2, 4, 5].map(|n| format!("delete:{prefix} {n}"))
@@ -846,44 +878,47 @@ async fn delete_runs_each_rows_listeners_and_a_veto_deletes_none<DB: TestBackend
 }
 
 async fn concurrent_set_updates_lose_no_listeners_change<DB: TestBackend>(db: &TestDb<DB>) {
-    posts(db, "concurrent", "").await;
-    let update = || Post::filter(|p| p.id.eq(1)).update(|p| p.published.set(true), &db.pool);
+    let (_, keys) = posts(db, "concurrent", "").await;
+    let first = keys[0];
+    let update = || Post::filter(|p| p.id.eq(first)).update(|p| p.published.set(true), &db.pool);
     let (a, b) = tokio::join!(update(), update());
     assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
     // Each update's before_update added one edit to the row as it found it: the second
     // read waited for the first write (`FOR UPDATE`, or SQLite's write lock).
-    assert_eq!(Post::get(&db.pool, 1).await.unwrap().edits, 2);
+    assert_eq!(Post::get(&db.pool, first).await.unwrap().edits, 2);
 }
 
-async fn ids_of_posts<DB: TestBackend>(db: &TestDb<DB>) -> Vec<i64> {
+/// The numbers of the stored posts, in key order (`keys` as [`posts`] returned them).
+async fn numbers_of_posts<DB: TestBackend>(db: &TestDb<DB>, keys: &[i64]) -> Vec<i64> {
     Post::all(&db.pool)
         .await
         .unwrap()
         .iter()
-        .map(|p| p.id.unwrap())
+        .map(|p| number(keys, p.id.unwrap()))
         .collect()
 }
 
 async fn a_set_write_in_a_transaction_commits_and_rolls_back_with_it<DB: TestBackend>(
     db: &TestDb<DB>,
 ) {
-    let prefix = posts(db, "in-transaction", "").await;
+    let (prefix, keys) = posts(db, "in-transaction", "").await;
+    let (second, fifth) = (keys[1], keys[4]);
     // Rolled back by the caller: the updates, their listeners' SQL, and their commit
     // listeners all go.
     let result: Result<(), Error> = transaction(&db.pool, |conn| {
         Box::pin(async move {
-            let n = Post::filter(|p| p.id.le(2))
+            let n = Post::filter(|p| p.id.le(second))
                 .update(|p| p.published.set(true), &mut *conn)
                 .await?;
             assert_eq!(n, 2);
-            Post::filter(|p| p.id.eq(5)).delete(&mut *conn).await?;
+            Post::filter(|p| p.id.eq(fifth)).delete(&mut *conn).await?;
             Err(Error::NoRows { model: "caller" })
         })
     })
     .await;
     assert!(matches!(result, Err(Error::NoRows { model: "caller" })));
     assert_eq!(db.count("posts").await, 5);
-    assert!(audit_of(db).await.is_empty());
+    assert!(audit_of(db, &keys).await.is_empty());
     assert!(Post::filter(|p| p.published.eq(true))
         .all(&db.pool)
         .await
@@ -895,7 +930,7 @@ async fn a_set_write_in_a_transaction_commits_and_rolls_back_with_it<DB: TestBac
     let inside = prefix.clone();
     transaction(&db.pool, move |conn| {
         Box::pin(async move {
-            Post::filter(|p| p.id.le(2))
+            Post::filter(|p| p.id.le(second))
                 .update(|p| p.published.set(true), &mut *conn)
                 .await?;
             assert!(committed(&inside).is_empty(), "not before the commit");
@@ -1057,24 +1092,25 @@ async fn a_set_update_bumps_the_version_so_stale_copies_conflict<DB: TestBackend
         },
     ];
     Stock::insert_all(&mut rows, &db.pool).await.unwrap();
-    let mut stale = Stock::get(&db.pool, 1).await.unwrap();
+    let first = rows[0].id.unwrap();
+    let mut stale = Stock::get(&db.pool, first).await.unwrap();
     let updated = Stock::query()
         .update(|s| s.count.set(0), &db.pool)
         .await
         .unwrap();
     assert_eq!(updated, 2);
-    let stored = Stock::get(&db.pool, 1).await.unwrap();
+    let stored = Stock::get(&db.pool, first).await.unwrap();
     assert_eq!((stored.count, stored.version), (0, 2));
     stale.count = 5;
     let error = stale.update(&db.pool).await.unwrap_err();
     assert!(matches!(error, Error::Conflict { .. }), "{error:?}");
-    assert_eq!(Stock::get(&db.pool, 1).await.unwrap().count, 0);
+    assert_eq!(Stock::get(&db.pool, first).await.unwrap().count, 0);
 }
 
 async fn raw_sql_reads_decode_by_column_name_and_run_load_listeners<DB: TestBackend>(
     db: &TestDb<DB>,
 ) {
-    posts(db, "raw", "").await;
+    let (_, keys) = posts(db, "raw", "").await;
     let q = |name: &str| db.quote(name);
     // Columns out of order, an extra one, a join: each model column is found by name.
     let sql = format!(
@@ -1088,25 +1124,23 @@ async fn raw_sql_reads_decode_by_column_name_and_run_load_listeners<DB: TestBack
         posts = q("posts"),
         ph = DB::DIALECT.placeholder(1),
     );
-    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &3_i64);
+    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &keys[2]);
     let rows = Post::from_sql(query).all(&db.pool).await.unwrap();
-    assert_eq!(
-        rows.iter().map(|p| p.id.unwrap()).collect::<Vec<_>>(),
-        [4, 5]
-    );
-    assert!(rows
-        .iter()
-        .all(|p| p.loaded && p.title.ends_with(&format!(" {}", p.id.unwrap()))));
+    let numbers: Vec<i64> = rows.iter().map(|p| number(&keys, p.id.unwrap())).collect();
+    assert_eq!(numbers, [4, 5]);
+    assert!(rows.iter().all(|p| p.loaded
+        && p.title
+            .ends_with(&format!(" {}", number(&keys, p.id.unwrap())))));
 
-    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &4_i64);
+    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), &keys[3]);
     let first = Post::from_sql(query)
         .first(&db.pool)
         .await
         .unwrap()
         .unwrap();
     assert!(first.loaded);
-    assert_eq!(first.id, Some(5));
-    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), &9_i64);
+    assert_eq!(first.id, Some(keys[4]));
+    let query = DB::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), &keys[4]);
     assert!(Post::from_sql(query)
         .first(&db.pool)
         .await
@@ -1128,7 +1162,7 @@ async fn raw_sql_reads_decode_by_column_name_and_run_load_listeners<DB: TestBack
 }
 
 async fn from_row_decodes_by_column_name_and_runs_no_listener<DB: TestBackend>(db: &TestDb<DB>) {
-    posts(db, "from-row", "").await;
+    let (_, keys) = posts(db, "from-row", "").await;
     let sql = format!(
         "SELECT {}, {}, {}, {} FROM {} ORDER BY {}",
         db.quote("title"),
@@ -1149,7 +1183,7 @@ async fn from_row_decodes_by_column_name_and_runs_no_listener<DB: TestBackend>(d
         .map(|row| <Post as sqlx::FromRow<'_, DB::Row>>::from_row(row).unwrap())
         .collect();
     assert_eq!(posts.len(), 5);
-    assert_eq!(posts[2].id, Some(3));
+    assert_eq!(posts[2].id, Some(keys[2]));
     assert!(posts[2].title.ends_with(" 3"));
     assert!(
         posts.iter().all(|p| !p.loaded),

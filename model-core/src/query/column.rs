@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 
 use super::filter::{Filter, Node, Op};
 use super::pattern::{self, Anchor, Case};
-use super::value::Value;
-use crate::column::ColumnType;
-use crate::model::Model;
+use crate::base::column::ColumnType;
+use crate::db::value::Value;
+use crate::listen::record::Record;
 
 /// One column of model `M`, holding values of type `T` (the field's type).
 ///
@@ -33,7 +33,7 @@ impl<M, T> Clone for Column<M, T> {
 impl<M, T> Copy for Column<M, T> {}
 
 impl<M, T> Column<M, T> {
-    /// The handle of `M::COLUMNS[index]`, a field of type `T`. Generated code only.
+    /// The handle of `M::__TABLE.columns[index]`, a field of type `T`. Generated code only.
     #[doc(hidden)]
     pub const fn __new(index: usize) -> Self {
         Column {
@@ -43,7 +43,7 @@ impl<M, T> Column<M, T> {
     }
 }
 
-impl<M: Model, T: ColumnType + Clone> Column<M, T> {
+impl<M: Record, T: ColumnType + Clone> Column<M, T> {
     fn compare<V: IntoValue<T>>(self, op: Op, value: V) -> Filter<M> {
         Filter::new(Node::Compare {
             column: self.index,
@@ -364,7 +364,7 @@ impl<M> Order<M> {
     }
 }
 
-impl<M: Model, T: ColumnType + Clone> From<Column<M, T>> for Order<M> {
+impl<M: Record, T: ColumnType + Clone> From<Column<M, T>> for Order<M> {
     fn from(column: Column<M, T>) -> Self {
         column.asc()
     }
@@ -398,7 +398,7 @@ struct Set<T> {
     value: T,
 }
 
-impl<M: Model, T: ColumnType + Clone> Change<M> for Set<T> {
+impl<M: Record, T: ColumnType + Clone> Change<M> for Set<T> {
     fn value_mut(&mut self) -> &mut dyn Value {
         &mut self.value
     }

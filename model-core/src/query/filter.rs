@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::ops::Not;
 
 use super::pattern::Case;
-use super::value::Value;
+use crate::db::value::Value;
 
 /// A condition on the rows of `M`, built from its typed columns: `p.title.eq("Hello")`,
 /// combined with [`Filter::and`], [`Filter::or`] and `!` ([`Not`]).

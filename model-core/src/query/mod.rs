@@ -1,5 +1,6 @@
-//! Queries: the rows of one model that a filter selects, read or changed with every
-//! listener that applies.
+//! Layer 5, the queries: the rows of one model that a filter selects, read or changed with
+//! every listener that applies. Uses every layer below; writes go through
+//! [`crate::write`].
 //!
 //! `Model::filter` (or `Model::query`, for every row) gives a [`Select`]; its methods read
 //! the rows ([`Select::all`], [`Select::first`], [`Select::one`], [`Select::count`],
@@ -18,22 +19,23 @@ mod pattern;
 mod read;
 mod sql;
 mod stream;
-mod value;
 mod write;
 
 use std::marker::PhantomData;
 
+#[doc(hidden)]
+pub use crate::db::rows::ColumnMap;
+#[doc(hidden)]
+pub use crate::db::value::Value as BindValue;
 pub use column::{Assignment, Column, IntoValue, Nullable, Order, Text};
 pub use filter::Filter;
+#[doc(hidden)]
+pub use read::from_row;
 pub use read::FromSql;
-#[doc(hidden)]
-pub use read::{from_row, ColumnMap};
 pub use stream::ModelStream;
-#[doc(hidden)]
-pub use value::Value as BindValue;
 
-use crate::error::Error;
-use crate::model::Model;
+use crate::base::error::Error;
+use crate::listen::record::Record;
 use column::Sort;
 use filter::Node;
 use sql::Table;
@@ -69,7 +71,7 @@ pub(crate) struct Plan {
     offset: i64,
 }
 
-impl<M: Model> Select<M> {
+impl<M: Record> Select<M> {
     pub(crate) fn new(filter: Option<Filter<M>>) -> Self {
         Select {
             plan: Plan {
@@ -84,7 +86,7 @@ impl<M: Model> Select<M> {
 
     /// Narrows the selection: rows that also match `filter`.
     #[must_use]
-    pub fn filter(mut self, filter: impl FnOnce(&M::Columns) -> Filter<M>) -> Self {
+    pub fn filter(mut self, filter: impl FnOnce(&M::__Columns) -> Filter<M>) -> Self {
         let node = filter(&M::__HANDLES).node;
         self.plan.filter = Some(match self.plan.filter.take() {
             Some(before) => Node::And(Box::new(before), Box::new(node)),
@@ -98,7 +100,7 @@ impl<M: Model> Select<M> {
     /// breaks the last ties, so that the order is total and pages do not overlap; without
     /// `order_by` rows come in primary-key order.
     #[must_use]
-    pub fn order_by<O: Into<Order<M>>>(mut self, order: impl FnOnce(&M::Columns) -> O) -> Self {
+    pub fn order_by<O: Into<Order<M>>>(mut self, order: impl FnOnce(&M::__Columns) -> O) -> Self {
         self.plan.order.push(order(&M::__HANDLES).into().sort);
         self
     }
@@ -147,18 +149,6 @@ fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-impl Table {
-    fn of<M: Model>() -> Self {
-        Table {
-            model: M::NAME,
-            schema: M::SCHEMA,
-            name: M::TABLE,
-            columns: M::COLUMNS,
-            key: M::PRIMARY_KEY,
-        }
-    }
-}
-
 impl Plan {
     /// Refuses a value `dialect` cannot compare as given (NaN on SQLite, ...), as a write
     /// refuses it: before any SQL is sent.
@@ -169,7 +159,7 @@ impl Plan {
     /// assignments; [`Sql::check_binds`](sql::Sql::check_binds) counts those exactly).
     fn prepare(&mut self, table: Table, dialect: crate::Dialect) -> Result<(), Error> {
         if let Some(node) = &self.filter {
-            let limit = crate::statements::max_binds(dialect);
+            let limit = crate::base::statements::max_binds(dialect);
             let values = node.bind_count();
             if values > limit {
                 return Err(Error::TooManyValues {

@@ -7,16 +7,17 @@ use std::marker::PhantomData;
 use sqlx::{Acquire, AssertSqlSafe, Column as _, Row as _};
 
 use super::sql::{Columns, Sql, Table};
-use super::value::bind_all;
 use super::{Plan, Select};
-use crate::backend::{Backend, Query};
-use crate::error::Error;
-use crate::listener::Event;
-use crate::model::Model;
-use crate::ops;
-use crate::session::Session;
+use crate::base::error::Error;
+use crate::db::backend::{Backend, Query};
+use crate::db::rows::ColumnMap;
+use crate::db::session::Session;
+use crate::db::value::bind_all;
+use crate::listen::listener::Event;
+use crate::listen::record::Record;
+use crate::write::ops;
 
-impl<M: Model> Select<M> {
+impl<M: Record> Select<M> {
     /// The `SELECT` that [`Select::all`] sends on `dialect`: quoted identifiers and
     /// placeholders, never the values (they are bound, in the order of the placeholders).
     /// For logs, and to read what a filter selects, as SQLAlchemy's `str(query)`.
@@ -32,9 +33,7 @@ impl<M: Model> Select<M> {
     /// );
     /// ```
     pub fn to_sql(&self, dialect: crate::Dialect) -> String {
-        self.plan
-            .select(Table::of::<M>(), dialect, Columns::All)
-            .text
+        self.plan.select(M::__TABLE, dialect, Columns::All).text
     }
 
     /// Every selected row, running `load` listeners on each.
@@ -47,7 +46,7 @@ impl<M: Model> Select<M> {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = self
                 .plan
-                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::All)
+                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
                 .await?;
             ops::load::<M, A::Database>(rows, &mut conn).await
         }
@@ -74,14 +73,18 @@ impl<M: Model> Select<M> {
             let mut rows = self
                 .at_most(2)
                 .plan
-                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::All)
+                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
                 .await?;
             match rows.len() {
-                0 => Err(Error::NoRows { model: M::NAME }),
+                0 => Err(Error::NoRows {
+                    model: M::__TABLE.model,
+                }),
                 1 => Ok(ops::load::<M, A::Database>(rows.split_off(0), &mut conn)
                     .await?
                     .remove(0)),
-                _ => Err(Error::TooManyRows { model: M::NAME }),
+                _ => Err(Error::TooManyRows {
+                    model: M::__TABLE.model,
+                }),
             }
         }
     }
@@ -97,11 +100,11 @@ impl<M: Model> Select<M> {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = self
                 .plan
-                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::Count)
+                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::Count)
                 .await?;
             let count = match rows.first() {
                 Some(row) => <A::Database as Backend>::get::<i64>(row, 0)
-                    .map_err(|e| Error::from_sqlx(M::NAME, e))?,
+                    .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?,
                 None => 0,
             };
             Ok(u64::try_from(count).unwrap_or(0))
@@ -119,15 +122,17 @@ impl<M: Model> Select<M> {
             let rows = self
                 .at_most(1)
                 .plan
-                .rows::<A::Database>(&mut conn, Table::of::<M>(), Columns::One)
+                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::One)
                 .await?;
             Ok(!rows.is_empty())
         }
     }
 }
 
-pub(crate) async fn acquire<'c, M: Model, A: Acquire<'c>>(db: A) -> Result<A::Connection, Error> {
-    db.acquire().await.map_err(|e| Error::from_sqlx(M::NAME, e))
+pub(crate) async fn acquire<'c, M: Record, A: Acquire<'c>>(db: A) -> Result<A::Connection, Error> {
+    db.acquire()
+        .await
+        .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))
 }
 
 impl Plan {
@@ -182,7 +187,7 @@ pub(crate) async fn fetch<DB: Backend>(
         .map_err(|e| Error::from_sqlx(model, e))
 }
 
-/// A raw SQL read of model `M`, made by [`Model::from_sql`]: its rows are decoded by column
+/// A raw SQL read of model `M`, made by [`Model::from_sql`](crate::Model::from_sql): its rows are decoded by column
 /// name and run `load` listeners, as every read of a model does.
 #[must_use = "nothing runs until `all` or `first` is awaited"]
 pub struct FromSql<'q, M, DB: Backend> {
@@ -190,7 +195,7 @@ pub struct FromSql<'q, M, DB: Backend> {
     model: PhantomData<fn() -> M>,
 }
 
-impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
+impl<'q, M: Record, DB: Backend> FromSql<'q, M, DB> {
     pub(crate) fn new(query: Query<'q, DB>) -> Self {
         FromSql {
             query,
@@ -214,7 +219,7 @@ impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = DB::fetch_all(&mut conn, self.query)
                 .await
-                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+                .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
             load_by_name::<M, DB>(rows, &mut conn).await
         }
     }
@@ -233,7 +238,7 @@ impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
             let mut conn = acquire::<M, A>(db).await?;
             let row = DB::fetch_optional(&mut conn, self.query)
                 .await
-                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+                .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
             let models = load_by_name::<M, DB>(row.into_iter().collect(), &mut conn).await?;
             Ok(models.into_iter().next())
         }
@@ -242,7 +247,7 @@ impl<'q, M: Model, DB: Backend> FromSql<'q, M, DB> {
 
 /// Decodes rows by column name and runs `load` listeners on each, as [`ops::load`] does for
 /// rows in column order.
-async fn load_by_name<M: Model, DB: Backend>(
+async fn load_by_name<M: Record, DB: Backend>(
     rows: Vec<DB::Row>,
     conn: &mut DB::Connection,
 ) -> Result<Vec<M>, Error> {
@@ -250,40 +255,21 @@ async fn load_by_name<M: Model, DB: Backend>(
         return Ok(Vec::new());
     };
     // Every row of one statement has the same columns: find them once.
-    let map = by_name::<DB>(Table::of::<M>(), first).map_err(|e| Error::from_sqlx(M::NAME, e))?;
+    let map =
+        by_name::<DB>(M::__TABLE, first).map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     let mut session = Session::<DB>::new(conn);
     let loaded = async {
         let mut models = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut model = M::__from_row_at::<DB>(row, ColumnMap(Some(&map)))
-                .map_err(|e| Error::from_sqlx(M::NAME, e))?;
-            crate::events::run_mut(&mut model, Event::Load, &mut session).await?;
+                .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+            crate::listen::run_mut(&mut model, Event::Load, &mut session).await?;
             models.push(model);
         }
         Ok(models)
     };
     let outcome = ops::catch_panic(loaded).await;
     ops::finish::<M, _, _>(session, outcome).await
-}
-
-/// Where each of a model's columns is in a row: at its own position in `Model::COLUMNS`
-/// (the rows of model-core's own statements), or wherever a raw statement put it.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct ColumnMap<'a>(Option<&'a [usize]>);
-
-impl ColumnMap<'_> {
-    /// Every column at its own position.
-    pub const POSITIONAL: ColumnMap<'static> = ColumnMap(None);
-
-    /// The position in the row of `Model::COLUMNS[column]`.
-    #[inline]
-    pub fn at(self, column: usize) -> usize {
-        match self.0 {
-            Some(map) => map[column],
-            None => column,
-        }
-    }
 }
 
 /// For each of the table's columns, the position of the first column of that name in `row`.
@@ -303,7 +289,7 @@ fn by_name<DB: Backend>(table: Table, row: &DB::Row) -> Result<Vec<usize>, sqlx:
 
 /// `sqlx::FromRow` for models: decodes by column name, runs no listener.
 #[doc(hidden)]
-pub fn from_row<M: Model, DB: Backend>(row: &DB::Row) -> Result<M, sqlx::Error> {
-    let map = by_name::<DB>(Table::of::<M>(), row)?;
+pub fn from_row<M: Record, DB: Backend>(row: &DB::Row) -> Result<M, sqlx::Error> {
+    let map = by_name::<DB>(M::__TABLE, row)?;
     M::__from_row_at::<DB>(row, ColumnMap(Some(&map)))
 }

@@ -5,21 +5,10 @@
 use super::column::Sort;
 use super::filter::{Node, Op};
 use super::pattern::Case;
-use super::value::Value;
-use crate::backend::Dialect;
+use crate::base::dialect::Dialect;
+use crate::db::value::Value;
 
-/// The table a statement is about: a model's constants, passed around untyped so that
-/// building SQL is one function for every model.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Table {
-    /// The model's name, for errors.
-    pub(crate) model: &'static str,
-    pub(crate) schema: Option<&'static str>,
-    pub(crate) name: &'static str,
-    pub(crate) columns: &'static [&'static str],
-    /// The primary key's columns: one, or several for a composite key.
-    pub(crate) key: &'static [usize],
-}
+pub(crate) use crate::base::table::Table;
 
 /// A statement being written, and the values it binds, in order.
 pub(crate) struct Sql<'v> {
@@ -59,7 +48,7 @@ impl<'v> Sql<'v> {
     /// sent: the driver would refuse it too, but as an error that reads like a broken
     /// connection.
     pub(crate) fn check_binds(&self) -> Result<(), crate::Error> {
-        let limit = crate::statements::max_binds(self.dialect);
+        let limit = crate::base::statements::max_binds(self.dialect);
         match self.values.len() {
             values if values > limit => Err(crate::Error::TooManyValues {
                 model: self.table.model,
@@ -402,6 +391,7 @@ mod tests {
         name: "posts",
         columns: &["id", "title", "views"],
         key: &[0],
+        version: None,
     };
 
     fn compare(column: usize, op: Op, value: impl Value + 'static) -> Node {
@@ -520,6 +510,7 @@ mod tests {
             name: "post_tag",
             columns: &["post_id", "note", "tag"],
             key: &[0, 2],
+            version: None,
         };
         let (post, tag) = (7_i64, String::from("rust"));
         let after: [&dyn Value; 2] = [&post, &tag];

@@ -16,14 +16,14 @@ use sqlx::Acquire;
 
 use super::column::Sort;
 use super::read::{acquire, fetch};
-use super::sql::{Columns, Sql, Table};
-use super::value::Value;
+use super::sql::{Columns, Sql};
 use super::{Plan, Select};
-use crate::backend::Backend;
-use crate::error::Error;
-use crate::key::PrimaryKey as _;
-use crate::model::Model;
-use crate::ops;
+use crate::base::error::Error;
+use crate::db::backend::Backend;
+use crate::db::key::PrimaryKey as _;
+use crate::db::value::Value;
+use crate::listen::record::Record;
+use crate::write::ops;
 
 /// Rows per chunk.
 const CHUNK: i64 = 1000;
@@ -47,17 +47,17 @@ struct Chunk<'c, M> {
 }
 
 /// What a chunk's read needs, handed from each chunk to the next.
-struct Keyset<M: Model, C> {
+struct Keyset<M: Record, C> {
     conn: C,
     plan: Plan,
     descending: bool,
     /// The key of the last row read, once a chunk was read.
-    after: Option<M::Key>,
+    after: Option<M::__Key>,
     /// How many rows the `limit` still allows.
     remaining: Option<i64>,
 }
 
-impl<M: Model> Select<M> {
+impl<M: Record> Select<M> {
     /// Streams the selected rows, reading them 1,000 at a time by primary key, and runs
     /// `load` listeners on each chunk as it is read: memory holds one chunk, however many
     /// rows match. Holds one connection of `db` until the stream is dropped.
@@ -86,7 +86,7 @@ impl<M: Model> Select<M> {
         A::Database: Backend,
     {
         let first: ChunkFuture<'c, M> = Box::pin(async move {
-            let table = Table::of::<M>();
+            let table = M::__TABLE;
             let mut plan = self.plan;
             let descending = plan.order.first().is_some_and(|sort| sort.descending);
             // The key's columns (or the first of them), in key order, all one way.
@@ -98,7 +98,7 @@ impl<M: Model> Select<M> {
                     .all(|(sort, &key)| sort.column == key && sort.descending == descending);
             if !in_key_order {
                 return Err(Error::Unsupported {
-                    model: M::NAME,
+                    model: M::__TABLE.model,
                     what: "stream() reads in primary-key order (a composite key's parts in \
                            field order, all one way); order_by() another column only for \
                            all() or first()",
@@ -136,7 +136,7 @@ impl<M: Model> Select<M> {
 /// Reads one chunk and loads it; returns it with the read of the next one.
 fn chunk<'c, M, DB, C>(mut state: Keyset<M, C>) -> ChunkFuture<'c, M>
 where
-    M: Model,
+    M: Record,
     DB: Backend,
     C: DerefMut<Target = DB::Connection> + Send + 'c,
 {
@@ -156,7 +156,7 @@ where
             .after
             .is_some()
             .then_some((state.descending, key.as_slice()));
-        let mut sql = Sql::new(DB::DIALECT, Table::of::<M>());
+        let mut sql = Sql::new(DB::DIALECT, M::__TABLE);
         sql.select(Columns::All);
         sql.where_(state.plan.filter.as_ref(), after);
         sql.order_by(&state.plan.order);
@@ -165,8 +165,8 @@ where
         // The key as read, before a `load` listener could change the field.
         let last = match rows.last() {
             Some(row) => Some(
-                M::Key::__get::<DB>(row, M::PRIMARY_KEY)
-                    .map_err(|e| Error::from_sqlx(M::NAME, e))?,
+                M::__Key::__get::<DB>(row, M::__TABLE.key)
+                    .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?,
             ),
             None => None,
         };
@@ -182,7 +182,7 @@ where
     })
 }
 
-impl<M: Model> ModelStream<'_, M> {
+impl<M: Record> ModelStream<'_, M> {
     /// The next model: `None` at the end.
     pub async fn next(&mut self) -> Option<Result<M, Error>> {
         std::future::poll_fn(|cx| self.poll_model(cx)).await
@@ -212,7 +212,7 @@ impl<M: Model> ModelStream<'_, M> {
     }
 }
 
-impl<M: Model> futures_core::Stream for ModelStream<'_, M> {
+impl<M: Record> futures_core::Stream for ModelStream<'_, M> {
     type Item = Result<M, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {

@@ -8,17 +8,17 @@ use sqlx::{Acquire, AssertSqlSafe, Connection as _};
 
 use super::column::Assignment;
 use super::read::{acquire, fetch};
-use super::sql::{Columns, Sql, Table};
-use super::value::{bind_all, Value};
+use super::sql::{Columns, Sql};
 use super::{Plan, Select};
-use crate::backend::{Backend, Dialect};
-use crate::commit;
-use crate::conn::Conn;
-use crate::error::Error;
-use crate::listener::Event;
-use crate::model::Model;
-use crate::ops;
-use crate::session::Session;
+use crate::base::error::Error;
+use crate::db::backend::{Backend, Dialect};
+use crate::db::commit;
+use crate::db::conn::Conn;
+use crate::db::session::Session;
+use crate::db::value::{bind_all, Value};
+use crate::listen::listener::Event;
+use crate::listen::record::Record;
+use crate::write::ops;
 
 /// The events whose listeners a set-based update runs, and whether the model has any.
 const UPDATE: [Event; 5] = [
@@ -36,7 +36,7 @@ const DELETE: [Event; 5] = [
     Event::AfterRollback,
 ];
 
-impl<M: Model> Select<M> {
+impl<M: Record> Select<M> {
     /// Sets columns of every selected row and returns how many rows were updated.
     ///
     /// `set` names the changes: `|p| p.published.set(true)`, or several in an array,
@@ -46,7 +46,7 @@ impl<M: Model> Select<M> {
     /// they run once per row, with that row's data: the selected rows are read (and locked:
     /// `FOR UPDATE` on PostgreSQL and MySQL) as [`Select::all`] reads them, `load`
     /// listeners included; the changes are applied to each; then they are written as
-    /// [`Model::update_all`] writes them (every row's `before_update`, then the `UPDATE`s,
+    /// [`Model::update_all`](crate::Model::update_all) writes them (every row's `before_update`, then the `UPDATE`s,
     /// then every row's `after_update`), so `before_update` sees the new values and what
     /// it changes is written too. All in one transaction: a listener's veto on any row
     /// writes none of them. Without such listeners (and without `order_by`, `limit` or
@@ -63,7 +63,7 @@ impl<M: Model> Select<M> {
     /// ```
     pub fn update<'c, A, S>(
         self,
-        set: impl FnOnce(&M::Columns) -> S,
+        set: impl FnOnce(&M::__Columns) -> S,
         db: A,
     ) -> impl Future<Output = Result<u64, Error>> + Send
     where
@@ -75,9 +75,9 @@ impl<M: Model> Select<M> {
         async move {
             // As `Model::update`: the key names the row, on either path below (a key the
             // database generates may refuse to be written at all).
-            if set.iter().any(|a| M::PRIMARY_KEY.contains(&a.column)) {
+            if set.iter().any(|a| M::__TABLE.key.contains(&a.column)) {
                 return Err(Error::Unsupported {
-                    model: M::NAME,
+                    model: M::__TABLE.model,
                     what: "an update cannot set the primary key: it names the row; delete \
                            the row and insert it under the new key",
                 });
@@ -93,7 +93,7 @@ impl<M: Model> Select<M> {
                                 assignment.change.apply(model);
                             }
                         }
-                        Box::pin(M::update_all(models, conn))
+                        Box::pin(ops::update_all(models, conn))
                     },
                 )
                 .await;
@@ -114,7 +114,7 @@ impl<M: Model> Select<M> {
     ///
     /// When `M` has `before_delete`, `after_delete` or `after_delete_commit` listeners, they
     /// run once per row, with that row's data: the selected rows are read (and locked) as
-    /// [`Select::all`] reads them, then deleted as [`Model::delete_all`] deletes them, in
+    /// [`Select::all`] reads them, then deleted as [`Model::delete_all`](crate::Model::delete_all) deletes them, in
     /// one transaction: a `before_delete` veto on any row deletes none of them. Without
     /// such listeners (and without `order_by`, `limit` or `offset`) it is one
     /// `DELETE ... WHERE`.
@@ -125,9 +125,12 @@ impl<M: Model> Select<M> {
     {
         async move {
             if has_listeners::<M>(&DELETE) || self.plan.is_page() {
-                return per_row(self.plan, db, Event::AfterDeleteCommit, |models, conn| {
-                    Box::pin(M::delete_all(models, conn))
-                })
+                return per_row(
+                    self.plan,
+                    db,
+                    Event::AfterDeleteCommit,
+                    |models: &mut [M], conn| Box::pin(ops::delete_all(models, conn)),
+                )
                 .await;
             }
             statement::<M, A>(self.plan, None, db).await
@@ -136,11 +139,11 @@ impl<M: Model> Select<M> {
 }
 
 /// Whether `M` has a listener of any of `events`: struct-side, function-side or run-time.
-fn has_listeners<M: Model>(events: &[Event]) -> bool {
+fn has_listeners<M: Record>(events: &[Event]) -> bool {
     let state = M::__listeners().state();
     events
         .iter()
-        .any(|&event| crate::events::has_in::<M>(state, event))
+        .any(|&event| crate::listen::has_in::<M>(state, event))
 }
 
 impl Plan {
@@ -163,7 +166,7 @@ async fn per_row<'c, M, A, W>(
     write: W,
 ) -> Result<u64, Error>
 where
-    M: Model,
+    M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
     W: for<'t> FnOnce(&'t mut [M], &'t mut Conn<A::Database>) -> WriteFuture<'t> + Send,
@@ -172,16 +175,18 @@ where
     if conn.is_in_transaction() {
         // As `ops::write`: a commit nobody will report cannot run the commit listeners.
         let state = M::__listeners().state();
-        let listens = |e| crate::events::has_in::<M>(state, e);
-        if crate::events::needs_commit_scope(commit_event, listens) && !commit::is_open() {
-            return Err(Error::CommitScope { model: M::NAME });
+        let listens = |e| crate::listen::has_in::<M>(state, e);
+        if crate::listen::needs_commit_scope(commit_event, listens) && !commit::is_open() {
+            return Err(Error::CommitScope {
+                model: M::__TABLE.model,
+            });
         }
         return Box::pin(per_row_on::<M, A::Database, W>(plan, &mut conn, write)).await;
     }
     commit::outermost(Box::pin(async {
         let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
             .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
         per_row_on::<M, A::Database, W>(plan, &mut conn, write).await
     }))
     .await
@@ -193,18 +198,18 @@ async fn per_row_on<M, DB, W>(
     write: W,
 ) -> Result<u64, Error>
 where
-    M: Model,
+    M: Record,
     DB: Backend,
     W: for<'t> FnOnce(&'t mut [M], &'t mut Conn<DB>) -> WriteFuture<'t> + Send,
 {
-    let table = Table::of::<M>();
+    let table = M::__TABLE;
     plan.prepare(table, DB::DIALECT)?;
     let outermost = !conn.is_in_transaction();
     let mut session = Session::<DB>::new(conn);
     session
         .begin()
         .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+        .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     let work = async {
         let mut sql = plan.select(table, DB::DIALECT, Columns::All);
         sql.for_update();
@@ -229,11 +234,11 @@ async fn statement<'c, M, A>(
     db: A,
 ) -> Result<u64, Error>
 where
-    M: Model,
+    M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let table = Table::of::<M>();
+    let table = M::__TABLE;
     let dialect = <A::Database as Backend>::DIALECT;
     plan.prepare(table, dialect)?;
     let mut sql = Sql::new(dialect, table);
@@ -244,11 +249,11 @@ where
                 value
                     .prepare(dialect)
                     .and_then(|()| match length {
-                        Some(max) => crate::column::check_text(value.text(), max),
+                        Some(max) => crate::base::column::check_text(value.text(), max),
                         None => Ok(()),
                     })
                     .map_err(|reason| Error::Value {
-                        model: M::NAME,
+                        model: M::__TABLE.model,
                         column: table.columns[*column],
                         reason,
                     })?;
@@ -276,7 +281,7 @@ where
 /// a failed statement there would abort the caller's whole transaction.
 async fn run<'c, M, A>(sql: Sql<'_>, db: A) -> Result<u64, Error>
 where
-    M: Model,
+    M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
@@ -290,14 +295,14 @@ where
         true => None,
         false => <A::Database as Backend>::__writer_turn(&mut conn)
             .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?,
+            .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?,
     };
     let mut session = Session::<A::Database>::new(&mut conn);
     if in_transaction && <A::Database as Backend>::DIALECT == Dialect::Postgres {
         session
             .begin()
             .await
-            .map_err(|e| Error::from_sqlx(M::NAME, e))?;
+            .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     }
     // Without a transaction the statement commits on its own: a connection lost during it
     // leaves the outcome unknown, as during a COMMIT.
@@ -308,11 +313,11 @@ where
         .map_err(|error| if autocommit { error.at_commit() } else { error })
 }
 
-async fn execute<M: Model, DB: Backend>(
+async fn execute<M: Record, DB: Backend>(
     conn: &mut DB::Connection,
-    query: crate::backend::Query<'_, DB>,
+    query: crate::base::dialect::Query<'_, DB>,
 ) -> Result<u64, Error> {
     DB::execute(conn, query)
         .await
-        .map_err(|e| Error::from_sqlx(M::NAME, e))
+        .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))
 }

@@ -7,20 +7,19 @@
 //! `scale`, `unique`, `index`, `default`, `references` and `on_delete` add to them (see the
 //! [crate docs](crate)).
 
-pub(crate) mod ddl;
 #[doc(hidden)]
-pub mod def;
+pub use crate::base::def;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use sqlx::{Acquire, AssertSqlSafe};
 
-use crate::backend::{Backend, Dialect};
-use crate::conn::Conn;
-use crate::error::Error;
+use crate::base::ddl::{self, TableDef};
+use crate::base::error::Error;
+use crate::db::backend::{Backend, Dialect};
+use crate::db::conn::Conn;
 use crate::model::Model;
-use def::ColumnDef;
 
 /// The tables of some models, in the order they were added.
 ///
@@ -66,30 +65,7 @@ use def::ColumnDef;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    tables: Vec<Table>,
-}
-
-/// One model's table, as [`ddl`] needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Table {
-    model: &'static str,
-    schema: Option<&'static str>,
-    name: &'static str,
-    columns: &'static [&'static str],
-    defs: &'static [ColumnDef],
-    /// `Model::PRIMARY_KEY`: one column, or several for a composite key.
-    key: &'static [usize],
-}
-
-impl Table {
-    /// The index of an `Option<_>` primary key, which the database generates.
-    fn generated_key(&self) -> Option<usize> {
-        match self.key {
-            &[key] => self.defs[key].nullable.then_some(key),
-            // A composite key is never generated: the derive refuses `Option` parts.
-            _ => None,
-        }
-    }
+    tables: Vec<TableDef>,
 }
 
 impl Schema {
@@ -107,7 +83,7 @@ impl Schema {
             "the column descriptions of {} are those of #[derive(Model)]",
             M::NAME
         );
-        self.tables.push(Table {
+        self.tables.push(TableDef {
             model: M::NAME,
             schema: M::SCHEMA,
             name: M::TABLE,
@@ -335,4 +311,23 @@ fn last_version(dir: &Path) -> std::io::Result<i64> {
         }
     }
     Ok(last)
+}
+
+/// The foreign key of a `#[model(references = M)]` field of type `T`, for the derive's
+/// `__COLUMN_DEFS`. The bounds are the compile-time checks: `M` is a model, and `T` holds its
+/// key (`M::Key` or `Option<M::Key>`), which also refuses a model with a composite key.
+#[doc(hidden)]
+pub const fn references<M, T>(on_delete: Option<def::OnDelete>) -> def::ForeignKey
+where
+    M: Model,
+    T: def::HoldsKeyOf<M::Key>,
+{
+    def::ForeignKey {
+        model: M::NAME,
+        schema: M::SCHEMA,
+        table: M::TABLE,
+        columns: M::COLUMNS,
+        key: M::PRIMARY_KEY,
+        on_delete,
+    }
 }

@@ -63,6 +63,14 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
         impl ::model_core::__private::Record for #ident #where_clause #change_bounds {
             type __Key = #key_type;
+            const __TABLE: ::model_core::__private::Table = ::model_core::__private::Table {
+                model: <Self as ::model_core::__private::Model>::NAME,
+                schema: <Self as ::model_core::__private::Model>::SCHEMA,
+                name: <Self as ::model_core::__private::Model>::TABLE,
+                columns: <Self as ::model_core::__private::Model>::COLUMNS,
+                key: <Self as ::model_core::__private::Model>::PRIMARY_KEY,
+                version: <Self as ::model_core::__private::Record>::__VERSION,
+            };
             #schema
             #handles
 
@@ -71,7 +79,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             ) -> &'static ::model_core::__private::Statements {
                 static STATEMENTS: ::model_core::__private::StatementCache =
                     ::model_core::__private::StatementCache::new();
-                STATEMENTS.get::<Self>(dialect)
+                STATEMENTS.get(dialect, &<Self as ::model_core::__private::Record>::__TABLE)
             }
 
             #key_accessors

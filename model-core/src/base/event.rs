@@ -1,0 +1,124 @@
+//! The events of a model's life, by name, and the manifest entry of one listener: what
+//! errors, listeners and generated code all name.
+
+use std::fmt;
+
+/// A point in a model's life at which listeners run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// Before the `INSERT`; listeners get `&mut Model` and may change what is written.
+    BeforeInsert,
+    /// After the `INSERT`, in the same transaction; listeners get `&Model` with its key set.
+    AfterInsert,
+    /// Before the `UPDATE`; listeners get `&mut Model` and may change what is written.
+    BeforeUpdate,
+    /// After the `UPDATE`, in the same transaction; listeners get `&Model`.
+    AfterUpdate,
+    /// Before the `DELETE`; listeners get `&Model` (nothing of it is written) and may veto.
+    BeforeDelete,
+    /// After the `DELETE`, in the same transaction; listeners get `&Model`.
+    AfterDelete,
+    /// After a row was read into a model; listeners get `&mut Model`.
+    Load,
+    /// Right before the outermost transaction commits, inside it: once for each row written
+    /// in the transaction (and not rolled back with a savepoint), in write order. Listeners
+    /// get `&Model`, as it was written (a clone), and may veto the commit or, async, run SQL
+    /// that commits with it.
+    BeforeCommit,
+    /// After the transaction that inserted the row committed; listeners get `&Model`. For
+    /// effects outside the database (an email, a message) that must not happen for a write
+    /// that is rolled back.
+    AfterInsertCommit,
+    /// After the transaction that updated the row committed; listeners get `&Model`.
+    AfterUpdateCommit,
+    /// After the transaction that deleted the row committed; listeners get `&Model`.
+    AfterDeleteCommit,
+    /// After the transaction (or savepoint) that wrote the row rolled back; listeners get
+    /// `&Model` as it was written (a clone). For undoing effects outside the database that an
+    /// `after_*` listener had. Runs for each row whose statement ran (its `after_insert`,
+    /// `after_update` or `after_delete` point was reached) and was then rolled back, never
+    /// for a committed one.
+    AfterRollback,
+}
+
+impl Event {
+    /// Every event, in lifecycle order.
+    pub const ALL: [Event; 12] = [
+        Event::BeforeInsert,
+        Event::AfterInsert,
+        Event::BeforeUpdate,
+        Event::AfterUpdate,
+        Event::BeforeDelete,
+        Event::AfterDelete,
+        Event::Load,
+        Event::BeforeCommit,
+        Event::AfterInsertCommit,
+        Event::AfterUpdateCommit,
+        Event::AfterDeleteCommit,
+        Event::AfterRollback,
+    ];
+
+    /// The event's name as written in `#[listens_for(...)]`, e.g. `"before_insert"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Event::BeforeInsert => "before_insert",
+            Event::AfterInsert => "after_insert",
+            Event::BeforeUpdate => "before_update",
+            Event::AfterUpdate => "after_update",
+            Event::BeforeDelete => "before_delete",
+            Event::AfterDelete => "after_delete",
+            Event::Load => "load",
+            Event::BeforeCommit => "before_commit",
+            Event::AfterInsertCommit => "after_insert_commit",
+            Event::AfterUpdateCommit => "after_update_commit",
+            Event::AfterDeleteCommit => "after_delete_commit",
+            Event::AfterRollback => "after_rollback",
+        }
+    }
+
+    /// Whether listeners of this event run after the outermost commit, outside any
+    /// transaction.
+    pub const fn is_after_commit(self) -> bool {
+        matches!(
+            self,
+            Event::AfterInsertCommit | Event::AfterUpdateCommit | Event::AfterDeleteCommit
+        )
+    }
+
+    /// Whether listeners of this event run once the outermost transaction has ended (the
+    /// `after_*_commit` events and `after_rollback`): they take no connection and cannot
+    /// veto.
+    pub const fn is_after_transaction(self) -> bool {
+        self.is_after_commit() || matches!(self, Event::AfterRollback)
+    }
+
+    /// The event's position in [`Event::ALL`].
+    pub(crate) const fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// Whether listeners of this event get the model mutably.
+    pub const fn is_mutable(self) -> bool {
+        matches!(
+            self,
+            Event::BeforeInsert | Event::BeforeUpdate | Event::Load
+        )
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One entry of a model's listener manifest, [`crate::Model::LISTENERS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerInfo {
+    /// The event it listens to.
+    pub event: Event,
+    /// The function's path as written in the attribute, e.g. `"audit::record_insert"`.
+    pub listener: &'static str,
+    /// Its position among the listeners of the same event, from 0: the order they run in.
+    pub order: usize,
+}

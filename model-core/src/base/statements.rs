@@ -1,0 +1,564 @@
+//! The SQL text of a model's operations, built once per model and backend.
+
+use std::sync::OnceLock;
+
+use crate::base::dialect::Dialect;
+use crate::base::table::Table;
+
+/// The SQL of every operation of one model on one backend.
+///
+/// Built from the model's table and column names by [`Statements::build`], the only place in
+/// model-core that writes SQL. Identifiers are always quoted with [`Dialect::quote`] and every
+/// value is a placeholder: no value ever becomes SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statements {
+    /// `INSERT` of every column but the key, which the database generates (the key comes
+    /// back through `RETURNING` or the driver's last-insert-id).
+    pub insert: String,
+    /// `INSERT` of every column, key included.
+    pub insert_with_key: String,
+    /// `UPDATE` of every column but the key, `WHERE` key = ? (every part of a composite key:
+    /// `a = ? AND b = ?`), and `AND` version = ? for a model with a `#[model(version)]`
+    /// column. The key is never set: it names the row, and
+    /// a key the database generates may refuse to be written (PostgreSQL's `GENERATED
+    /// ALWAYS`). Empty for a table of just its key, which has nothing to set.
+    pub update: String,
+    /// `DELETE ... WHERE` key = ?, and `AND` version = ? for a model with a version column.
+    pub delete: String,
+    /// `SELECT` of every column `WHERE` key = ?.
+    pub select_by_key: String,
+    /// [`Statements::select_by_key`], locking the row until the transaction ends (`FOR
+    /// UPDATE` on PostgreSQL and MySQL; SQLite's write transaction holds the whole database).
+    pub select_for_update: String,
+    /// `SELECT` of every column of every row, by key.
+    pub select_all: String,
+    /// `SELECT` of every column, by key ascending, `LIMIT ? OFFSET ?`.
+    pub select_page_asc: String,
+    /// `SELECT` of every column, by key descending, `LIMIT ? OFFSET ?`.
+    pub select_page_desc: String,
+    /// What the multi-row statements are built from.
+    many: Many,
+}
+
+/// The parts of the multi-row statements, whose text depends on the number of rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Many {
+    dialect: Dialect,
+    /// `INSERT INTO t (every column but the key) VALUES `.
+    insert_head: String,
+    /// `INSERT INTO t (every column) VALUES `.
+    insert_with_key_head: String,
+    /// ` RETURNING key`, or nothing where there is no `RETURNING`.
+    returning: String,
+    /// `DELETE FROM t WHERE key IN `, or `(a, b) IN ` for a composite key.
+    delete_head: String,
+    /// `SELECT key FROM t WHERE key IN `, every key column for a composite key.
+    select_keys_head: String,
+    /// How many columns there are, key included.
+    columns: usize,
+    /// `UPDATE t SET `, and every column quoted, for [`Statements::update_columns`].
+    update_head: String,
+    quoted: Vec<String>,
+    /// The key's columns, indices into `quoted`.
+    key: Vec<usize>,
+    /// The index of the `#[model(version)]` column, if there is one.
+    version: Option<usize>,
+}
+
+/// The most values one statement may bind on each backend: SQLite's default
+/// `SQLITE_MAX_VARIABLE_NUMBER` (32,766 since 3.32), and the 16-bit parameter count of the
+/// PostgreSQL and MySQL protocols.
+pub(crate) const fn max_binds(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Sqlite => 32_766,
+        Dialect::Postgres | Dialect::MySql => 65_535,
+    }
+}
+
+impl Statements {
+    /// Builds the statements for `table` with `columns`, of which those at `primary_key`
+    /// are the primary key (one index, or several for a composite key).
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title", "order"], &[0]);
+    /// assert_eq!(sql.insert, r#"INSERT INTO "posts" ("title", "order") VALUES ($1, $2) RETURNING "id""#);
+    /// assert_eq!(sql.update, r#"UPDATE "posts" SET "title" = $1, "order" = $2 WHERE "id" = $3"#);
+    ///
+    /// let sql = Statements::build(Dialect::Sqlite, "post_tag", &["post_id", "tag_id", "note"], &[0, 1]);
+    /// assert_eq!(sql.delete, r#"DELETE FROM "post_tag" WHERE "post_id" = ? AND "tag_id" = ?"#);
+    /// ```
+    pub fn build(dialect: Dialect, table: &str, columns: &[&str], primary_key: &[usize]) -> Self {
+        Self::build_in(dialect, None, table, columns, primary_key, None)
+    }
+
+    /// [`Statements::build`] for a model whose `columns[version]` is its `#[model(version)]`
+    /// column: `update` and `delete` also require the version the model was read with.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_versioned(Dialect::Sqlite, "items", &["id", "stock", "v"], &[0], Some(2));
+    /// assert_eq!(sql.update, r#"UPDATE "items" SET "stock" = ?, "v" = ? WHERE "id" = ? AND "v" = ?"#);
+    /// assert_eq!(sql.delete, r#"DELETE FROM "items" WHERE "id" = ? AND "v" = ?"#);
+    /// ```
+    pub fn build_versioned(
+        dialect: Dialect,
+        table: &str,
+        columns: &[&str],
+        primary_key: &[usize],
+        version: Option<usize>,
+    ) -> Self {
+        Self::build_in(dialect, None, table, columns, primary_key, version)
+    }
+
+    /// The statements of a model's table.
+    pub fn of(dialect: Dialect, table: &Table) -> Self {
+        Self::build_in(
+            dialect,
+            table.schema,
+            table.name,
+            table.columns,
+            table.key,
+            table.version,
+        )
+    }
+
+    /// [`Statements::build_versioned`] for a table in `schema` (`"schema"."table"`).
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_in(Dialect::MySql, Some("library"), "books", &["id", "title"], &[0], None);
+    /// assert_eq!(sql.delete, "DELETE FROM `library`.`books` WHERE `id` = ?");
+    /// ```
+    pub fn build_in(
+        dialect: Dialect,
+        schema: Option<&str>,
+        table: &str,
+        columns: &[&str],
+        primary_key: &[usize],
+        version: Option<usize>,
+    ) -> Self {
+        assert!(!primary_key.is_empty(), "a model has a primary key");
+        let q = |ident: &str| dialect.quote(ident);
+        let table = dialect.quote_table(schema, table);
+        let all: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        let keys: Vec<&str> = primary_key.iter().map(|&i| all[i].as_str()).collect();
+        let key_list = keys.join(", ");
+        let without_key: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !primary_key.contains(i))
+            .map(|(_, c)| q(c))
+            .collect();
+        let placeholders = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| dialect.placeholder(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // `"a" = ? AND "b" = ?`, the key's placeholders numbered on from `after`.
+        let key_is = |after: usize| {
+            keys.iter()
+                .enumerate()
+                .map(|(i, key)| format!("{key} = {}", dialect.placeholder(after + i + 1)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let select = format!("SELECT {} FROM {table}", all.join(", "));
+
+        let mut insert = if without_key.is_empty() {
+            // A table of just a generated key.
+            match dialect {
+                Dialect::MySql => format!("INSERT INTO {table} () VALUES ()"),
+                Dialect::Sqlite | Dialect::Postgres => {
+                    format!("INSERT INTO {table} DEFAULT VALUES")
+                }
+            }
+        } else {
+            format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                without_key.join(", "),
+                placeholders(1, without_key.len())
+            )
+        };
+        let returning = if dialect.has_returning() {
+            format!(" RETURNING {key_list}")
+        } else {
+            String::new()
+        };
+        insert.push_str(&returning);
+        let insert_with_key = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            all.join(", "),
+            placeholders(1, all.len())
+        );
+        // `AND version = ?` after the key, bound after it.
+        let version_check = |after: usize| match version {
+            Some(v) => format!(" AND {} = {}", all[v], dialect.placeholder(after + 1)),
+            None => String::new(),
+        };
+        let update = if without_key.is_empty() {
+            String::new()
+        } else {
+            let assignments = without_key
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = {}", dialect.placeholder(i + 1)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "UPDATE {table} SET {assignments} WHERE {}{}",
+                key_is(without_key.len()),
+                version_check(without_key.len() + keys.len())
+            )
+        };
+        let lock = match dialect {
+            Dialect::Postgres | Dialect::MySql => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        // `"id" IN ` for one key column, `("a", "b") IN ` for a composite key: every
+        // backend compares row values (SQLite since 3.15).
+        let key_in = match keys.as_slice() {
+            [one] => format!("{one} IN "),
+            _ => format!("({key_list}) IN "),
+        };
+        let many = Many {
+            dialect,
+            insert_head: format!("INSERT INTO {table} ({}) VALUES ", without_key.join(", ")),
+            insert_with_key_head: format!("INSERT INTO {table} ({}) VALUES ", all.join(", ")),
+            returning,
+            delete_head: format!("DELETE FROM {table} WHERE {key_in}"),
+            select_keys_head: format!("SELECT {key_list} FROM {table} WHERE {key_in}"),
+            columns: all.len(),
+            update_head: format!("UPDATE {table} SET "),
+            quoted: all.clone(),
+            key: primary_key.to_vec(),
+            version,
+        };
+        let order = |direction: &str| {
+            keys.iter()
+                .map(|key| format!("{key} {direction}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let page = |direction: &str| {
+            format!(
+                "{select} ORDER BY {} LIMIT {} OFFSET {}",
+                order(direction),
+                dialect.placeholder(1),
+                dialect.placeholder(2)
+            )
+        };
+        Statements {
+            insert,
+            insert_with_key,
+            update,
+            delete: format!(
+                "DELETE FROM {table} WHERE {}{}",
+                key_is(0),
+                version_check(keys.len())
+            ),
+            select_by_key: format!("{select} WHERE {}", key_is(0)),
+            select_for_update: format!("{select} WHERE {}{lock}", key_is(0)),
+            select_all: format!("{select} ORDER BY {key_list}"),
+            select_page_asc: page("ASC"),
+            select_page_desc: page("DESC"),
+            many,
+        }
+    }
+
+    /// How many values one row of a multi-row `INSERT` binds.
+    pub(crate) fn insert_binds(&self, with_key: bool) -> usize {
+        if with_key {
+            self.many.columns
+        } else {
+            self.many.columns - self.many.key.len()
+        }
+    }
+
+    /// `INSERT` of `rows` rows in one statement: `VALUES (..), (..), ...`, returning the
+    /// generated keys (`RETURNING`) unless `with_key`. Needs at least one column to insert.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Postgres, "posts", &["id", "title"], &[0]);
+    /// assert_eq!(sql.insert_rows(2, false), r#"INSERT INTO "posts" ("title") VALUES ($1), ($2) RETURNING "id""#);
+    /// ```
+    pub fn insert_rows(&self, rows: usize, with_key: bool) -> String {
+        let many = &self.many;
+        let (head, returning) = if with_key {
+            (&many.insert_with_key_head, "")
+        } else {
+            (&many.insert_head, many.returning.as_str())
+        };
+        let mut sql = head.clone();
+        push_groups(&mut sql, many.dialect, rows, self.insert_binds(with_key));
+        sql.push_str(returning);
+        sql
+    }
+
+    /// `DELETE` of the rows with `rows` keys: `WHERE key IN (..)`.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], &[0]);
+    /// assert_eq!(sql.delete_rows(3), r#"DELETE FROM "posts" WHERE "id" IN (?, ?, ?)"#);
+    /// ```
+    ///
+    /// A composite key's rows are row values: `WHERE ("a", "b") IN ((?, ?), (?, ?))`.
+    pub fn delete_rows(&self, rows: usize) -> String {
+        let mut sql = self.many.delete_head.clone();
+        self.push_keys(&mut sql, rows);
+        sql
+    }
+
+    /// `(?, ?, ?)` for `rows` keys of one column, `((?, ?), (?, ?))` for a composite key.
+    fn push_keys(&self, sql: &mut String, rows: usize) {
+        let many = &self.many;
+        match many.key.len() {
+            1 => push_groups(sql, many.dialect, 1, rows),
+            columns => {
+                sql.push('(');
+                push_groups(sql, many.dialect, rows, columns);
+                sql.push(')');
+            }
+        }
+    }
+
+    /// `UPDATE` of just `columns` (indices into the model's columns, none of them the key
+    /// or the version column), `WHERE` key = ?; for a model with a version column, it is
+    /// set too (after `columns`) and required (after the key): what an update of a
+    /// `#[model(track_changes)]` model sends.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build_versioned(Dialect::Postgres, "items", &["id", "name", "stock", "v"], &[0], Some(3));
+    /// assert_eq!(
+    ///     sql.update_columns(&[2]),
+    ///     r#"UPDATE "items" SET "stock" = $1, "v" = $2 WHERE "id" = $3 AND "v" = $4"#
+    /// );
+    /// ```
+    pub fn update_columns(&self, columns: &[usize]) -> String {
+        use std::fmt::Write as _;
+        let many = &self.many;
+        let mut sql = String::with_capacity(many.update_head.len() + 24 * (columns.len() + 3));
+        sql.push_str(&many.update_head);
+        let mut n = 0;
+        let mut placeholder = |sql: &mut String| {
+            n += 1;
+            match many.dialect {
+                Dialect::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                Dialect::Sqlite | Dialect::MySql => sql.push('?'),
+            }
+        };
+        for (i, &column) in columns.iter().chain(&many.version).enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&many.quoted[column]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
+        sql.push_str(" WHERE ");
+        for (i, &key) in many.key.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" AND ");
+            }
+            sql.push_str(&many.quoted[key]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
+        if let Some(version) = many.version {
+            sql.push_str(" AND ");
+            sql.push_str(&many.quoted[version]);
+            sql.push_str(" = ");
+            placeholder(&mut sql);
+        }
+        sql
+    }
+
+    /// `SELECT key ... WHERE key IN (..)`: which of `rows` keys name a row.
+    pub fn select_keys(&self, rows: usize) -> String {
+        let mut sql = self.many.select_keys_head.clone();
+        self.push_keys(&mut sql, rows);
+        sql
+    }
+}
+
+/// Appends `groups` comma-separated groups of `per_group` placeholders each:
+/// `(?, ?), (?, ?)`, numbered on from 1 on PostgreSQL.
+fn push_groups(sql: &mut String, dialect: Dialect, groups: usize, per_group: usize) {
+    use std::fmt::Write as _;
+    sql.reserve(groups * (per_group * 5 + 4));
+    let mut n = 0;
+    for group in 0..groups {
+        sql.push_str(if group == 0 { "(" } else { ", (" });
+        for value in 0..per_group {
+            if value > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match dialect {
+                Dialect::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                Dialect::Sqlite | Dialect::MySql => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+}
+
+/// Where a model keeps its [`Statements`], one slot per dialect, each built on first use.
+///
+/// The derive puts one in a `static` per model, so a write costs one atomic load, not a
+/// string build.
+#[derive(Debug)]
+pub struct StatementCache {
+    slots: [OnceLock<Statements>; 3],
+}
+
+impl StatementCache {
+    /// An empty cache, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        StatementCache {
+            slots: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// The statements of `table` for `dialect`, built on first use.
+    pub fn get(&'static self, dialect: Dialect, table: &Table) -> &'static Statements {
+        self.slots[dialect as usize].get_or_init(|| Statements::of(dialect, table))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_quotes_with_backticks_and_has_no_returning() {
+        let sql = Statements::build(Dialect::MySql, "user", &["id", "group"], &[0]);
+        assert_eq!(sql.insert, "INSERT INTO `user` (`group`) VALUES (?)");
+        assert_eq!(sql.delete, "DELETE FROM `user` WHERE `id` = ?");
+    }
+
+    #[test]
+    fn quotes_inside_identifiers_are_doubled() {
+        let sql = Statements::build(Dialect::Sqlite, "we\"ird", &["k", "a\"b"], &[0]);
+        assert_eq!(
+            sql.select_by_key,
+            r#"SELECT "k", "a""b" FROM "we""ird" WHERE "k" = ?"#
+        );
+    }
+
+    #[test]
+    fn update_never_sets_the_key() {
+        let sql = Statements::build(Dialect::MySql, "t", &["a", "id", "b"], &[1]);
+        assert_eq!(sql.update, "UPDATE `t` SET `a` = ?, `b` = ? WHERE `id` = ?");
+        assert_eq!(
+            sql.update_columns(&[2]),
+            "UPDATE `t` SET `b` = ? WHERE `id` = ?"
+        );
+        assert_eq!(
+            Statements::build(Dialect::Sqlite, "t", &["id"], &[0]).update,
+            ""
+        );
+    }
+
+    #[test]
+    fn versioned_statements_check_the_version_after_the_key() {
+        let sql =
+            Statements::build_versioned(Dialect::Postgres, "t", &["id", "v", "a"], &[0], Some(1));
+        assert_eq!(
+            sql.update,
+            r#"UPDATE "t" SET "v" = $1, "a" = $2 WHERE "id" = $3 AND "v" = $4"#
+        );
+        assert_eq!(
+            sql.delete,
+            r#"DELETE FROM "t" WHERE "id" = $1 AND "v" = $2"#
+        );
+        assert_eq!(
+            sql.update_columns(&[]),
+            r#"UPDATE "t" SET "v" = $1 WHERE "id" = $2 AND "v" = $3"#
+        );
+        assert_eq!(
+            sql.select_for_update,
+            r#"SELECT "id", "v", "a" FROM "t" WHERE "id" = $1 FOR UPDATE"#
+        );
+    }
+
+    #[test]
+    fn key_only_table_inserts_default_values() {
+        let sql = Statements::build(Dialect::Postgres, "t", &["id"], &[0]);
+        assert_eq!(
+            sql.insert,
+            r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#
+        );
+    }
+
+    #[test]
+    fn composite_keys_name_every_key_column() {
+        let sql = Statements::build_versioned(
+            Dialect::Postgres,
+            "post_tag",
+            &["post_id", "note", "tag_id", "v"],
+            &[0, 2],
+            Some(3),
+        );
+        assert_eq!(
+            sql.update,
+            r#"UPDATE "post_tag" SET "note" = $1, "v" = $2 WHERE "post_id" = $3 AND "tag_id" = $4 AND "v" = $5"#
+        );
+        assert_eq!(
+            sql.update_columns(&[1]),
+            r#"UPDATE "post_tag" SET "note" = $1, "v" = $2 WHERE "post_id" = $3 AND "tag_id" = $4 AND "v" = $5"#
+        );
+        assert_eq!(
+            sql.select_by_key,
+            r#"SELECT "post_id", "note", "tag_id", "v" FROM "post_tag" WHERE "post_id" = $1 AND "tag_id" = $2"#
+        );
+        assert_eq!(
+            sql.delete_rows(2),
+            r#"DELETE FROM "post_tag" WHERE ("post_id", "tag_id") IN (($1, $2), ($3, $4))"#
+        );
+        assert_eq!(
+            sql.select_keys(1),
+            r#"SELECT "post_id", "tag_id" FROM "post_tag" WHERE ("post_id", "tag_id") IN (($1, $2))"#
+        );
+        assert_eq!(
+            sql.select_page_desc,
+            r#"SELECT "post_id", "note", "tag_id", "v" FROM "post_tag" ORDER BY "post_id" DESC, "tag_id" DESC LIMIT $1 OFFSET $2"#
+        );
+        assert_eq!(sql.insert_binds(true), 4);
+    }
+
+    #[test]
+    fn a_schema_qualifies_the_table_everywhere() {
+        let sql = Statements::build_in(
+            Dialect::Sqlite,
+            Some("lib"),
+            "books",
+            &["id", "t"],
+            &[0],
+            None,
+        );
+        for text in [
+            &sql.insert,
+            &sql.insert_with_key,
+            &sql.update,
+            &sql.delete,
+            &sql.select_by_key,
+            &sql.select_all,
+            &sql.delete_rows(2),
+            &sql.select_keys(2),
+            &sql.update_columns(&[1]),
+            &sql.insert_rows(2, true),
+        ] {
+            assert!(text.contains(r#""lib"."books""#), "{text}");
+        }
+    }
+}

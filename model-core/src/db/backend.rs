@@ -1,0 +1,286 @@
+//! The three supported databases behind one small trait.
+//!
+//! Everything that differs between SQLite, PostgreSQL and MySQL/MariaDB lives in this file:
+//! identifier quoting, placeholders, how a generated key comes back, and how a query runs
+//! on a connection. Generated code and the operations in [`crate::write::ops`] are generic over
+//! [`Backend`] and never name a driver.
+
+use std::future::Future;
+
+use sqlx::{Database, MySql, Postgres, Row as _, Sqlite};
+
+use crate::base::column::ColumnType;
+pub use crate::base::dialect::{Dialect, Query};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+    impl Sealed for sqlx::MySql {}
+}
+
+/// A database model-core can write to: [`sqlx::Sqlite`], [`sqlx::Postgres`] or [`sqlx::MySql`]
+/// (which also serves MariaDB).
+///
+/// Sealed: the operations rely on every backend behaving as documented on [`Dialect`].
+pub trait Backend: Database + sealed::Sealed {
+    /// The SQL dialect of this backend.
+    const DIALECT: Dialect;
+
+    /// Binds one column value.
+    fn bind<'q, T: ColumnType>(query: Query<'q, Self>, value: &T) -> Query<'q, Self>;
+
+    /// Reads the column at `index` of `row`.
+    fn get<T: ColumnType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
+
+    /// Runs a statement and returns the number of rows it affected (matched, on MySQL).
+    fn execute<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e;
+
+    /// Runs a query that returns at most one row.
+    fn fetch_optional<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Runs a query and collects every row.
+    fn fetch_all<'e>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Runs an `INSERT` built by [`crate::Statements`] for a generated key and returns the key
+    /// the database chose: from `RETURNING` where the backend has it, from the driver's
+    /// last-insert-id on MySQL.
+    fn insert_returning_key<'e, K: ColumnType>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+    ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
+
+    /// Runs a multi-row `INSERT` of `rows` rows built by [`crate::Statements::insert_rows`]
+    /// for generated keys, and returns the keys in the order of the rows.
+    ///
+    /// The rule relied on: one statement's rows get increasing keys in the order of its
+    /// `VALUES` (SQLite's rowids and PostgreSQL's identity sequences assign them row by row
+    /// as the rows are inserted; MySQL gives a multi-row insert consecutive keys,
+    /// `auto_increment_increment` apart, from `LAST_INSERT_ID()`, when
+    /// `innodb_autoinc_lock_mode` is 0 or 1, which the caller checks). `RETURNING` itself
+    /// promises no order, so its keys are sorted.
+    #[doc(hidden)]
+    fn __insert_rows<'e, K: ColumnType>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+        rows: usize,
+        increment: u64,
+    ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e;
+
+    /// Waits for this writer's turn at the database, where the backend needs writers
+    /// queued in-process (SQLite: see `writers`); `None` where it does not.
+    #[doc(hidden)]
+    fn __writer_turn(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<Option<crate::db::writers::Turn>, sqlx::Error>> + Send + '_;
+}
+
+/// The key of the one row an `INSERT ... RETURNING` returned.
+///
+/// The statement is always run to its end (`fetch_all`), never stopped after the first row
+/// (`fetch_one`): on SQLite a statement sent without `BEGIN` commits when it finishes, and
+/// an error of that commit (a deferred foreign key, a full or read-only disk) is reported
+/// only to whoever steps it to the end. Stopped early, sqlx resets the statement and drops
+/// that error: the write is answered as a success and nothing is stored.
+fn returned_key<R, K>(rows: Vec<R>) -> Result<K, sqlx::Error>
+where
+    R: sqlx::Row,
+    R::Database: Backend,
+    K: ColumnType,
+{
+    match rows.as_slice() {
+        [row] => <R::Database as Backend>::get(row, 0),
+        _ => Err(sqlx::Error::Decode(
+            format!(
+                "INSERT ... RETURNING returned {} rows, expected 1",
+                rows.len()
+            )
+            .into(),
+        )),
+    }
+}
+
+/// The keys a multi-row `INSERT ... RETURNING` returned, in the order they were generated,
+/// which is the order of the rows (see [`Backend::__insert_rows`]).
+fn sorted_keys<R, K>(rows: Vec<R>, expected: usize) -> Result<Vec<K>, sqlx::Error>
+where
+    R: sqlx::Row,
+    R::Database: Backend,
+    K: ColumnType,
+{
+    if rows.len() != expected {
+        return Err(key_count_error(rows.len(), expected));
+    }
+    let mut keys = rows
+        .iter()
+        .map(|row| {
+            let key: K = <R::Database as Backend>::get(row, 0)?;
+            let order = key
+                .__generated_id()
+                .ok_or_else(|| key_count_error(0, expected))?;
+            Ok((order, key))
+        })
+        .collect::<Result<Vec<(i64, K)>, sqlx::Error>>()?;
+    keys.sort_by_key(|(order, _)| *order);
+    Ok(keys.into_iter().map(|(_, key)| key).collect())
+}
+
+fn key_count_error(got: usize, expected: usize) -> sqlx::Error {
+    sqlx::Error::Decode(
+        format!("a multi-row INSERT of {expected} rows gave {got} usable generated keys").into(),
+    )
+}
+
+/// Implements [`Backend`] for one driver. The bodies are the same text for each driver, but
+/// they must be written against the concrete type: sqlx implements `Executor` for each
+/// driver's connection separately, not for `Database::Connection` in general.
+macro_rules! backend {
+    (
+        $db:ty,
+        $dialect:expr,
+        bind: |$bind_query:ident, $value:ident| $bind:expr,
+        insert_key: |$conn:ident, $query:ident| $insert_key:expr,
+        insert_rows: |$rows_conn:ident, $rows_query:ident, $rows:ident, $increment:ident| $insert_rows:expr,
+        writer_turn: |$turn_conn:ident| $writer_turn:expr $(,)?
+    ) => {
+        impl Backend for $db {
+            const DIALECT: Dialect = $dialect;
+
+            #[inline]
+            fn bind<'q, T: ColumnType>(
+                $bind_query: Query<'q, Self>,
+                $value: &T,
+            ) -> Query<'q, Self> {
+                $bind
+            }
+
+            #[inline]
+            fn get<T: ColumnType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error> {
+                let value = row.try_get_raw(index)?;
+                if !T::__NULLABLE && sqlx::ValueRef::is_null(&value) {
+                    return Err(sqlx::Error::ColumnDecode {
+                        index: index.to_string(),
+                        source: Box::new(sqlx::error::UnexpectedNullError),
+                    });
+                }
+                // Each column type says how this backend stores it (`column::Stored`).
+                <T as crate::base::column::Stored<Self>>::decode(value).map_err(|source| {
+                    sqlx::Error::ColumnDecode {
+                        index: index.to_string(),
+                        source,
+                    }
+                })
+            }
+
+            fn execute<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e {
+                async move { Ok(query.execute(conn).await?.rows_affected()) }
+            }
+
+            fn fetch_optional<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e {
+                // Every row is read, not just the first: see `returned_key`.
+                async move { Ok(query.fetch_all(conn).await?.into_iter().next()) }
+            }
+
+            fn fetch_all<'e>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e {
+                query.fetch_all(conn)
+            }
+
+            fn insert_returning_key<'e, K: ColumnType>(
+                $conn: &'e mut Self::Connection,
+                $query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
+                async move { $insert_key }
+            }
+
+            fn __insert_rows<'e, K: ColumnType>(
+                $rows_conn: &'e mut Self::Connection,
+                $rows_query: Query<'e, Self>,
+                $rows: usize,
+                $increment: u64,
+            ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e {
+                async move { $insert_rows }
+            }
+
+            fn __writer_turn(
+                $turn_conn: &mut Self::Connection,
+            ) -> impl Future<Output = Result<Option<crate::db::writers::Turn>, sqlx::Error>> + Send + '_
+            {
+                $writer_turn
+            }
+        }
+    };
+}
+
+backend!(
+    Sqlite,
+    Dialect::Sqlite,
+    bind: |query, value| crate::base::column::Stored::bind(value, query),
+    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_rows: |conn, query, rows, _increment| {
+        sorted_keys(query.fetch_all(conn).await?, rows)
+    },
+    writer_turn: |conn| crate::db::writers::turn(conn),
+);
+
+backend!(
+    Postgres,
+    Dialect::Postgres,
+    bind: |query, value| crate::base::column::Stored::bind(value, query),
+    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_rows: |conn, query, rows, _increment| {
+        sorted_keys(query.fetch_all(conn).await?, rows)
+    },
+    writer_turn: |_conn| std::future::ready(Ok(None)),
+);
+
+backend!(
+    MySql,
+    Dialect::MySql,
+    bind: |query, value| crate::base::column::Stored::bind(value, query),
+    insert_key: |conn, query| {
+        let id = query.execute(conn).await?.last_insert_id();
+        K::__from_insert_id(id).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!(
+                    "last insert id {id} does not fit the primary key type {}",
+                    std::any::type_name::<K>()
+                )
+                .into(),
+            )
+        })
+    },
+    insert_rows: |conn, query, rows, increment| {
+        let done = query.execute(conn).await?;
+        if done.rows_affected() != rows as u64 {
+            return Err(key_count_error(done.rows_affected() as usize, rows));
+        }
+        let first = done.last_insert_id();
+        (0..rows as u64)
+            .map(|i| {
+                first
+                    .checked_add(i * increment)
+                    .and_then(K::__from_insert_id)
+                    .ok_or_else(|| key_count_error(0, rows))
+            })
+            .collect()
+    },
+    writer_turn: |_conn| std::future::ready(Ok(None)),
+);

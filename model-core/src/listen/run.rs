@@ -1,0 +1,405 @@
+//! Runs a model's listeners: its struct-side ones (the derive's `__struct_mut` and
+//! `__struct_ref`, function pointers walked here), then what [`crate::listen::registry`] and
+//! [`crate::listen::runtime`] hold for it. The model's `__run_mut`, `__run_ref` and
+//! `__after_commit` end here. And the `before_commit` call a written row queues for the end
+//! of the outermost transaction ([`crate::write::row::written`]).
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::base::error::Error;
+use crate::db::backend::Backend;
+use crate::db::commit::{self, Callback};
+use crate::db::session::Session;
+use crate::listen::every::{AnyModel, ModelRow};
+use crate::listen::listener::{Event, Failure};
+use crate::listen::record::Record;
+use crate::listen::registry::{
+    bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
+    OwnMut, OwnRef, RefShim, Shims,
+};
+use crate::listen::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
+
+/// Whether `M` has a listener of `event` of any kind: struct-side (a constant), function-side
+/// or run-time, given its state word (`Listeners::state`, or the session's copy of it).
+#[inline]
+pub(crate) fn has_in<M: Record>(state: u32, event: Event) -> bool {
+    lists(M::__listeners().struct_side, event) || state & bits(event) != 0
+}
+
+/// Whether `listeners` has one of `event` (not generic: compiled once, not per model).
+fn lists(listeners: &[crate::listen::listener::ListenerInfo], event: Event) -> bool {
+    listeners.iter().any(|l| l.event == event)
+}
+
+/// Whether a write must see the end of the outermost transaction: its model has listeners
+/// (`listens`, [`has_in`] or `WriteRow::listens`) of `commit_event` (the write's
+/// `after_*_commit`), of `before_commit` or of `after_rollback`. Such a write is refused
+/// where model-core cannot see that end ([`Error::CommitScope`]).
+pub(crate) fn needs_commit_scope(commit_event: Event, listens: impl Fn(Event) -> bool) -> bool {
+    [commit_event, Event::BeforeCommit, Event::AfterRollback]
+        .into_iter()
+        .any(listens)
+}
+
+/// Whether a listener runs after a write's statement and could still veto it: one of
+/// `after` (the write's `after_*` event) or of `before_commit`. Such a write needs a
+/// transaction even for one statement.
+pub(crate) fn vetoes_after_statement(after: Event, listens: impl Fn(Event) -> bool) -> bool {
+    listens(after) || listens(Event::BeforeCommit)
+}
+
+/// Whether a row of the model of `cell` has `before_commit` listeners of its own model
+/// (struct-side, function-side or run-time) and of every model.
+pub(crate) fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (bool, bool) {
+    let event = Event::BeforeCommit;
+    let fixed = || cell.fixed().listeners.iter().filter(|l| l.event() == event);
+    let own = cell.struct_side_has(event)
+        || (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Model(_))))
+        || (state & runtime_bit(event) != 0
+            && cell
+                .runtime
+                .snapshot()
+                .is_some_and(|typed| typed.iter().any(|e| e.event == event)));
+    let every = (state & fixed_bit(event) != 0 && fixed().any(|l| matches!(l, Fixed::Every(_))))
+        || (state & runtime_bit(event) != 0
+            && EVERY
+                .snapshot()
+                .is_some_and(|every| every.iter().any(|e| e.event == event)));
+    (own, every)
+}
+
+/// A written row's clone, as its `before_commit` call holds it: the one method the call
+/// needs, so that the call itself is compiled once per backend, not once per model.
+pub(crate) trait SharedRow<DB: Backend>: Send + Sync {
+    /// The row's `before_commit` listeners of its own model.
+    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a>;
+}
+
+impl<M: Record, DB: Backend> SharedRow<DB> for M {
+    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a> {
+        Box::pin(run_ref(self, Event::BeforeCommit, session))
+    }
+}
+
+/// The future of [`SharedRow::before_commit`].
+type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+
+/// A row's `before_commit` call: its listeners of its model on a clone of it, then those of
+/// every model on its [`ModelRow`], on the connection of the outermost transaction.
+pub(crate) fn before_commit_call<DB: Backend>(
+    shared: Option<Arc<dyn SharedRow<DB>>>,
+    row: Option<ModelRow>,
+    cell: &'static Listeners,
+) -> commit::BeforeCommit {
+    Box::new(move |conn: &mut (dyn Any + Send)| {
+        Box::pin(async move {
+            if commit::running_round() >= commit::MAX_ROUNDS {
+                return Err(Error::Listener {
+                    model: cell.name,
+                    event: Event::BeforeCommit,
+                    listener: cell.before_commit_names(),
+                    source: Box::new(crate::base::error::RunawayBeforeCommit {
+                        rounds: commit::MAX_ROUNDS,
+                    }),
+                });
+            }
+            let conn = conn
+                .downcast_mut::<DB::Connection>()
+                .expect("one outermost transaction is on one connection");
+            let mut session = Session::<DB>::within(conn);
+            if let Some(model) = &shared {
+                model.before_commit(&mut session).await?;
+            }
+            if let Some(row) = &row {
+                before_commit_every(cell, row, &mut session).await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// The `before_commit` listeners of every model, function-side then run-time, on a row.
+async fn before_commit_every<DB: Backend>(
+    cell: &'static Listeners,
+    row: &ModelRow,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let event = Event::BeforeCommit;
+    for listener in cell.fixed().listeners.iter() {
+        if let Fixed::Every(r) = listener {
+            if r.event == event {
+                every(&r.shims, row, session)
+                    .await
+                    .map_err(|failure| error(cell, failure, event, listener.name()))?;
+            }
+        }
+    }
+    run_every_runtime(cell, row, event)
+}
+
+fn error(cell: &Listeners, failure: Failure, event: Event, listener: &'static str) -> Error {
+    match failure {
+        Failure::Listener(source) => Error::Listener {
+            model: cell.name,
+            event,
+            listener,
+            source,
+        },
+        Failure::Begin(source) => Error::from_sqlx(cell.name, source),
+    }
+}
+
+/// The listeners of an event that hands out `&mut M`: struct-side (`__struct_mut`), then
+/// function-side, then run-time. Only this wrapper is generic over the model; `run_mut_in`
+/// is compiled once per backend.
+#[inline]
+pub fn run_mut<'a, 'c, M: Record, DB: Backend>(
+    model: &'a mut M,
+    event: Event,
+    session: &'a mut Session<'c, DB>,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
+    run_mut_in(
+        model,
+        M::__listeners(),
+        M::__struct_mut::<DB>,
+        event,
+        session,
+    )
+}
+
+async fn run_mut_in<DB: Backend>(
+    model: &mut dyn AnyModel,
+    cell: &'static Listeners,
+    own: fn(Event, usize) -> OwnMut<DB>,
+    event: Event,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut index = 0;
+    while let Some((shim, name)) = own(event, index) {
+        if !cell.repeats(event, index) {
+            shim(model.__as_any_mut(), session)
+                .await
+                .map_err(|failure| error(cell, failure, event, name))?;
+        }
+        index += 1;
+    }
+    let state = crate::listen::state_of(session, cell);
+    if state & bits(event) == 0 {
+        return Ok(());
+    }
+    if state & fixed_bit(event) != 0 {
+        for listener in cell.fixed().listeners.iter() {
+            let done = match listener {
+                Fixed::Model(r) if r.event == event => match &r.shims {
+                    Shims::Mut(sqlite, postgres, mysql) => {
+                        let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
+                        shim(model.__as_any_mut(), session).await
+                    }
+                    Shims::Ref(..) | Shims::Commit(_) => Ok(()),
+                },
+                Fixed::Every(r) if r.event == event => every(&r.shims, &*model, session).await,
+                _ => Ok(()),
+            };
+            done.map_err(|failure| error(cell, failure, event, listener.name()))?;
+        }
+    }
+    if state & runtime_bit(event) != 0 {
+        if let Some(typed) = cell.runtime.snapshot() {
+            for entry in typed.iter().filter(|e| e.event == event) {
+                if let TypedCall::Mut(call) = &entry.call {
+                    if entry.take_turn(|id| remove_typed(cell, id)) {
+                        call(model.__as_any_mut())
+                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
+                    }
+                }
+            }
+        }
+        run_every_runtime(cell, &*model, event)?;
+    }
+    Ok(())
+}
+
+/// The listeners of an event that hands out `&M`, as [`run_mut`].
+#[inline]
+pub fn run_ref<'a, 'c, M: Record, DB: Backend>(
+    model: &'a M,
+    event: Event,
+    session: &'a mut Session<'c, DB>,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'a, 'c, M, DB> {
+    run_ref_in(
+        model,
+        M::__listeners(),
+        M::__struct_ref::<DB>,
+        event,
+        session,
+    )
+}
+
+async fn run_ref_in<DB: Backend>(
+    model: &dyn AnyModel,
+    cell: &'static Listeners,
+    own: fn(Event, usize) -> OwnRef<DB>,
+    event: Event,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut index = 0;
+    while let Some((shim, name)) = own(event, index) {
+        if !cell.repeats(event, index) {
+            shim(model.__as_any(), session)
+                .await
+                .map_err(|failure| error(cell, failure, event, name))?;
+        }
+        index += 1;
+    }
+    let state = crate::listen::state_of(session, cell);
+    if state & bits(event) == 0 {
+        return Ok(());
+    }
+    if state & fixed_bit(event) != 0 {
+        for listener in cell.fixed().listeners.iter() {
+            let done = match listener {
+                Fixed::Model(r) if r.event == event => match &r.shims {
+                    Shims::Ref(sqlite, postgres, mysql) => {
+                        let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
+                        shim(model.__as_any(), session).await
+                    }
+                    Shims::Mut(..) | Shims::Commit(_) => Ok(()),
+                },
+                // A row's `before_commit` listeners of every model get its `ModelRow`
+                // (`before_commit_call`), not the model's clone, which only a model with
+                // listeners of its own has.
+                Fixed::Every(r) if r.event == event && event != Event::BeforeCommit => {
+                    every(&r.shims, model, session).await
+                }
+                _ => Ok(()),
+            };
+            done.map_err(|failure| error(cell, failure, event, listener.name()))?;
+        }
+    }
+    if state & runtime_bit(event) != 0 {
+        if let Some(typed) = cell.runtime.snapshot() {
+            for entry in typed.iter().filter(|e| e.event == event) {
+                if let TypedCall::Ref(call) = &entry.call {
+                    if entry.take_turn(|id| remove_typed(cell, id)) {
+                        call(model.__as_any())
+                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
+                    }
+                }
+            }
+        }
+        if event != Event::BeforeCommit {
+            run_every_runtime(cell, model, event)?;
+        }
+    }
+    Ok(())
+}
+
+/// One function-side listener of every model, in the write's transaction.
+async fn every<DB: Backend>(
+    shims: &EveryShims,
+    model: &dyn AnyModel,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Failure> {
+    match shims {
+        EveryShims::Ref(sqlite, postgres, mysql) => {
+            let shim: EveryShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
+            shim(model, session).await
+        }
+        EveryShims::Commit(_) => Ok(()),
+    }
+}
+
+fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Result<(), Error> {
+    let Some(every) = EVERY.snapshot() else {
+        return Ok(());
+    };
+    for entry in every.iter().filter(|e| e.event == event) {
+        if let EveryCall::Ref(call) = &entry.call {
+            if entry.take_turn(remove_every) {
+                call(model).map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Queues the function-side and run-time listeners of an `after_*_commit` event. A
+/// [`crate::once`] listener's turn is taken when it runs, so a write that is rolled back
+/// does not use it up.
+#[inline]
+pub fn after_commit<M: Record>(model: &M, event: Event, queue: &mut Vec<Callback>) {
+    model.__after_commit(event, queue);
+    after_commit_in(model, M::__listeners(), event, queue);
+}
+
+/// Whether the `index`-th struct-side listener of `event` of the model whose cell this is
+/// repeats an earlier one (one function by two paths): generated code skips it.
+#[inline]
+pub fn repeats(cell: &'static Listeners, event: Event, index: usize) -> bool {
+    cell.repeats(event, index)
+}
+
+fn after_commit_in(
+    model: &dyn AnyModel,
+    cell: &'static Listeners,
+    event: Event,
+    queue: &mut Vec<Callback>,
+) {
+    let state = cell.state();
+    if state & bits(event) == 0 {
+        return;
+    }
+    if state & fixed_bit(event) != 0 {
+        for listener in cell.fixed().listeners.iter() {
+            match listener {
+                Fixed::Model(r) if r.event == event => {
+                    if let Shims::Commit(queue_call) = &r.shims {
+                        queue.push(queue_call(model.__as_any()));
+                    }
+                }
+                Fixed::Every(r) if r.event == event => {
+                    if let EveryShims::Commit(queue_call) = &r.shims {
+                        queue.push(queue_call(model));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if state & runtime_bit(event) == 0 {
+        return;
+    }
+    if let Some(typed) = cell.runtime.snapshot() {
+        for entry in typed.iter().filter(|e| e.event == event) {
+            if let TypedCall::Commit(call) = &entry.call {
+                let run = call(model.__as_any());
+                let entry = entry.clone();
+                queue.push(Box::new(move || {
+                    Box::pin(async move {
+                        if entry.take_turn(|id| remove_typed(cell, id)) {
+                            run().await;
+                        }
+                    })
+                }));
+            }
+        }
+    }
+    if let Some(every) = EVERY.snapshot() {
+        for entry in every.iter().filter(|e| e.event == event) {
+            if let EveryCall::Commit(call) = &entry.call {
+                let run = call(model);
+                let entry = entry.clone();
+                queue.push(Box::new(move || {
+                    Box::pin(async move {
+                        if entry.take_turn(remove_every) {
+                            run().await;
+                        }
+                    })
+                }));
+            }
+        }
+    }
+}

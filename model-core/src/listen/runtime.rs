@@ -1,0 +1,457 @@
+//! Listeners registered while the program runs: [`listen`], [`once`], and the
+//! [`Listening`] handle that removes them.
+
+use std::any::{type_name, Any};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::base::error::BoxError;
+use crate::db::commit::Callback;
+use crate::listen::every::{AnyModel, EveryModelCommitListener};
+use crate::listen::listener::{marker, CommitListener, Event};
+use crate::listen::record::Record;
+use crate::listen::registry::{global, Listeners};
+
+/// One run-time listener.
+pub(crate) struct Entry<C> {
+    id: u64,
+    pub(crate) event: Event,
+    pub(crate) name: &'static str,
+    /// `Some` for a [`once`] listener: set when its one call is taken.
+    fired: Option<AtomicBool>,
+    pub(crate) call: C,
+}
+
+impl<C> Entry<C> {
+    /// Whether this call may run: always, except for a [`once`] listener whose call was
+    /// taken, here or by a concurrent write. Taking it removes the listener.
+    pub(crate) fn take_turn(&self, remove: impl FnOnce(u64)) -> bool {
+        match &self.fired {
+            None => true,
+            Some(fired) => {
+                let first = !fired.swap(true, Ordering::AcqRel);
+                if first {
+                    remove(self.id);
+                }
+                first
+            }
+        }
+    }
+}
+
+type MutCall<M> = Box<dyn Fn(&mut M) -> Result<(), BoxError> + Send + Sync>;
+type RefCall<M> = Box<dyn Fn(&M) -> Result<(), BoxError> + Send + Sync>;
+type CommitCall<M> = Box<dyn Fn(&M) -> Callback + Send + Sync>;
+
+/// The call of a run-time listener of one model, which gets the model as `dyn Any` and
+/// downcasts it (one [`List`] type and one walk of it for every model: issue 10).
+pub(crate) enum TypedCall {
+    Mut(MutCall<dyn Any>),
+    Ref(RefCall<dyn Any>),
+    Commit(CommitCall<dyn Any>),
+}
+
+/// The model a run-time listener of `M` was registered for: a list only holds calls of its
+/// own model.
+fn model_mut<M: 'static>(model: &mut dyn Any) -> &mut M {
+    model
+        .downcast_mut()
+        .expect("a model's list holds listeners of that model")
+}
+
+/// [`model_mut`], shared.
+fn model_ref<M: 'static>(model: &dyn Any) -> &M {
+    model
+        .downcast_ref()
+        .expect("a model's list holds listeners of that model")
+}
+
+/// The call of a run-time listener of every model.
+pub(crate) enum EveryCall {
+    Ref(RefCall<dyn AnyModel>),
+    Commit(CommitCall<dyn AnyModel>),
+}
+
+/// A list that writes copy and readers share: a reader clones the `Arc` under the read
+/// lock and runs the listeners without it, so a listener may register or remove listeners.
+pub(crate) struct List<C> {
+    entries: RwLock<Option<Shared<C>>>,
+}
+
+/// One version of a [`List`]'s entries.
+type Shared<C> = Arc<Vec<Arc<Entry<C>>>>;
+
+impl<C> List<C> {
+    pub(crate) const fn new() -> Self {
+        List {
+            entries: RwLock::new(None),
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Option<Shared<C>> {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The events listened to.
+    pub(crate) fn mask(&self) -> u32 {
+        self.snapshot().map_or(0, |entries| {
+            entries.iter().fold(0, |m, e| m | 1 << e.event.index())
+        })
+    }
+
+    fn change(&self, change: impl FnOnce(&mut Vec<Arc<Entry<C>>>)) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        let mut list: Vec<_> = entries.as_deref().cloned().unwrap_or_default();
+        change(&mut list);
+        *entries = (!list.is_empty()).then(|| Arc::new(list));
+    }
+
+    fn remove(&self, id: u64) {
+        self.change(|list| list.retain(|e| e.id != id));
+    }
+}
+
+/// The run-time listeners of every model.
+pub(crate) static EVERY: List<EveryCall> = List::new();
+
+/// Removes a run-time listener of the model of `cell` by id.
+pub(crate) fn remove_typed(cell: &Listeners, id: u64) {
+    let global = global();
+    cell.runtime.remove(id);
+    cell.refresh(global.every_mask);
+}
+
+/// Removes a run-time listener of every model by id.
+pub(crate) fn remove_every(id: u64) {
+    let mut global = global();
+    EVERY.remove(id);
+    global.every_mask = EVERY.mask();
+    for cell in &global.cells {
+        cell.refresh(global.every_mask);
+    }
+}
+
+/// Events, as types, for [`listen`] and [`once`]: the event decides the shape a listener
+/// must have, and a type lets the compiler check it (`listen(on::AfterInsert, |p: &mut
+/// Post| ..)` does not compile).
+pub mod on {
+    use crate::listen::listener::Event;
+
+    /// An event as a type. Implemented by the unit structs of this module.
+    pub trait EventType: Copy {
+        /// The event.
+        const EVENT: Event;
+        /// [`shape::Mut`], [`shape::Ref`], [`shape::Commit`] or [`shape::BeforeCommit`].
+        type Shape;
+    }
+
+    /// What an event hands its listeners. Never named by users.
+    pub mod shape {
+        /// `&mut M`.
+        pub struct Mut;
+        /// `&M`.
+        pub struct Ref;
+        /// `&M`, after the commit.
+        pub struct Commit;
+        /// `&M` (a clone; the model must be `Clone`), right before the commit.
+        pub struct BeforeCommit;
+    }
+
+    macro_rules! events {
+        ($($(#[$doc:meta])* $name:ident: $shape:ident,)*) => {$(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub struct $name;
+
+            impl EventType for $name {
+                const EVENT: Event = Event::$name;
+                type Shape = shape::$shape;
+            }
+        )*};
+    }
+
+    events! {
+        /// [`Event::BeforeInsert`].
+        BeforeInsert: Mut,
+        /// [`Event::AfterInsert`].
+        AfterInsert: Ref,
+        /// [`Event::BeforeUpdate`].
+        BeforeUpdate: Mut,
+        /// [`Event::AfterUpdate`].
+        AfterUpdate: Ref,
+        /// [`Event::BeforeDelete`].
+        BeforeDelete: Ref,
+        /// [`Event::AfterDelete`].
+        AfterDelete: Ref,
+        /// [`Event::Load`].
+        Load: Mut,
+        /// [`Event::BeforeCommit`].
+        BeforeCommit: BeforeCommit,
+        /// [`Event::AfterInsertCommit`].
+        AfterInsertCommit: Commit,
+        /// [`Event::AfterUpdateCommit`].
+        AfterUpdateCommit: Commit,
+        /// [`Event::AfterDeleteCommit`].
+        AfterDeleteCommit: Commit,
+        /// [`Event::AfterRollback`].
+        AfterRollback: Commit,
+    }
+}
+
+/// The target of listeners of every model in [`RuntimeListener`]: `|model: &dyn AnyModel|`.
+pub struct EveryModel;
+
+/// A closure or function [`listen`] accepts for an event of shape `Shape`, listening to
+/// `Target`: a model, or [`EveryModel`].
+///
+/// Run-time listeners are synchronous: `fn(&mut M)`, `fn(&mut M) -> Result<(), E>` (and
+/// `&M` for the events that hand out `&M`); after-commit and after-rollback ones `fn(&M)`
+/// or `async fn(&M)`.
+/// A listener of every model takes `&dyn AnyModel`. For SQL in the write's transaction,
+/// declare the listener with `#[listens_for]`, whose async shape takes the connection.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to this event at run time",
+    label = "expected `|model: &mut M|` or `|model: &mut M| -> Result<(), E>` (`&M` for after_* and before_delete, `&dyn AnyModel` for every model)",
+    note = "run-time listeners are synchronous; for SQL in the write's transaction use `#[model_core::listens_for(...)]` on an async function"
+)]
+pub trait RuntimeListener<Target, Shape, Marker>: Send + Sync + 'static {
+    #[doc(hidden)]
+    fn __register(self, event: Event, once: bool) -> Listening;
+}
+
+fn new_entry<C>(id: u64, event: Event, name: &'static str, once: bool, call: C) -> Arc<Entry<C>> {
+    Arc::new(Entry {
+        id,
+        event,
+        name,
+        fired: once.then(|| AtomicBool::new(false)),
+        call,
+    })
+}
+
+/// Adds a listener of the model of `cell`.
+fn register_typed(
+    cell: &'static Listeners,
+    event: Event,
+    name: &'static str,
+    once: bool,
+    call: TypedCall,
+) -> Listening {
+    cell.state(); // initialised, so that refresh keeps its bits current
+    let mut global = global();
+    let id = global.next_id;
+    global.next_id += 1;
+    cell.runtime
+        .change(|list| list.push(new_entry(id, event, name, once, call)));
+    cell.refresh(global.every_mask);
+    Listening {
+        id,
+        remove: Some(Remove::Model(cell)),
+    }
+}
+
+/// Adds a listener of every model.
+fn register_every(event: Event, name: &'static str, once: bool, call: EveryCall) -> Listening {
+    let mut global = global();
+    let id = global.next_id;
+    global.next_id += 1;
+    EVERY.change(|list| list.push(new_entry(id, event, name, once, call)));
+    global.every_mask = EVERY.mask();
+    for cell in &global.cells {
+        cell.refresh(global.every_mask);
+    }
+    Listening {
+        id,
+        remove: Some(Remove::Every),
+    }
+}
+
+macro_rules! sync_impls {
+    ($shape:ident, $call:ident, $cast:ident, [$($mut:ident)?], [$($bound:path)?]) => {
+        impl<M: Record $(+ $bound)?, L> RuntimeListener<M, on::shape::$shape, marker::Plain> for L
+        where
+            L: Fn(& $($mut)? M) + Send + Sync + 'static,
+        {
+            fn __register(self, event: Event, once: bool) -> Listening {
+                let call = Box::new(move |model: & $($mut)? dyn Any| {
+                    self($cast::<M>(model));
+                    Ok(())
+                });
+                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
+            }
+        }
+
+        impl<M: Record $(+ $bound)?, L, E> RuntimeListener<M, on::shape::$shape, marker::Fallible<E>> for L
+        where
+            L: Fn(& $($mut)? M) -> Result<(), E> + Send + Sync + 'static,
+            E: Into<BoxError>,
+        {
+            fn __register(self, event: Event, once: bool) -> Listening {
+                let call = Box::new(move |model: & $($mut)? dyn Any| {
+                    self($cast::<M>(model)).map_err(Into::into)
+                });
+                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
+            }
+        }
+
+        impl<L> RuntimeListener<EveryModel, on::shape::$shape, marker::Plain> for L
+        where
+            L: Fn(&dyn AnyModel) + Send + Sync + 'static,
+        {
+            fn __register(self, event: Event, once: bool) -> Listening {
+                let call = Box::new(move |model: &dyn AnyModel| {
+                    self(model);
+                    Ok(())
+                });
+                register_every(event, type_name::<L>(), once, EveryCall::Ref(call))
+            }
+        }
+
+        impl<L, E> RuntimeListener<EveryModel, on::shape::$shape, marker::Fallible<E>> for L
+        where
+            L: Fn(&dyn AnyModel) -> Result<(), E> + Send + Sync + 'static,
+            E: Into<BoxError>,
+        {
+            fn __register(self, event: Event, once: bool) -> Listening {
+                let call = Box::new(move |model: &dyn AnyModel| self(model).map_err(Into::into));
+                register_every(event, type_name::<L>(), once, EveryCall::Ref(call))
+            }
+        }
+    };
+}
+
+sync_impls!(Mut, Mut, model_mut, [mut], []);
+sync_impls!(Ref, Ref, model_ref, [], []);
+// A row's `before_commit` listeners get a clone of it at the commit.
+sync_impls!(BeforeCommit, Ref, model_ref, [], [Clone]);
+
+/// After-commit and after-rollback listeners of one model: `Mk` is [`CommitListener`]'s
+/// marker.
+impl<M: Record + Clone, L, Mk> RuntimeListener<M, on::shape::Commit, (marker::Plain, Mk)> for L
+where
+    L: CommitListener<M, Mk>,
+{
+    fn __register(self, event: Event, once: bool) -> Listening {
+        let listener = Arc::new(self);
+        let call = Box::new(move |model: &dyn Any| -> Callback {
+            let listener = Arc::clone(&listener);
+            let model = Arc::new(model_ref::<M>(model).clone());
+            Box::new(move || Box::pin(async move { listener.call(&model).await }))
+        });
+        register_typed(
+            M::__listeners(),
+            event,
+            type_name::<L>(),
+            once,
+            TypedCall::Commit(call),
+        )
+    }
+}
+
+/// After-commit and after-rollback listeners of every model: they get a
+/// [`crate::ModelRow`].
+impl<L, Mk> RuntimeListener<EveryModel, on::shape::Commit, (marker::Async, Mk)> for L
+where
+    L: EveryModelCommitListener<Mk>,
+{
+    fn __register(self, event: Event, once: bool) -> Listening {
+        let listener = Arc::new(self);
+        let call = Box::new(move |model: &dyn AnyModel| -> Callback {
+            let listener = Arc::clone(&listener);
+            let row = model.to_row();
+            Box::new(move || Box::pin(async move { listener.call(&row).await }))
+        });
+        register_every(event, type_name::<L>(), once, EveryCall::Commit(call))
+    }
+}
+
+/// Registers `listener` for `event` while the program runs, SQLAlchemy's `event.listen`:
+/// for the model its argument names, or for every model when it takes `&dyn AnyModel`. It
+/// runs after the struct-side and function-side listeners of the event, in registration
+/// order, from the next write on, until the returned handle is dropped or
+/// [`Listening::remove`]d.
+///
+/// ```
+/// use model_core::{listen, on, Model};
+/// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
+///
+/// let listening = listen(on::BeforeInsert, |post: &mut Post| post.title.push('!'));
+/// // ... inserts of `Post` add a `!` ...
+/// drop(listening); // ... and no longer do.
+/// ```
+///
+/// Any number of tasks may listen, remove and write at once. A write under way while a
+/// listener comes or goes may or may not run it.
+///
+/// Each call is a registration of its own, with its own handle: `listen` the same closure
+/// or function twice and it runs twice, once per registration, and removing one handle
+/// leaves the other. (Unlike a function named by two paths on the struct or with
+/// `#[listens_for]`, which runs once: a run-time listener is a value, and two closures of
+/// one type may carry different state.) To listen at most once, keep the handle and
+/// register only when you hold none.
+pub fn listen<Target, E, Marker, L>(event: E, listener: L) -> Listening
+where
+    E: on::EventType,
+    L: RuntimeListener<Target, E::Shape, Marker>,
+{
+    let _ = event;
+    listener.__register(E::EVENT, false)
+}
+
+/// Like [`listen`], but the listener runs once, for the first row that fires `event` (one
+/// write of many concurrent ones gets it), and is then removed. An after-commit listener
+/// is used up when it runs, not when a write that is later rolled back queues it.
+pub fn once<Target, E, Marker, L>(event: E, listener: L) -> Listening
+where
+    E: on::EventType,
+    L: RuntimeListener<Target, E::Shape, Marker>,
+{
+    let _ = event;
+    listener.__register(E::EVENT, true)
+}
+
+/// A run-time listener, registered by [`listen`] or [`once`] until this is dropped.
+#[must_use = "dropping the handle removes the listener at once; `.keep()` keeps it for the rest of the program"]
+pub struct Listening {
+    id: u64,
+    /// `None` once kept.
+    remove: Option<Remove>,
+}
+
+/// Which list a [`Listening`] removes its listener from.
+enum Remove {
+    /// The run-time listeners of one model.
+    Model(&'static Listeners),
+    /// [`EVERY`].
+    Every,
+}
+
+impl Listening {
+    /// Removes the listener, SQLAlchemy's `event.remove`: writes that begin afterwards do
+    /// not run it. Dropping the handle does the same.
+    pub fn remove(self) {}
+
+    /// Keeps the listener registered for the rest of the program.
+    pub fn keep(mut self) {
+        self.remove = None;
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        match self.remove.take() {
+            Some(Remove::Model(cell)) => remove_typed(cell, self.id),
+            Some(Remove::Every) => remove_every(self.id),
+            None => {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening").field("id", &self.id).finish()
+    }
+}

@@ -1,0 +1,13 @@
+//! Layer 4, the writes: one row's insert, update and delete ([`row`]), batches ([`batch`]),
+//! versions, change sets and tracked updates, and [`ops`], where every write begins and ends
+//! (its transaction, the after-commit queue, rollback). Reads by key live in `ops` too. Uses
+//! [`crate::base`], [`crate::db`] and [`crate::listen`]; a model is a
+//! [`Record`](crate::listen::record::Record).
+
+pub(crate) mod batch;
+pub(crate) mod changes;
+pub(crate) mod ops;
+pub(crate) mod row;
+pub(crate) mod rules;
+pub(crate) mod tracked;
+pub(crate) mod version;

@@ -1,0 +1,713 @@
+//! The operations behind [`Model`](crate::Model)'s methods: one transaction (or savepoint) per call, the
+//! listeners of each row around its statement, and rollback on every failure, panics included.
+
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::Poll;
+
+use sqlx::{Acquire, Connection as _};
+
+use crate::base::error::Error;
+use crate::base::map::map;
+use crate::db::backend::{Backend, Dialect};
+use crate::db::commit;
+use crate::db::key::PrimaryKey as _;
+use crate::db::session::Session;
+use crate::listen::has_in;
+use crate::listen::listener::Event;
+use crate::listen::record::Record;
+use crate::write::batch;
+use crate::write::row::{self, WriteRow};
+use crate::write::version;
+
+/// Which rows of a model to read with [`Model::page`](crate::Model::page), by primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Newest (highest key) first when `true`.
+    pub descending: bool,
+    /// At most this many rows.
+    pub limit: u32,
+    /// Skip this many rows first.
+    pub offset: u64,
+}
+
+impl Page {
+    /// The first `limit` rows, lowest key first.
+    pub fn first(limit: u32) -> Self {
+        Page {
+            descending: false,
+            limit,
+            offset: 0,
+        }
+    }
+
+    /// The first `limit` rows, highest key first: newest first for generated keys.
+    pub fn newest(limit: u32) -> Self {
+        Page {
+            descending: true,
+            limit,
+            offset: 0,
+        }
+    }
+
+    /// The same page size, skipping `offset` rows.
+    pub fn offset(self, offset: u64) -> Self {
+        Page { offset, ..self }
+    }
+}
+
+/// The rows of one write call. A single write is a batch of one, so single and bulk writes
+/// share one code path and a bulk write can never skip a listener.
+pub(crate) enum Batch<'m, M> {
+    Insert(&'m mut [M]),
+    Update(&'m mut [M]),
+    Delete(&'m [M]),
+}
+
+/// Runs a batch atomically: in a transaction (a savepoint if `db` already is one) whenever it
+/// needs one, see [`Session`]; commits it, or rolls it back on an error or a panic. Its
+/// `after_*_commit` listeners run once the outermost transaction has committed, see
+/// [`crate::db::commit`].
+///
+/// Only this shell and [`Rows`] are compiled per model. The machinery (acquiring, the
+/// writer turn, the transaction, panics, rollback, the after-commit queue) takes the batch
+/// as `&mut dyn Rows` and is compiled once per backend: users pay its compile time once,
+/// not once per model, and the virtual calls cost nanoseconds against a round trip.
+pub(crate) async fn write<'c, M, A>(mut batch: Batch<'_, M>, db: A) -> Result<(), Error>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    write_rows(&mut batch, db).await
+}
+
+/// [`write`] of an update batch, as `Model::update_all`: a future whose `Send` is proved
+/// here, where the models' lifetime is one, rather than in a caller's higher-ranked bound.
+pub(crate) fn update_all<'m, 'c, M, A>(
+    models: &'m mut [M],
+    db: A,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'m, 'c, M, A>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    write(Batch::Update(models), db)
+}
+
+/// [`write`] of a delete batch, as `Model::delete_all` (see [`update_all`]).
+pub(crate) fn delete_all<'m, 'c, M, A>(
+    models: &'m [M],
+    db: A,
+) -> impl Future<Output = Result<(), Error>> + Send + use<'m, 'c, M, A>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    write(Batch::Delete(models), db)
+}
+
+/// [`write`] for `insert`, `update` and `delete`: one row, through [`One`]; generic over the
+/// connection type only.
+pub(crate) async fn write_one<'c, A>(mut one: One<'_, A::Database>, db: A) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    write_rows(&mut one, db).await
+}
+
+pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let name = rows.model();
+    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
+    // The write's state (statements, listener futures, a listener's own writes) lives in one
+    // heap allocation: inline, a write whose listener writes another model would make a
+    // future of tens of kilobytes for the caller to hold (clippy's `large_futures`).
+    if conn.is_in_transaction() {
+        // A failed write leaves the outer transaction going: what it queued goes with it.
+        // (`write_on` refuses a write whose commit listeners could not run.)
+        return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn))).await;
+    }
+    // This write owns the outermost transaction: it runs the after-commit listeners queued
+    // by itself and by whatever its listeners wrote, once it has committed.
+    commit::outermost(Box::pin(async {
+        // SQLite: wait for this process's earlier writers of the file first (`writers`).
+        let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
+            .await
+            .map_err(|e| Error::from_sqlx(name, e))?;
+        write_on::<A::Database>(rows, &mut conn).await
+    }))
+    .await
+}
+
+/// What the write machinery needs of a batch without knowing its model: the model's part
+/// of a write (its listeners, binding, keys), behind one vtable.
+pub(crate) trait Rows<DB: Backend>: Send {
+    /// The model's name, for errors.
+    fn model(&self) -> &'static str;
+    /// The model's listener state word, read once for the whole write and kept in
+    /// `session` ([`Session::listener_state`]): the `state` the next two take.
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32;
+    /// Whether the batch needs a transaction of its own whatever its listeners do: more
+    /// than one row, or a listener after the statement that could still veto it.
+    fn needs_transaction(&self, state: u32) -> bool;
+    /// Whether the model has listeners of this batch's after-commit event, of
+    /// `before_commit` or of `after_rollback`: the write must see the outermost transaction
+    /// end (`events::needs_commit_scope`).
+    fn has_commit_listeners(&self, state: u32) -> bool;
+    /// For an insert, whether each row's key is unset (the database generates it).
+    fn unset_keys(&self) -> Vec<bool>;
+    /// Clears the keys of the rows marked in `unset`.
+    fn clear_keys(&mut self, unset: &[bool]);
+    /// For an update of a versioned model, each row's version before the write: an update
+    /// bumps it, a failed write gives it back (`version::saved`). Empty otherwise.
+    fn saved_versions(&self) -> Vec<i64>;
+    /// Gives the rows back the versions `saved_versions` returned.
+    fn restore_versions(&mut self, saved: &[i64]);
+    /// The rows' listeners and statements, in order.
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    /// Queues the after-commit listeners of every row.
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>);
+}
+
+impl<M: Record, DB: Backend> Rows<DB> for Batch<'_, M> {
+    fn model(&self) -> &'static str {
+        M::__TABLE.model
+    }
+
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
+        crate::listen::state_of(session, M::__listeners())
+    }
+
+    fn needs_transaction(&self, state: u32) -> bool {
+        self.models().len() != 1 || self.has_after_listeners(state)
+    }
+
+    fn has_commit_listeners(&self, state: u32) -> bool {
+        crate::listen::needs_commit_scope(self.commit_event(), |e| has_in::<M>(state, e))
+    }
+
+    fn unset_keys(&self) -> Vec<bool> {
+        match self {
+            Batch::Insert(models) => models.iter().map(|m| m.__key().is_none()).collect(),
+            Batch::Update(_) | Batch::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn clear_keys(&mut self, unset: &[bool]) {
+        if let Batch::Insert(models) = self {
+            for (model, unset) in models.iter_mut().zip(unset) {
+                if *unset {
+                    model.__set_key(None);
+                }
+            }
+        }
+    }
+
+    fn saved_versions(&self) -> Vec<i64> {
+        match self {
+            Batch::Update(models) => version::saved(models),
+            Batch::Insert(_) | Batch::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn restore_versions(&mut self, saved: &[i64]) {
+        if let Batch::Update(models) = self {
+            version::restore(models, saved);
+        }
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(write_in(self, session))
+    }
+
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
+        let event = self.commit_event();
+        for model in self.models() {
+            crate::listen::after_commit(model, event, queue);
+        }
+    }
+}
+
+/// The write of one row by `insert`, `update` or `delete`. Not generic over the model: the
+/// row is behind [`WriteRow`]'s vtable, so the whole one-row write, from the transaction to
+/// the listener calls, is compiled once per backend (issue 10: compile cost per model).
+pub(crate) enum One<'m, DB: Backend> {
+    Insert(&'m mut dyn WriteRow<DB>),
+    Update(&'m mut dyn WriteRow<DB>),
+    Delete(&'m dyn WriteRow<DB>),
+}
+
+impl<DB: Backend> One<'_, DB> {
+    fn row(&self) -> &dyn WriteRow<DB> {
+        match self {
+            One::Insert(row) | One::Update(row) => &**row,
+            One::Delete(row) => *row,
+        }
+    }
+
+    fn events(&self) -> (Event, Event) {
+        match self {
+            One::Insert(_) => (Event::AfterInsert, Event::AfterInsertCommit),
+            One::Update(_) => (Event::AfterUpdate, Event::AfterUpdateCommit),
+            One::Delete(_) => (Event::AfterDelete, Event::AfterDeleteCommit),
+        }
+    }
+}
+
+impl<DB: Backend> Rows<DB> for One<'_, DB> {
+    fn model(&self) -> &'static str {
+        self.row().cell().name
+    }
+
+    fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
+        crate::listen::state_of(session, self.row().cell())
+    }
+
+    fn needs_transaction(&self, state: u32) -> bool {
+        let row = self.row();
+        crate::listen::vetoes_after_statement(self.events().0, |e| row.listens(state, e))
+    }
+
+    fn has_commit_listeners(&self, state: u32) -> bool {
+        let row = self.row();
+        crate::listen::needs_commit_scope(self.events().1, |e| row.listens(state, e))
+    }
+
+    fn unset_keys(&self) -> Vec<bool> {
+        match self {
+            One::Insert(row) => vec![!row.has_key()],
+            One::Update(_) | One::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn clear_keys(&mut self, unset: &[bool]) {
+        if let (One::Insert(row), [true]) = (self, unset) {
+            row.clear_key();
+        }
+    }
+
+    fn saved_versions(&self) -> Vec<i64> {
+        match self {
+            One::Update(row) => row.version().into_iter().collect(),
+            One::Insert(_) | One::Delete(_) => Vec::new(),
+        }
+    }
+
+    fn restore_versions(&mut self, saved: &[i64]) {
+        if let (One::Update(row), [version]) = (self, saved) {
+            row.set_version(*version);
+        }
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        match self {
+            One::Insert(row) => Box::pin(row::insert::<DB>(&mut **row, session)),
+            One::Update(row) => Box::pin(row::update::<DB>(&mut **row, session)),
+            // A version is checked by `batch::delete_versioned`, which only the derive of a
+            // versioned model writes.
+            One::Delete(row) if row.version().is_some() => row.delete_versioned(session),
+            One::Delete(row) => Box::pin(row::delete::<DB>(*row, session)),
+        }
+    }
+
+    fn queue_commit(&self, queue: &mut Vec<commit::Callback>) {
+        self.row().queue_after_commit(self.events().1, queue);
+    }
+}
+
+async fn write_on<DB: Backend>(
+    rows: &mut dyn Rows<DB>,
+    conn: &mut DB::Connection,
+) -> Result<(), Error> {
+    let name = rows.model();
+    // This write owns the outermost transaction: its rows' `before_commit` listeners run
+    // right before its commit.
+    let outermost = !conn.is_in_transaction();
+    let mut session = Session::<DB>::new(conn);
+    // The one atomic load of the write: every listener point after it reads the session's
+    // copy.
+    let state = rows.listener_state(&mut session);
+    // In a transaction model-core did not begin, nobody would run its commit listeners.
+    if !outermost && rows.has_commit_listeners(state) && !commit::is_open() {
+        return Err(Error::CommitScope { model: name });
+    }
+    // One statement whose listeners all run before it (synchronously: an async listener
+    // begins the transaction itself, see `Session`) is atomic on its own. In a caller's
+    // transaction too on SQLite and MySQL, which undo a failed statement and nothing
+    // else; PostgreSQL instead aborts the whole transaction, so there it gets a savepoint
+    // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable.
+    let needs_transaction =
+        rows.needs_transaction(state) || (!outermost && DB::DIALECT == Dialect::Postgres);
+    if needs_transaction {
+        session
+            .begin()
+            .await
+            .map_err(|e| Error::from_sqlx(name, e))?;
+    }
+    let mut keys = KeyGuard::new(rows);
+    let outcome = catch_panic(async {
+        keys.rows.run(&mut session).await?;
+        if outermost && commit::before_commit_pending() {
+            session
+                .begin()
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            commit::before_commit::<DB>(session.connection()).await?;
+        }
+        Ok(())
+    })
+    .await;
+    // Without a transaction the one statement commits on its own: a connection lost
+    // during it leaves the outcome unknown, as during a COMMIT.
+    let autocommit = session.autocommits();
+    let result = finish_as(name, session, outcome).await.map_err(|error| {
+        if autocommit {
+            error.at_commit()
+        } else {
+            error
+        }
+    });
+    if result.is_ok() {
+        keys.keep();
+        if keys.rows.has_commit_listeners(state) {
+            let rows = &*keys.rows;
+            let queued = commit::enqueue(|queue| rows.queue_commit(queue));
+            debug_assert!(queued, "write() checked that a queue is open");
+        }
+    }
+    result
+}
+
+/// Clears the keys an insert had the database generate, unless the write is kept: after
+/// an error, a panic or a dropped future (a timeout, a client gone) they name no row, and
+/// the next insert may be given the same key.
+///
+/// Which keys to clear is decided from the models before anything runs, not from whether a
+/// transaction was begun: a listener may begin one later, and a commit may fail after the
+/// key was set.
+struct KeyGuard<'b, DB: Backend> {
+    rows: &'b mut dyn Rows<DB>,
+    /// For an insert, whether each model's key was unset (so the database generates it).
+    unset: Vec<bool>,
+    /// For an update of a versioned model, each row's version before it.
+    versions: Vec<i64>,
+}
+
+impl<'b, DB: Backend> KeyGuard<'b, DB> {
+    fn new(rows: &'b mut dyn Rows<DB>) -> Self {
+        let unset = rows.unset_keys();
+        let versions = rows.saved_versions();
+        KeyGuard {
+            rows,
+            unset,
+            versions,
+        }
+    }
+
+    /// The write succeeded: its keys name stored rows, and stay.
+    fn keep(&mut self) {
+        self.unset.clear();
+        self.versions.clear();
+    }
+}
+
+impl<DB: Backend> Drop for KeyGuard<'_, DB> {
+    fn drop(&mut self) {
+        if self.unset.contains(&true) {
+            self.rows.clear_keys(&self.unset);
+        }
+        if !self.versions.is_empty() {
+            self.rows.restore_versions(&self.versions);
+        }
+    }
+}
+
+impl<M: Record> Batch<'_, M> {
+    fn models(&self) -> &[M] {
+        match self {
+            Batch::Insert(models) | Batch::Update(models) => models,
+            Batch::Delete(models) => models,
+        }
+    }
+
+    fn commit_event(&self) -> Event {
+        match self {
+            Batch::Insert(_) => Event::AfterInsertCommit,
+            Batch::Update(_) => Event::AfterUpdateCommit,
+            Batch::Delete(_) => Event::AfterDeleteCommit,
+        }
+    }
+
+    /// Whether a listener runs after the statement and could still veto it: an `after_*`
+    /// listener, or a `before_commit` one.
+    fn has_after_listeners(&self, state: u32) -> bool {
+        let after = match self {
+            Batch::Insert(_) => Event::AfterInsert,
+            Batch::Update(_) => Event::AfterUpdate,
+            Batch::Delete(_) => Event::AfterDelete,
+        };
+        crate::listen::vetoes_after_statement(after, |e| has_in::<M>(state, e))
+    }
+}
+
+async fn write_in<M: Record, DB: Backend>(
+    batch: &mut Batch<'_, M>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    match batch {
+        Batch::Insert([model]) => row::insert::<DB>(model, session).await,
+        Batch::Insert(models) => batch::insert_all(models, session).await,
+        Batch::Update([model]) => row::update::<DB>(model, session).await,
+        Batch::Update(models) => {
+            if let Some(tracked) = M::__update_tracked_all(models, session) {
+                return tracked.await;
+            }
+            let mut rows: Vec<&mut dyn row::WriteRow<DB>> = models
+                .iter_mut()
+                .map(|m| m as &mut dyn row::WriteRow<DB>)
+                .collect();
+            row::update_all::<DB>(&mut rows, session).await
+        }
+        // A version is checked row by row, so that a conflict names its row (version.rs).
+        Batch::Delete(models) if M::__VERSION.is_some() => {
+            M::__delete_versioned(models, session).await
+        }
+        Batch::Delete([model]) => row::delete::<DB>(model, session).await,
+        Batch::Delete(models) => batch::delete_all(models, session).await,
+    }
+}
+
+/// The row with `key`, if there is one, handed to `then` with the key (`find` keeps the
+/// `Option`, `get` turns `None` into [`Error::NotFound`]): one future per method, not one
+/// wrapped in another. Only the binding and `then` are compiled per model: the read is
+/// [`read`]'s, once per connection type.
+pub(crate) fn find<'c, M, A, T, F>(
+    db: A,
+    key: M::__Key,
+    then: F,
+) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+    F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
+{
+    let sql = M::__statements(<A::Database as Backend>::DIALECT);
+    let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
+    map(
+        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
+        move |loaded| then(models::<M, A::Database>(loaded?).pop(), key),
+    )
+}
+
+/// Every row, or one page of them, in key order.
+pub(crate) fn fetch<'c, M, A>(
+    db: A,
+    page: Option<Page>,
+) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'c, M, A>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let sql = M::__statements(<A::Database as Backend>::DIALECT);
+    let query = match page {
+        None => sqlx::query(sql.select_all.as_str()),
+        Some(page) => {
+            let text = if page.descending {
+                &sql.select_page_desc
+            } else {
+                &sql.select_page_asc
+            };
+            // Bound as i64: the one integer type every backend accepts for LIMIT/OFFSET.
+            let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+            let query =
+                <A::Database as Backend>::bind(sqlx::query(text.as_str()), &i64::from(page.limit));
+            <A::Database as Backend>::bind(query, &offset)
+        }
+    };
+    map(
+        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
+        |loaded| Ok(models::<M, A::Database>(loaded?)),
+    )
+}
+
+/// Runs a read and loads its rows into `loader`, which it gives back: the machinery,
+/// compiled once per backend and connection type, not once per model (see [`write`]).
+async fn read<'c, A>(
+    db: A,
+    query: crate::base::dialect::Query<'static, A::Database>,
+    mut loader: Box<dyn Loader<A::Database>>,
+) -> Result<Box<dyn Loader<A::Database>>, Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let name = loader.model();
+    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
+    let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
+        .await
+        .map_err(|e| Error::from_sqlx(name, e))?;
+    load_into::<A::Database>(&rows, &mut conn, &mut *loader).await?;
+    Ok(loader)
+}
+
+/// The models a [`Loaded`] of `M` read.
+fn models<M: Record, DB: Backend>(loader: Box<dyn Loader<DB>>) -> Vec<M> {
+    let loaded: Box<Loaded<M>> = loader
+        .into_any()
+        .downcast()
+        .expect("a read's loader is the one its model gave");
+    loaded.0
+}
+
+/// The model's part of a read: decoding a row and running its `load` listeners.
+pub(crate) trait Loader<DB: Backend>: Send {
+    /// The model's name, for errors.
+    fn model(&self) -> &'static str;
+    /// Whether the model has `load` listeners (else [`Loader::decode`] is the whole load).
+    fn has_listeners(&self) -> bool;
+    /// Decodes `row` and keeps the model.
+    fn decode(&mut self, row: &DB::Row) -> Result<(), Error>;
+    /// Runs the `load` listeners on the model decoded last.
+    fn load<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+    /// The loader, to downcast to the [`Loaded`] of its model.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// The models a read has loaded so far.
+pub(crate) struct Loaded<M>(pub(crate) Vec<M>);
+
+impl<M: Record, DB: Backend> Loader<DB> for Loaded<M> {
+    fn model(&self) -> &'static str {
+        M::__TABLE.model
+    }
+
+    fn has_listeners(&self) -> bool {
+        M::__listeners()
+            .fixed()
+            .infos
+            .iter()
+            .any(|l| l.event == Event::Load)
+    }
+
+    fn decode(&mut self, row: &DB::Row) -> Result<(), Error> {
+        let model = M::__from_row::<DB>(row).map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+        self.0.push(model);
+        Ok(())
+    }
+
+    fn load<'a>(
+        &'a mut self,
+        session: &'a mut Session<'_, DB>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
+        let model = self.0.last_mut().expect("`load` follows `decode`");
+        Box::pin(crate::listen::run_mut(model, Event::Load, session))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// Decodes rows and runs `load` listeners on each. An async load listener's SQL runs in a
+/// transaction of the read's own, committed when every row is loaded.
+pub(crate) async fn load<M: Record, DB: Backend>(
+    rows: Vec<DB::Row>,
+    conn: &mut DB::Connection,
+) -> Result<Vec<M>, Error> {
+    let mut loaded = Loaded::<M>(Vec::with_capacity(rows.len()));
+    load_into::<DB>(&rows, conn, &mut loaded).await?;
+    Ok(loaded.0)
+}
+
+async fn load_into<DB: Backend>(
+    rows: &[DB::Row],
+    conn: &mut DB::Connection,
+    loader: &mut dyn Loader<DB>,
+) -> Result<(), Error> {
+    if !loader.has_listeners() {
+        return rows.iter().try_for_each(|row| loader.decode(row));
+    }
+    let name = loader.model();
+    let mut session = Session::<DB>::new(conn);
+    let loaded = async {
+        for row in rows {
+            loader.decode(row)?;
+            loader.load(&mut session).await?;
+        }
+        Ok(())
+    };
+    let outcome = catch_panic(loaded).await;
+    finish_as(name, session, outcome).await
+}
+
+/// Polls `future`, turning a panic inside it into an `Err` so the transaction can be rolled
+/// back before the panic goes on.
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = pin!(future);
+    // AssertUnwindSafe: after a panic the future is never polled again, and the panic is
+    // resumed as soon as the rollback is done, so no broken state is observed.
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// Commits on success; otherwise rolls back, then returns the error or resumes the panic.
+pub(crate) fn finish<'s, M: Record, DB: Backend, T: 's>(
+    session: Session<'s, DB>,
+    outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
+) -> impl Future<Output = Result<T, Error>> + 's {
+    finish_as(M::__TABLE.model, session, outcome)
+}
+
+/// [`finish`] for a model known by name only: compiled once per backend and outcome type.
+async fn finish_as<DB: Backend, T>(
+    name: &'static str,
+    session: Session<'_, DB>,
+    outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
+) -> Result<T, Error> {
+    match outcome {
+        Ok(Ok(value)) => {
+            session
+                .commit()
+                .await
+                .map_err(|e| Error::from_commit(name, e))?;
+            Ok(value)
+        }
+        Ok(Err(error)) => {
+            session.rollback().await;
+            Err(error)
+        }
+        Err(panic) => {
+            session.rollback().await;
+            resume_unwind(panic)
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! One row's `insert`, `update` and `delete` inside the write's transaction
+//! ([`crate::write::ops`]), compiled once per backend: the model's part (listener calls, binding,
+//! keys) is behind [`WriteRow`]'s vtable, a few synchronous methods per model.
+//!
+//! Why: these paths are async state machines, and an async function generic over the model
+//! is a state machine, its drop glue and its error paths stamped out once per model (issue
+//! 10: they were a quarter of a model's generated code). A virtual call costs nanoseconds
+//! against a statement's round trip; a listener call is boxed only when something listens.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::base::error::Error;
+use crate::db::backend::{Backend, Query};
+use crate::db::commit::{self, Callback};
+use crate::db::key::PrimaryKey as _;
+use crate::db::session::Session;
+use crate::listen::listener::Event;
+use crate::listen::private::Listeners;
+use crate::listen::record::Record;
+use crate::listen::{before_commit_call, before_commit_listeners, has_in, SharedRow};
+use crate::write::rules::prepare;
+use crate::AnyModel;
+
+/// A model's key, erased: an update keeps the key its row was read with, to refuse a
+/// listener's change of it and to name the row.
+pub(crate) type AnyKey = Box<dyn Any + Send + Sync>;
+
+/// The future of a boxed listener call or write.
+pub(crate) type RowFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+
+/// Runs a generated-key `INSERT` and returns the key: one function per key type, not per
+/// model.
+pub(crate) type InsertKey<DB> =
+    for<'e> fn(
+        &'e mut <DB as sqlx::Database>::Connection,
+        Query<'e, DB>,
+    ) -> Pin<Box<dyn Future<Output = Result<AnyKey, sqlx::Error>> + Send + 'e>>;
+
+/// What an update sends once its `before_update` listeners have run.
+pub(crate) enum UpdateStatement<DB: Backend> {
+    /// The `UPDATE` of every column but the key (and the version check).
+    Set(Query<'static, DB>),
+    /// A table of just its key has nothing to set: the row is looked up, so that the update
+    /// still says whether it exists.
+    Exists(Query<'static, DB>),
+}
+
+/// The model's part of a one-row write.
+pub(crate) trait WriteRow<DB: Backend>: AnyModel {
+    /// The model's listener cell; its name is the model's.
+    fn cell(&self) -> &'static Listeners;
+    /// Whether anything listens to `event` ([`has_in`]).
+    fn listens(&self, state: u32, event: Event) -> bool;
+    /// The listeners of an event that hands out `&mut M`.
+    fn run_mut<'a, 'c>(
+        &'a mut self,
+        event: Event,
+        session: &'a mut Session<'c, DB>,
+    ) -> RowFuture<'a>;
+    /// The listeners of an event that hands out `&M`.
+    fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
+    /// Refuses a value the backend cannot store and gives the row the stored precision
+    /// ([`prepare`]).
+    fn prepare(&mut self) -> Result<(), Error>;
+    /// The row's `INSERT`, and for a generated key how to run it.
+    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>);
+    /// Sets the key the database generated.
+    fn set_generated(&mut self, key: AnyKey) -> Result<(), Error>;
+    /// The key, or [`Error::Unsaved`].
+    fn key(&self) -> Result<AnyKey, Error>;
+    /// The `DELETE` of the row, or [`Error::Unsaved`].
+    fn delete(&self) -> Result<Query<'static, DB>, Error>;
+    /// [`Error::NotFound`] for `key`, and for a versioned model the lookup that tells a
+    /// stale version ([`Error::Conflict`]) from a missing row.
+    fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>);
+    /// The update's statement: refuses a changed key, gives the row the stored precision,
+    /// bumps the version.
+    fn update(&mut self, key: &AnyKey) -> Result<UpdateStatement<DB>, Error>;
+    /// The update of a `#[model(track_changes)]` model; `None` for any other.
+    fn update_tracked<'a, 'c>(
+        &'a mut self,
+        session: &'a mut Session<'c, DB>,
+    ) -> Option<RowFuture<'a>>;
+    /// A clone for the row's `before_commit` listeners, if the model is `Clone`.
+    fn share(&self) -> Option<Arc<dyn SharedRow<DB>>>;
+    /// Queues the row's listeners of an `after_*_commit` or `after_rollback` event.
+    fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>);
+    /// Whether the key is set (else an insert has the database generate it).
+    fn has_key(&self) -> bool;
+    /// Clears a generated key whose insert did not commit.
+    fn clear_key(&mut self);
+    /// The `#[model(version)]` column's value, if the model has one.
+    fn version(&self) -> Option<i64>;
+    /// Gives the version column back a value [`WriteRow::version`] returned.
+    fn set_version(&mut self, version: i64);
+    /// The delete of a versioned model (`batch::delete_versioned`); only for a model whose
+    /// [`WriteRow::version`] is `Some`.
+    fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
+}
+
+fn key_of<M: Record>(key: &AnyKey) -> &M::__Key {
+    key.downcast_ref()
+        .expect("a row's key is the one its model gave")
+}
+
+impl<M: Record, DB: Backend> WriteRow<DB> for M {
+    fn cell(&self) -> &'static Listeners {
+        M::__listeners()
+    }
+
+    fn listens(&self, state: u32, event: Event) -> bool {
+        has_in::<M>(state, event)
+    }
+
+    fn run_mut<'a, 'c>(
+        &'a mut self,
+        event: Event,
+        session: &'a mut Session<'c, DB>,
+    ) -> RowFuture<'a> {
+        Box::pin(crate::listen::run_mut(self, event, session))
+    }
+
+    fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
+        Box::pin(crate::listen::run_ref(self, event, session))
+    }
+
+    fn prepare(&mut self) -> Result<(), Error> {
+        prepare(self, DB::DIALECT)
+    }
+
+    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
+        let sql = M::__statements(DB::DIALECT);
+        if self.__key().is_some() {
+            let query = self.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
+            (query, None)
+        } else {
+            let query = self.__bind(sqlx::query(sql.insert.as_str()), false);
+            (query, Some(insert_key::<Generated<M>, DB>))
+        }
+    }
+
+    fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
+        let key = *key
+            .downcast::<Generated<M>>()
+            .expect("`insert` chose the key type");
+        self.__set_key(Some(generated::<M>(key)?));
+        Ok(())
+    }
+
+    fn key(&self) -> Result<AnyKey, Error> {
+        match self.__key() {
+            Some(key) => Ok(Box::new(key)),
+            None => Err(Error::Unsaved {
+                model: M::__TABLE.model,
+            }),
+        }
+    }
+
+    fn delete(&self) -> Result<Query<'static, DB>, Error> {
+        let key = self.__key().ok_or(Error::Unsaved {
+            model: M::__TABLE.model,
+        })?;
+        let sql = M::__statements(DB::DIALECT);
+        Ok(key.__bind(sqlx::query(sql.delete.as_str())))
+    }
+
+    fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>) {
+        crate::write::version::missing::<M, DB>(key_of::<M>(key))
+    }
+
+    fn update(&mut self, key: &AnyKey) -> Result<UpdateStatement<DB>, Error> {
+        let key = key_of::<M>(key);
+        crate::write::rules::same_key(self, key)?;
+        prepare(self, DB::DIALECT)?;
+        let sql = M::__statements(DB::DIALECT);
+        if sql.update.is_empty() {
+            let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
+            return Ok(UpdateStatement::Exists(query));
+        }
+        let read = crate::write::rules::bump(self);
+        let query = key.__bind(self.__bind(sqlx::query(sql.update.as_str()), false));
+        Ok(UpdateStatement::Set(M::__bind_version(query, read)))
+    }
+
+    fn update_tracked<'a, 'c>(
+        &'a mut self,
+        session: &'a mut Session<'c, DB>,
+    ) -> Option<RowFuture<'a>> {
+        M::__update_tracked_all(std::slice::from_mut(self), session)
+            .map(|update| Box::pin(update) as RowFuture<'a>)
+    }
+
+    fn share(&self) -> Option<Arc<dyn SharedRow<DB>>> {
+        self.__share()
+            .map(|shared| shared as Arc<dyn SharedRow<DB>>)
+    }
+
+    fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>) {
+        crate::listen::after_commit(self, event, queue);
+    }
+
+    fn has_key(&self) -> bool {
+        self.__key().is_some()
+    }
+
+    fn clear_key(&mut self) {
+        self.__set_key(None);
+    }
+
+    fn version(&self) -> Option<i64> {
+        M::__VERSION.map(|_| self.__version())
+    }
+
+    fn set_version(&mut self, version: i64) {
+        self.__set_version(version);
+    }
+
+    fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
+        Box::pin(M::__delete_versioned(std::slice::from_ref(self), session))
+    }
+}
+
+/// The type of `M`'s generated key.
+pub(crate) type Generated<M> = <<M as Record>::__Key as crate::db::key::PrimaryKey>::__Generated;
+
+/// `M`'s key from the value the database generated. Only an `Option` key of one column is
+/// generated: the derive refuses `Option` parts of a composite key, whose rows always
+/// bring their keys, so the error is for a hand-written `Model` impl that breaks that rule.
+pub(crate) fn generated<M: Record>(key: Generated<M>) -> Result<M::__Key, Error> {
+    M::__Key::__from_generated(key).ok_or(Error::Unsupported {
+        model: M::__TABLE.model,
+        what: "a generated composite key: each part of a composite key is set by the caller",
+    })
+}
+
+fn insert_key<'e, K: crate::ColumnType, DB: Backend>(
+    conn: &'e mut DB::Connection,
+    query: Query<'e, DB>,
+) -> Pin<Box<dyn Future<Output = Result<AnyKey, sqlx::Error>> + Send + 'e>> {
+    Box::pin(async move {
+        let key: K = DB::insert_returning_key(conn, query).await?;
+        Ok(Box::new(key) as AnyKey)
+    })
+}
+
+/// Runs `event`'s listeners on `row` if any listen. The state word is the session's copy
+/// (one atomic load per write), read again at each point as every listener point does.
+async fn run_mut<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    event: Event,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let state = crate::listen::state_of(session, row.cell());
+    if row.listens(state, event) {
+        row.run_mut(event, session).await?;
+    }
+    Ok(())
+}
+
+/// [`run_mut`] for an event that hands out `&M`.
+async fn run_ref<DB: Backend>(
+    row: &dyn WriteRow<DB>,
+    event: Event,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let state = crate::listen::state_of(session, row.cell());
+    if row.listens(state, event) {
+        row.run_ref(event, session).await?;
+    }
+    Ok(())
+}
+
+/// One row's insert: `before_insert`, the `INSERT` (the generated key set on the row), the
+/// row's commit-time calls queued, `after_insert`.
+pub(crate) async fn insert<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    run_mut(row, Event::BeforeInsert, session).await?;
+    row.prepare()?;
+    insert_prepared(row, session).await?;
+    written(row, session)?;
+    run_ref(row, Event::AfterInsert, session).await
+}
+
+/// The `INSERT` of a row already prepared, its generated key set on it; its listeners are
+/// the caller's. Also a batch's statement for a chunk of one row (`batch::insert_all`).
+pub(crate) async fn insert_prepared<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    let (query, generated) = row.insert();
+    let conn = session.conn();
+    match generated {
+        None => {
+            DB::execute(conn, query)
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+        }
+        Some(insert_key) => {
+            let key = insert_key(conn, query)
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            row.set_generated(key)?;
+        }
+    }
+    Ok(())
+}
+
+/// One row's delete: `before_delete`, the `DELETE` (a row that is not there is
+/// [`Error::NotFound`]), the row's commit-time calls queued, `after_delete`.
+pub(crate) async fn delete<DB: Backend>(
+    row: &dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    let query = row.delete()?;
+    run_ref(row, Event::BeforeDelete, session).await?;
+    let affected = DB::execute(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(name, e))?;
+    if affected == 0 {
+        return Err(row.missing(&row.key()?).0);
+    }
+    written(row, session)?;
+    run_ref(row, Event::AfterDelete, session).await
+}
+
+/// One row's update: the tracked update for a change-tracking model, else `before_update`,
+/// every column but the key (the version checked), the row's commit-time calls queued,
+/// `after_update`.
+pub(crate) async fn update<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    if let Some(tracked) = row.update_tracked(session) {
+        return tracked.await;
+    }
+    let key = row.key()?;
+    run_mut(row, Event::BeforeUpdate, session).await?;
+    let statement = row.update(&key)?;
+    update_statement(row, statement, &key, session).await?;
+    written(row, session)?;
+    run_ref(row, Event::AfterUpdate, session).await
+}
+
+/// Several rows' updates in SQLAlchemy's flush order, as every batch write
+/// ([`crate::write::batch`]): every row's `before_update` listeners (and its statement built, the
+/// key checked, the version bumped), then every row's `UPDATE`, then every row's commit-time
+/// calls queued and `after_update` listeners. Not for change-tracking models
+/// ([`crate::write::tracked::update_tracked_all`]).
+pub(crate) async fn update_all<DB: Backend>(
+    rows: &mut [&mut dyn WriteRow<DB>],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let mut statements = Vec::with_capacity(rows.len());
+    for row in rows.iter_mut() {
+        let key = row.key()?;
+        run_mut(&mut **row, Event::BeforeUpdate, session).await?;
+        statements.push((row.update(&key)?, key));
+    }
+    for (row, (statement, key)) in rows.iter().zip(statements) {
+        update_statement(&**row, statement, &key, session).await?;
+    }
+    for row in rows.iter() {
+        written(&**row, session)?;
+        run_ref(&**row, Event::AfterUpdate, session).await?;
+    }
+    Ok(())
+}
+
+/// Sends one row's update: a row that is not there is [`Error::NotFound`], or for a
+/// versioned model whose row is there, [`Error::Conflict`].
+async fn update_statement<DB: Backend>(
+    row: &dyn WriteRow<DB>,
+    statement: UpdateStatement<DB>,
+    key: &AnyKey,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    match statement {
+        UpdateStatement::Exists(query) => {
+            let found = DB::fetch_optional(session.conn(), query)
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            if found.is_none() {
+                return Err(row.missing(key).0);
+            }
+        }
+        UpdateStatement::Set(query) => {
+            let affected = DB::execute(session.conn(), query)
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            if affected == 0 {
+                let (missing, lookup) = row.missing(key);
+                return Err(
+                    crate::write::version::conflict_if_present(lookup, missing, session).await,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The row's statement ran, in a transaction that may still commit or roll back: queues its
+/// `after_rollback` calls (run if that transaction, or the savepoint it ran in, rolls back)
+/// and its `before_commit` call (run right before the outermost commit, unless its
+/// savepoint rolls back first). Called by every write path between the row's statement and
+/// its `after_*` listeners, so that a row whose `after_*` listener ran, or vetoed, gets
+/// `after_rollback` when it is undone.
+pub(crate) fn written<DB: Backend>(
+    row: &dyn WriteRow<DB>,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let cell = row.cell();
+    let state = crate::listen::state_of(session, cell);
+    if row.listens(state, Event::AfterRollback) {
+        commit::enqueue_rollback(|queue| row.queue_after_commit(Event::AfterRollback, queue));
+    }
+    if row.listens(state, Event::BeforeCommit) {
+        let (own, every) = before_commit_listeners(cell, state);
+        let shared = match own {
+            // Declaring a listener of a model requires it to be `Clone`, so this never fails.
+            true => Some(row.share().ok_or(Error::Unsupported {
+                model: cell.name,
+                what: "before_commit listeners of a model that is not Clone",
+            })?),
+            false => None,
+        };
+        let copy = every.then(|| row.to_row());
+        commit::enqueue_before_commit(before_commit_call::<DB>(shared, copy, cell));
+    }
+    Ok(())
+}
