@@ -193,6 +193,24 @@ pub trait Model:
         })
     }
 
+    /// Reloads every column from the row with this primary key, as [`Model::get`] reads it
+    /// (`load` listeners run on the row read): what the database changed since (a trigger, a
+    /// default, another writer) is now the model's. `#[model(skip)]` fields keep their
+    /// values. No such row is [`Error::NotFound`]; a model never inserted is
+    /// [`Error::Unsaved`]. SQLAlchemy's `session.refresh`.
+    fn refresh<'c, A>(&mut self, db: A) -> impl Future<Output = Result<(), Error>> + Send
+    where
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        async move {
+            let key = self.__key().ok_or(Error::Unsaved { model: Self::NAME })?;
+            let stored = Self::get(db, key).await?;
+            self.__assign_columns(stored);
+            Ok(())
+        }
+    }
+
     /// Reads every row, ordered by primary key, running `load` listeners on each.
     fn all<'c, A>(db: A) -> impl Future<Output = Result<Vec<Self>, Error>> + Send
     where

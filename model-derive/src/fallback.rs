@@ -72,6 +72,9 @@ pub fn expand(input: &DeriveInput, errors: syn::Error) -> TokenStream {
             ) -> ::core::result::Result<(), (&'static str, &'static str)> {
                 ::core::unreachable!()
             }
+            fn __assign_columns(&mut self, from: Self) {
+                ::core::unreachable!()
+            }
             fn __listeners() -> &'static ::model_core::__private::Listeners {
                 ::core::unreachable!()
             }

@@ -87,6 +87,10 @@ pub trait Record: Sized + Send + Sync + Unpin + 'static {
         columns: ColumnMap<'_>,
     ) -> Result<Self, sqlx::Error>;
 
+    /// Takes every column's value from `from` (a fresh read of the row), keeping the
+    /// `#[model(skip)]` fields: what `Model::refresh` does.
+    fn __assign_columns(&mut self, from: Self);
+
     /// Reads the model from a row with its columns in `Model::COLUMNS` order.
     #[doc(hidden)]
     fn __from_row<DB: Backend>(row: &DB::Row) -> Result<Self, sqlx::Error> {

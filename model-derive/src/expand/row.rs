@@ -89,7 +89,16 @@ pub fn from_row(model: &Model<'_>) -> TokenStream {
     });
     // Collected first: `index` is advanced inside the closure.
     let inits: Vec<TokenStream> = inits.collect();
+    let columns = model
+        .fields
+        .iter()
+        .filter(|field| field.column.is_some())
+        .map(|field| field.ident);
     quote! {
+        fn __assign_columns(&mut self, mut __from: Self) {
+            #(::core::mem::swap(&mut self.#columns, &mut __from.#columns);)*
+        }
+
         fn __from_row_at<__DB: ::model_core::__private::Backend>(
             __row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
             __columns: ::model_core::__private::ColumnMap<'_>,
