@@ -103,15 +103,26 @@ pub async fn connect_mysql(url: &str) -> Result<Pools<MySql>, sqlx::Error> {
 /// embedded, so the binary needs no files at run time; `sqlx::migrate!` would embed them
 /// too, but needs sqlx's `macros` feature, a second build of sqlx inside a proc macro, for
 /// what `include_str!` does here.
-const MIGRATIONS: &[(i64, &str, [&str; 3])] = &[(
-    1,
-    "create_posts",
-    [
-        include_str!("../migrations/sqlite/0001_create_posts.sql"),
-        include_str!("../migrations/postgres/0001_create_posts.sql"),
-        include_str!("../migrations/mysql/0001_create_posts.sql"),
-    ],
-)];
+const MIGRATIONS: &[(i64, &str, [&str; 3])] = &[
+    (
+        1,
+        "create_posts",
+        [
+            include_str!("../migrations/sqlite/0001_create_posts.sql"),
+            include_str!("../migrations/postgres/0001_create_posts.sql"),
+            include_str!("../migrations/mysql/0001_create_posts.sql"),
+        ],
+    ),
+    (
+        2,
+        "create_comments",
+        [
+            include_str!("../migrations/sqlite/0002_create_comments.sql"),
+            include_str!("../migrations/postgres/0002_create_comments.sql"),
+            include_str!("../migrations/mysql/0002_create_comments.sql"),
+        ],
+    ),
+];
 
 /// sqlx's migrator over the embedded migrations of `dialect`: what
 /// `Migrator::new("migrations/<dialect>")` would read from the files, checksums included.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::db::Pools;
 use crate::error::ApiError;
-use crate::model::Post;
+use crate::model::{Comment, Post};
 
 /// Request bodies above this size are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -52,6 +52,10 @@ pub fn app_with_request_timeout<DB: Backend>(
             get(get_post::<DB>)
                 .put(update_post::<DB>)
                 .delete(delete_post::<DB>),
+        )
+        .route(
+            "/posts/{id}/comments",
+            axum::routing::post(create_comment::<DB>),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -224,16 +228,85 @@ async fn delete_old_posts<DB: Backend>(
     Ok(Json(Deleted { deleted }))
 }
 
-/// `GET /posts/{id}`: 404 when absent.
+/// A post with its comments, as `GET /posts/{id}` shows it.
+#[derive(Debug, Serialize)]
+struct PostWithComments {
+    #[serde(flatten)]
+    post: PostOutput,
+    comments: Vec<CommentOutput>,
+}
+
+/// A stored comment, as the API shows it.
+#[derive(Debug, Serialize)]
+struct CommentOutput {
+    id: Option<i64>,
+    post_id: i64,
+    author: String,
+    body: String,
+    created_at: Option<String>,
+}
+
+impl From<Comment> for CommentOutput {
+    fn from(comment: Comment) -> Self {
+        CommentOutput {
+            id: comment.id,
+            post_id: comment.post_id,
+            author: comment.author,
+            body: comment.body,
+            created_at: comment
+                .created_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        }
+    }
+}
+
+/// `GET /posts/{id}`: the post and its comments, oldest first (one query for them); 404
+/// when absent.
 async fn get_post<DB: Backend>(
     State(pools): State<Pools<DB>>,
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<PostOutput>, ApiError> {
+) -> Result<Json<PostWithComments>, ApiError> {
     let Path(id) = id.map_err(bad_id)?;
-    match Post::find(&pools.read, id).await? {
-        Some(post) => Ok(Json(post.into())),
-        None => Err(ApiError::not_found("no post with this id")),
+    let Some(post) = Post::find(&pools.read, id).await? else {
+        return Err(ApiError::not_found("no post with this id"));
+    };
+    let comments = post.children::<Comment>().all(&pools.read).await?;
+    Ok(Json(PostWithComments {
+        post: post.into(),
+        comments: comments.into_iter().map(CommentOutput::from).collect(),
+    }))
+}
+
+/// The body of `POST /posts/{id}/comments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentInput {
+    author: String,
+    body: String,
+}
+
+/// `POST /posts/{id}/comments`: 201 with the stored comment (its `after_insert` listener
+/// logged it in the same transaction); 404 when the post is absent, 422 when the comment
+/// is refused by its `before_insert` listener.
+async fn create_comment<DB: Backend>(
+    State(pools): State<Pools<DB>>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    input: Result<Json<ObjectOnly<CommentInput>>, JsonRejection>,
+) -> Result<(StatusCode, Json<CommentOutput>), ApiError> {
+    let Path(id) = id.map_err(bad_id)?;
+    let Json(ObjectOnly(input)) = input?;
+    if Post::find(&pools.write, id).await?.is_none() {
+        return Err(ApiError::not_found("no post with this id"));
     }
+    let mut comment = Comment {
+        id: None,
+        post_id: id,
+        author: input.author,
+        body: input.body,
+        created_at: None,
+    };
+    comment.insert(&pools.write).await?;
+    Ok((StatusCode::CREATED, Json(comment.into())))
 }
 
 /// `PUT /posts/{id}`: replaces title and content through the `before_update` listeners.
@@ -263,26 +336,30 @@ async fn update_post<DB: Backend>(
     Ok(Json(post.into()))
 }
 
-/// `DELETE /posts/{id}`: 204, or 404 when absent.
+/// `DELETE /posts/{id}`: 204, or 404 when absent. The post's comments go first, each
+/// through its delete listeners, in the same transaction (`on_delete = "cascade"`).
 async fn delete_post<DB: Backend>(
     State(pools): State<Pools<DB>>,
     id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(id) = id.map_err(bad_id)?;
-    // Loaded first, so that delete listeners see the real row.
-    let mut tx = pools
-        .write
-        .begin()
-        .await
-        .map_err(|e| model_core::Error::from_sqlx("Post", e))?;
-    let Some(post) = Post::find(&mut tx, id).await? else {
+    // Loaded first, so that delete listeners see the real row, in a transaction of
+    // model-core's (`transaction`), not a raw `sqlx` one: the comments' listeners write log
+    // lines, and commit listeners of those (the every-model `log_inserted`) need a commit
+    // model-core can see (`Error::CommitScope`).
+    let found = model_core::transaction(&pools.write, move |conn| {
+        Box::pin(async move {
+            let Some(post) = Post::find(&mut *conn, id).await? else {
+                return Ok(false);
+            };
+            post.delete(&mut *conn).await?;
+            Ok::<_, model_core::Error>(true)
+        })
+    })
+    .await?;
+    if !found {
         return Err(ApiError::not_found("no post with this id"));
-    };
-    post.delete(&mut tx).await?;
-    // `from_commit`: a connection lost during COMMIT leaves the outcome unknown.
-    tx.commit()
-        .await
-        .map_err(|e| model_core::Error::from_commit("Post", e))?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -406,6 +406,9 @@ async fn sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored<DB: Test
 /// driver message, no path. The details go to the log.
 async fn database_failures_answer_500_without_leaking_internals<DB: TestBackend>(db: &TestDb<DB>) {
     let (base, client) = start(db).await;
+    // The comments reference the posts: they go first.
+    db.exec(&format!("DROP TABLE {}", db.quote("comments")))
+        .await;
     db.exec(&format!("DROP TABLE {}", db.quote("posts"))).await;
     for request in [
         client.get(format!("{base}/add_post")),
@@ -516,7 +519,87 @@ async fn title_search_and_deleting_old_posts<DB: TestBackend>(db: &TestDb<DB>) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Comments on posts: added, shown with their post, refused when empty or on a missing
+/// post, and deleted with their post, each through its own listeners, whose log lines
+/// show it (the post's delete cascades to them in its transaction).
+async fn comments_are_shown_with_their_post_and_deleted_through_their_listeners<DB: TestBackend>(
+    db: &TestDb<DB>,
+) {
+    let (base, client) = start(db).await;
+    let post = |title: &str| {
+        client
+            .post(format!("{base}/posts"))
+            .json(&json!({"title": title, "content": "body"}))
+            .send()
+    };
+    let first = json_of(post("First").await.unwrap()).await["id"]
+        .as_i64()
+        .unwrap();
+    let other = json_of(post("Other").await.unwrap()).await["id"]
+        .as_i64()
+        .unwrap();
+    let comment = |on: i64, author: &str, body: &str| {
+        client
+            .post(format!("{base}/posts/{on}/comments"))
+            .json(&json!({"author": author, "body": body}))
+            .send()
+    };
+    for (on, author) in [(first, "ada"), (first, "bob"), (other, "eve")] {
+        let response = comment(on, author, "nice").await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let stored = json_of(response).await;
+        assert_eq!(stored["post_id"], on);
+        assert!(stored["created_at"].is_string());
+    }
+    // Refused: no post, no body (a listener's veto), and nothing written.
+    assert_eq!(
+        comment(999_999, "ada", "hi").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        comment(first, "ada", " ").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(db.count("comments").await, 3);
+    assert_eq!(db.count("comment_log").await, 3);
+
+    let shown = json_of(
+        client
+            .get(format!("{base}/posts/{first}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["title"], "First");
+    let authors: Vec<&str> = shown["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["ada", "bob"]);
+
+    let response = client
+        .delete(format!("{base}/posts/{first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(db.count("comments").await, 1);
+    let deleted: i64 = db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE {} = 'deleted' AND {} = {first}",
+            db.quote("comment_log"),
+            db.quote("event"),
+            db.quote("post_id")
+        ))
+        .await;
+    assert_eq!(deleted, 2, "each comment's after_delete listener ran once");
+}
+
 per_backend!(
+    comments_are_shown_with_their_post_and_deleted_through_their_listeners,
     title_search_and_deleting_old_posts,
     database_failures_answer_500_without_leaking_internals,
     add_post_answers_as_the_tutorial_and_the_listener_sets_created_at,

@@ -1,35 +1,56 @@
-//! The committed migration files are what the model declares: they are generated from
-//! `Post` by `model_core::schema::Schema`, and cannot drift from it unnoticed.
+//! The committed migration files are what the models declare: they are generated from
+//! `Post`, then `Comment` and `CommentLog`, by `model_core::schema::Schema`, and cannot drift
+//! from them unnoticed.
 
-use blog_example::model::Post;
+use blog_example::model::{Comment, CommentLog, Post};
 use model_core::schema::Schema;
 use model_core::Dialect;
 
-/// The migration that creates the tables of today's models.
-fn generated(dialect: Dialect) -> String {
-    Schema::new().model::<Post>().to_sql(dialect)
+/// The migrations, in order: each creates the tables of the models it names.
+const MIGRATIONS: [(&str, &str); 2] = [
+    ("0001_create_posts.sql", "create posts"),
+    ("0002_create_comments.sql", "create comments"),
+];
+
+/// The migration `n` (from 0) as the models declare it.
+fn generated(n: usize, dialect: Dialect) -> String {
+    match n {
+        0 => Schema::new().model::<Post>().to_sql(dialect),
+        _ => Schema::new()
+            .model::<Comment>()
+            .model::<CommentLog>()
+            .to_sql(dialect),
+    }
 }
 
 #[test]
-fn committed_migrations_are_what_the_model_declares() {
+fn committed_migrations_are_what_the_models_declare() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     for (dialect, name) in [
         (Dialect::Sqlite, "sqlite"),
         (Dialect::Postgres, "postgres"),
         (Dialect::MySql, "mysql"),
     ] {
-        let path = dir.join(name).join("0001_create_posts.sql");
-        let committed =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        // A changed model needs a new migration (sqlx refuses an applied one that changed):
-        // write it with `Schema::write_migration`, or by hand for an `ALTER TABLE`, and
-        // compare the new tables here.
-        assert_eq!(
-            committed,
-            generated(dialect),
-            "{} is not what `Post` declares",
-            path.display()
-        );
+        for (n, (file, _)) in MIGRATIONS.iter().enumerate() {
+            let path = dir.join(name).join(file);
+            let empty = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+            if std::env::var_os("BLESS_MIGRATIONS").is_some() && empty {
+                // A new migration's file (missing, or created empty for the binary's
+                // `include_str!`), written once from the models; never an applied one.
+                std::fs::write(&path, generated(n, dialect)).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            // A changed model needs a new migration (sqlx refuses an applied one that
+            // changed): write it with `Schema::write_migration`, or by hand for an `ALTER
+            // TABLE`, and compare the new tables here.
+            assert_eq!(
+                committed,
+                generated(n, dialect),
+                "{} is not what the models declare",
+                path.display()
+            );
+        }
     }
 }
 
@@ -39,9 +60,11 @@ fn the_embedded_migrator_runs_the_committed_files() {
     for dialect in Dialect::ALL {
         let migrator = blog_example::db::migrator(dialect);
         let migrations: Vec<_> = migrator.iter().collect();
-        assert_eq!(migrations.len(), 1);
-        assert_eq!(migrations[0].version, 1);
-        assert_eq!(migrations[0].description, "create posts");
-        assert_eq!(migrations[0].sql.as_str(), generated(dialect));
+        assert_eq!(migrations.len(), MIGRATIONS.len());
+        for (n, migration) in migrations.iter().enumerate() {
+            assert_eq!(migration.version, n as i64 + 1);
+            assert_eq!(migration.description, MIGRATIONS[n].1);
+            assert_eq!(migration.sql.as_str(), generated(n, dialect));
+        }
     }
 }

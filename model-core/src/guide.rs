@@ -13,18 +13,24 @@
 //! 4. [`schema_and_migrations`]: `CREATE TABLE` from the model, foreign keys, migrations.
 //! 5. [`listeners`]: the events, listener shapes, commit and rollback listeners, listeners
 //!    declared on the function or at run time, and what they cost.
-//! 6. [`transactions`]: [`transaction`](crate::transaction), savepoints, your own errors.
-//! 7. [`queries`]: typed filters, reads, streams, raw SQL, set-based updates and deletes.
+//! 6. [`transactions`]: [`transaction`](crate::transaction), savepoints,
+//!    [`retry`](crate::retry), your own errors.
+//! 7. [`queries`]: typed filters, reads, streams, raw SQL, locking reads, set-based updates
+//!    and deletes.
+//!    - [`relationships`]: from a row to its parent and children, eager loading, filters
+//!      across a relationship, and cascades that run every listener.
 //! 8. [`change_tracking`]: `#[model(track_changes)]`, [`Tracked`](crate::Tracked), change
 //!    sets, and `#[model(version)]`.
+//! 9. [`cluster`]: a Galera cluster, retryable errors and [`retry`](crate::retry), row locks
+//!    on a cluster, reading your own writes on another node.
 //!
 //! What you can rely on:
-//! 9. [`guarantees`]: what is stored after a success, a failure, a veto, a panic.
-//! 10. [`diagnostics`]: the compile errors misuse gets.
+//! 10. [`guarantees`]: what is stored after a success, a failure, a veto, a panic.
+//! 11. [`diagnostics`]: the compile errors misuse gets.
 //!
 //! The example and the project:
-//! 11. [`blog`]: the Flask-SQLAlchemy tutorial blog as an axum service.
-//! 12. [`development`]: the test suite, CI, benchmarks and the repository's layout.
+//! 12. [`blog`]: the Flask-SQLAlchemy tutorial blog as an axum service.
+//! 13. [`development`]: the test suite, CI, benchmarks and the repository's layout.
 //!
 //! The chapters are compiled only for rustdoc and doctests: a build of model-core does not
 //! read `docs/`.
@@ -52,8 +58,14 @@ pub mod transactions {}
 #[doc = include_str!("../../docs/queries.md")]
 pub mod queries {}
 
+#[doc = include_str!("../../docs/relationships.md")]
+pub mod relationships {}
+
 #[doc = include_str!("../../docs/change-tracking.md")]
 pub mod change_tracking {}
+
+#[doc = include_str!("../../docs/cluster.md")]
+pub mod cluster {}
 
 #[doc = include_str!("../../docs/guarantees.md")]
 pub mod guarantees {}

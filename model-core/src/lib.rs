@@ -183,6 +183,7 @@ pub mod guide;
 mod listen;
 mod model;
 mod query;
+mod relations;
 pub mod schema;
 mod write;
 
@@ -199,6 +200,7 @@ pub use db::backend::Backend;
 pub use db::commit::{transaction, TransactionFuture};
 pub use db::conn::Conn;
 pub use db::key::PrimaryKey;
+pub use db::retry::{retry, Retry, Retryable};
 #[doc(hidden)]
 pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listen::listener::{CommitListener, MutListener, RefListener};
@@ -210,6 +212,7 @@ pub use model::Model;
 pub use query::{
     Assignment, Column, Filter, FromSql, IntoValue, ModelStream, Nullable, Order, Select, Text,
 };
+pub use relations::BelongsTo;
 // Issue 14: change sets and optimistic locking.
 pub use write::changes::{
     AfterUpdateListener, BeforeUpdateListener, ChangeSet, Changed, TrackChanges,

@@ -10,6 +10,7 @@ use crate::db::key::PrimaryKey;
 use crate::listen::listener::{Event, ListenerInfo};
 use crate::listen::record::Record;
 use crate::query::{Filter, FromSql, Select};
+use crate::relations::{same_type, BelongsTo};
 use crate::write::ops::{self, Batch, Page};
 
 /// A struct stored as one row of one table, with listeners on its lifecycle events.
@@ -120,6 +121,11 @@ pub trait Model:
     /// `after_delete` listeners, atomically. No such row is [`Error::NotFound`]. With a
     /// `#[model(version)]` column, a row whose version is no longer the model's is
     /// [`Error::Conflict`], and nothing is deleted.
+    ///
+    /// Rows of other models that reference this one with `on_delete = "cascade"` (or
+    /// `"set_null"`) are deleted (or let go of) first, through their own listeners, in the
+    /// same transaction: see the guide's relationships chapter. `delete_all` and a
+    /// set-based [`Select::delete`] do the same.
     fn delete<'c, A>(&self, db: A) -> impl Future<Output = Result<(), Error>> + Send
     where
         A: Acquire<'c> + Send,
@@ -269,6 +275,139 @@ pub trait Model:
     /// ```
     fn filter(filter: impl FnOnce(&Self::Columns) -> Filter<Self>) -> Select<Self> {
         Select::new(Some(filter(&Self::__HANDLES)))
+    }
+
+    /// The rows of `C` whose foreign key to this model (its one `#[model(references =
+    /// Self)]` field, see [`BelongsTo`]) is this row's key, as a [`Select`] to narrow,
+    /// order, count, stream, update or delete with every listener, as any other:
+    /// `post.children::<Comment>().filter(|c| c.approved.eq(true)).all(&pool)`. An unsaved
+    /// row (no key yet) has no children.
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
+    /// # #[derive(Model)] struct Comment { id: Option<i64>, #[model(references = Post)] post_id: i64, approved: bool }
+    /// # async fn demo(pool: sqlx::SqlitePool, post: Post) -> Result<(), model_core::Error> {
+    /// let waiting = post.children::<Comment>().filter(|c| c.approved.eq(false)).count(&pool).await?;
+    /// post.children::<Comment>().update(|c| c.approved.set(true), &pool).await?;
+    /// # let _ = waiting; Ok(()) }
+    /// ```
+    fn children<C: BelongsTo<Self>>(&self) -> Select<C> {
+        let key: Vec<Self::Key> = self.__key().into_iter().collect();
+        Select::new(Some(C::__children_of(same_type(key))))
+    }
+
+    /// The row this one's foreign key to `P` names (its one `#[model(references = P)]`
+    /// field, see [`BelongsTo`]), read as [`Model::find`] reads it, `load` listeners
+    /// included; `None` when the key is `NULL` or names no row.
+    fn parent<'c, P, A>(&self, db: A) -> impl Future<Output = Result<Option<P>, Error>> + Send
+    where
+        P: Model,
+        Self: BelongsTo<P>,
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        let key: Option<P::Key> = same_type(self.__parent_key());
+        async move {
+            match key {
+                Some(key) => P::find(db, key).await,
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// Rows that have a child of model `C` matching `filter`: `EXISTS (SELECT 1 FROM
+    /// comments ... WHERE comments.post_id = posts.id AND (filter))`, with every value
+    /// bound. SQLAlchemy's `Post.comments.any(...)`. A filter like any other: combine it
+    /// with `and`, `or` and `!` (`!Post::any_child::<Comment>(..)`: posts with no such
+    /// comment).
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Model)] struct Post { id: Option<i64>, title: String, published: bool }
+    /// # #[derive(Model)] struct Comment { id: Option<i64>, #[model(references = Post)] post_id: i64, author: String }
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let posts = Post::filter(|p| {
+    ///     p.published.eq(true).and(Post::any_child::<Comment>(|c| c.author.eq("ada")))
+    /// })
+    /// .all(&pool)
+    /// .await?;
+    /// # let _ = posts; Ok(()) }
+    /// ```
+    fn any_child<C: Model + BelongsTo<Self>>(
+        filter: impl FnOnce(&C::Columns) -> Filter<C>,
+    ) -> Filter<Self> {
+        let key = Self::__TABLE.key[0];
+        Filter::exists(C::__TABLE, C::__FOREIGN_KEY, key, filter(&C::__HANDLES))
+    }
+
+    /// Rows whose parent of model `P` (the row their foreign key names) matches `filter`:
+    /// `EXISTS (SELECT 1 FROM posts ... WHERE posts.id = comments.post_id AND (filter))`.
+    /// SQLAlchemy's `Comment.post.has(...)`: `Comment::filter(|_| Comment::has_parent::<Post>(|p|
+    /// p.published.eq(true)))`. A `NULL` foreign key has no parent, so never matches.
+    fn has_parent<P: Model>(filter: impl FnOnce(&P::Columns) -> Filter<P>) -> Filter<Self>
+    where
+        Self: BelongsTo<P>,
+    {
+        let key = P::__TABLE.key[0];
+        let foreign_key = <Self as BelongsTo<P>>::__FOREIGN_KEY;
+        Filter::exists(P::__TABLE, key, foreign_key, filter(&P::__HANDLES))
+    }
+
+    /// The children of many rows at once, without a query per row: `C`'s rows whose foreign
+    /// key to this model is one of `parents`' keys, read in one `SELECT ... IN (..)` per
+    /// chunk of keys (as many as a statement binds), `load` listeners run on each, and
+    /// grouped: one list per parent, in `parents`' order, each in `C`'s key order.
+    /// Diesel's `belonging_to` and `grouped_by`, SeaORM's `load_many`.
+    ///
+    /// ```
+    /// # use model_core::Model;
+    /// # #[derive(Clone, Model)] struct User { id: Option<i64>, name: String }
+    /// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
+    /// # #[derive(Model)] struct Comment { id: Option<i64>, #[model(references = Post)] post_id: i64, #[model(references = User)] author_id: i64 }
+    /// # async fn demo(pool: sqlx::SqlitePool) -> Result<(), model_core::Error> {
+    /// let posts = Post::query().limit(1_000).all(&pool).await?;
+    /// let comments: Vec<Vec<Comment>> = Post::load_children(&posts, &pool).await?;
+    /// // Nested: every comment's author, one query per chunk of distinct authors.
+    /// let authors: Vec<Option<User>> = Comment::load_parents(comments.iter().flatten(), &pool).await?;
+    /// # let _ = authors; Ok(()) }
+    /// ```
+    fn load_children<'m, 'c, C, A>(
+        parents: impl IntoIterator<Item = &'m Self>,
+        db: A,
+    ) -> impl Future<Output = Result<Vec<Vec<C>>, Error>> + Send
+    where
+        Self: 'm,
+        C: BelongsTo<Self>,
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        let keys: Vec<Option<Self::Key>> = parents.into_iter().map(|p| p.__key()).collect();
+        crate::query::eager::children(
+            same_type(keys),
+            C::__children_of,
+            <C as BelongsTo<Self>>::__parent_key,
+            db,
+        )
+    }
+
+    /// The parents of many rows at once: for each of `children`, the row of `P` its
+    /// foreign key names (`None` for `NULL` or no such row), each parent read once in one
+    /// `SELECT ... IN (..)` per chunk of keys, `load` listeners run, then cloned for each
+    /// child that names it.
+    fn load_parents<'m, 'c, P, A>(
+        children: impl IntoIterator<Item = &'m Self>,
+        db: A,
+    ) -> impl Future<Output = Result<Vec<Option<P>>, Error>> + Send
+    where
+        Self: 'm + BelongsTo<P>,
+        P: Model + Clone,
+        A: Acquire<'c> + Send,
+        A::Database: Backend,
+    {
+        let keys: Vec<Option<<Self as BelongsTo<P>>::__ParentKey>> =
+            children.into_iter().map(|c| c.__parent_key()).collect();
+        crate::query::eager::parents::<P, A>(same_type(keys), db)
     }
 
     /// A read of models with SQL of your own (a join, a window, a CTE), which still runs

@@ -22,13 +22,17 @@ pub use crate::listen::listener::{
 pub use crate::listen::private::*;
 pub use crate::listen::record::Record;
 pub use crate::model::Model;
-pub use crate::query::{from_row, BindValue, Column, ColumnMap};
+pub use crate::query::{from_row, BindValue, Column, ColumnMap, Filter};
+pub use crate::relations::BelongsTo;
 pub use crate::schema::references;
 // Issue 14: change sets and optimistic locking.
 pub use crate::write::batch::delete_versioned;
+// Issue 25: cascades that run every listener.
+pub use crate::write::cascade::{Cascade, CASCADES};
 pub use crate::write::changes::{
     call_after_update, call_before_update, changed, ChangeSet, Changed, TrackChanges,
 };
+pub use crate::write::children::{cascade, cascade_set_null};
 pub use crate::write::tracked::update_bare_all;
 pub use crate::write::version::Version;
 

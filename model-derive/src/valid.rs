@@ -72,6 +72,11 @@ pub struct DecimalDigits {
 pub struct References {
     pub model: Path,
     pub on_delete: Option<OnDelete>,
+    /// `"cascade"` or `"set_null"`: a delete of the referenced row deletes (or lets go of)
+    /// this model's rows through their listeners, which the derive registers
+    /// (`expand::cascades`). `false` for `"cascade_in_database"` and
+    /// `"set_null_in_database"`, the database's action alone.
+    pub listeners: bool,
 }
 
 /// `on_delete = "cascade" | "restrict" | "set_null"`.
@@ -524,16 +529,25 @@ fn references(
         }
         return None;
     };
+    let mut listeners = false;
     let on_delete = field.on_delete.as_ref().and_then(|lit| {
         let action = match lit.value().as_str() {
-            "cascade" => OnDelete::Cascade,
+            "cascade" => {
+                listeners = true;
+                OnDelete::Cascade
+            }
+            "cascade_in_database" => OnDelete::Cascade,
             "restrict" => OnDelete::Restrict,
-            "set_null" => OnDelete::SetNull,
+            "set_null" => {
+                listeners = true;
+                OnDelete::SetNull
+            }
+            "set_null_in_database" => OnDelete::SetNull,
             other => {
                 fail(
                     lit.span(),
                     format!(
-                        "unknown `on_delete = \"{other}\"`: write \"cascade\", \"restrict\" or \"set_null\", or leave it out for no `ON DELETE` action"
+                        "unknown `on_delete = \"{other}\"`: write \"cascade\", \"set_null\" or \"restrict\" (or \"cascade_in_database\", \"set_null_in_database\" for the database's action without this model's listeners), or leave it out for no `ON DELETE` action"
                     ),
                 );
                 return None;
@@ -545,7 +559,8 @@ fn references(
             fail(
                 lit.span(),
                 format!(
-                    "`on_delete = \"set_null\"` sets `{}` to NULL, which `{ty}` cannot hold: make the field an `Option<{ty}>`, or use \"cascade\" or \"restrict\"",
+                    "`on_delete = \"{}\"` sets `{}` to NULL, which `{ty}` cannot hold: make the field an `Option<{ty}>`, or use \"cascade\" or \"restrict\"",
+                    lit.value(),
                     field.ident,
                 ),
             );
@@ -555,6 +570,7 @@ fn references(
     Some(References {
         model: model.clone(),
         on_delete,
+        listeners,
     })
 }
 
@@ -567,7 +583,7 @@ fn option_ident(ty: &Type) -> Option<&Ident> {
 }
 
 /// `T` if `ty` is written `Option<T>` (also `std::option::Option<T>`).
-fn option_inner(ty: &Type) -> Option<&Type> {
+pub fn option_inner(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() {
         return None;

@@ -128,6 +128,13 @@ pub enum Error {
     /// natural key, or whatever identifies it) and retry only if it is absent. A generated
     /// key is not set on the model (it would name a row that may not exist). Connection loss
     /// anywhere else is [`Error::Database`]: the transaction was not committed.
+    ///
+    /// So it is never [`retryable`](Error::is_retryable), and [`crate::retry`] returns it
+    /// at once. To make a transaction safe to run again after it, give it something the
+    /// database remembers: an idempotency key (a unique column holding a request id, which
+    /// the body inserts first, so that a second run fails on the unique constraint or finds
+    /// the row and returns), or a natural key the body checks first (`SELECT` the order by
+    /// its number; insert only if it is absent). Then retry it yourself.
     OutcomeUnknown {
         /// The model's name, or `"transaction"` for [`crate::transaction`].
         model: &'static str,
@@ -204,6 +211,47 @@ impl Error {
     /// Whether the outcome of the write is unknown: it may have been committed.
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// Whether running the whole transaction again, from its first read, is what this
+    /// error asks for: the database rolled the transaction back because of a concurrent one,
+    /// and nothing of it was written. [`crate::retry`] retries exactly these.
+    ///
+    /// - a serialization failure or a deadlock: PostgreSQL SQLSTATE `40001` and `40P01`;
+    ///   MySQL/MariaDB error 1213 (`ER_LOCK_DEADLOCK`, SQLSTATE `40001`), which is also how a
+    ///   Galera cluster reports a transaction that lost certification to one committed
+    ///   through another node;
+    /// - a lock not granted: MySQL/MariaDB error 1205 (lock wait timeout, also MariaDB's
+    ///   answer to `NOWAIT`) and 3572 (MySQL's `NOWAIT`), PostgreSQL `55P03` (`NOWAIT`,
+    ///   `lock_timeout`); SQLite `SQLITE_BUSY` (another connection holds the write lock).
+    ///   MySQL undoes only the statement after 1205 unless `innodb_rollback_on_timeout` is
+    ///   on: retrying is safe when the error ends the transaction, as it does when it comes
+    ///   out of a [`crate::transaction`] body or a write (both roll back on any error);
+    /// - [`Error::Conflict`]: a `#[model(version)]` row changed since it was read; read it
+    ///   again and reapply the change;
+    /// - [`Error::Listener`] whose listener's error is, or has in its `source()` chain, a
+    ///   `model_core::Error` or `sqlx::Error` that is one of these: the listener's own
+    ///   statement hit the conflict.
+    ///
+    /// Never [`Error::OutcomeUnknown`]: that write may have been committed, and running it
+    /// again may write it twice (see there). Nor a constraint violation, a veto, a lost
+    /// connection before the commit or bad SQL: the same transaction would fail again, or
+    /// the failure is not about other transactions.
+    ///
+    /// ```
+    /// # use model_core::Error;
+    /// let stale = Error::Conflict { model: "Stock", key: "7".into() };
+    /// assert!(stale.is_retryable());
+    /// let missing = Error::NotFound { model: "Stock", key: "7".into() };
+    /// assert!(!missing.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Conflict { .. } => true,
+            Error::Database { source, .. } => is_retryable_sqlx(source),
+            Error::Listener { source, .. } => is_retryable_chain(Some(&**source)),
+            _ => false,
+        }
     }
 
     /// The listener's own error, if a listener failed and its error is an `E`.
@@ -391,6 +439,41 @@ fn is_connection_lost(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether a driver error is a transient conflict with another transaction (see
+/// [`Error::is_retryable`] for the codes and why each is safe to retry).
+pub(crate) fn is_retryable_sqlx(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // Deadlock or certification failure; lock wait timeout; MySQL's NOWAIT.
+        return matches!(mysql.number(), 1213 | 1205 | 3572);
+    }
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The primary result code SQLITE_BUSY (5), in any extended form: BUSY_RECOVERY,
+        // BUSY_SNAPSHOT (a read transaction that can no longer become a write one), ...
+        let code = db.code().and_then(|c| c.parse::<i32>().ok());
+        return code.is_some_and(|c| c & 0xff == 5);
+    }
+    // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+    matches!(db.code().as_deref(), Some("40001" | "40P01" | "55P03"))
+}
+
+/// Whether the first `model_core::Error` or `sqlx::Error` in an error's `source()` chain,
+/// starting at `error`, is retryable: a listener's error, as it returned it.
+pub(crate) fn is_retryable_chain(mut error: Option<&(dyn StdError + 'static)>) -> bool {
+    while let Some(current) = error {
+        if let Some(model) = current.downcast_ref::<Error>() {
+            return model.is_retryable();
+        }
+        if let Some(driver) = current.downcast_ref::<sqlx::Error>() {
+            return is_retryable_sqlx(driver);
+        }
+        error = current.source();
+    }
+    false
+}
+
 /// Whether a driver's protocol error is one of the checks sqlx 0.9 makes on a statement
 /// before sending it (its argument count, its parameter names), rather than a broken
 /// stream: `PgConnection::run(): too many arguments for query`, `too many parameter format
@@ -423,5 +506,136 @@ mod tests {
         ));
         let broken = sqlx::Error::Protocol("unexpected message from server: 'Z'".into());
         assert!(Error::from_commit("Tag", broken).is_outcome_unknown());
+    }
+
+    /// A server error with a SQLSTATE, as PostgreSQL reports them (the MySQL and SQLite
+    /// drivers' errors cannot be built outside sqlx: tests/tests/retry.rs gets real ones).
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+
+    impl StdError for Sqlstate {}
+
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            "fake"
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> BoxError {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn server(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Sqlstate(code)))
+    }
+
+    fn listener(source: BoxError) -> Error {
+        Error::Listener {
+            model: "Order",
+            event: Event::AfterInsert,
+            listener: "bump_total",
+            source,
+        }
+    }
+
+    /// An application error that keeps the driver's error as its `source()`.
+    #[derive(Debug)]
+    struct Wrapped(sqlx::Error);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl StdError for Wrapped {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn serialization_failures_deadlocks_and_lock_refusals_are_retryable() {
+        for code in ["40001", "40P01", "55P03"] {
+            assert!(
+                Error::from_sqlx("Stock", server(code)).is_retryable(),
+                "{code}"
+            );
+            assert!(
+                Error::from_commit("Stock", server(code)).is_retryable(),
+                "{code}"
+            );
+        }
+        for code in ["23505", "42601", "57014", "08006"] {
+            assert!(
+                !Error::from_sqlx("Stock", server(code)).is_retryable(),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stale_version_is_retryable_and_nothing_else_without_a_server_error() {
+        let key = String::from("7");
+        assert!(Error::Conflict {
+            model: "Stock",
+            key: key.clone()
+        }
+        .is_retryable());
+        assert!(!Error::NotFound {
+            model: "Stock",
+            key
+        }
+        .is_retryable());
+        assert!(!Error::NoRows { model: "Stock" }.is_retryable());
+        assert!(!Error::from_sqlx("Stock", sqlx::Error::PoolTimedOut).is_retryable());
+        let unique = Error::from_sqlx("Stock", server("40001"));
+        assert!(matches!(unique, Error::Database { .. }));
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_never_retryable() {
+        let cut = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        let unknown = Error::from_commit("Stock", cut);
+        assert!(unknown.is_outcome_unknown());
+        assert!(!unknown.is_retryable());
+        let unknown = Error::OutcomeUnknown {
+            model: "transaction",
+            source: server("40001"),
+        };
+        assert!(!unknown.is_retryable());
+        assert!(!listener(Box::new(unknown)).is_retryable());
+    }
+
+    #[test]
+    fn a_listener_whose_statement_conflicted_is_retryable_through_its_source_chain() {
+        // A listener that returned model-core's error, the driver's, or its own error with
+        // the driver's as `source()`; and a listener of a write made by a listener.
+        let model_error: BoxError = Box::new(Error::from_sqlx("Total", server("40001")));
+        assert!(listener(model_error).is_retryable());
+        assert!(listener(Box::new(server("40P01"))).is_retryable());
+        assert!(listener(Box::new(Wrapped(server("40001")))).is_retryable());
+        let nested = listener(Box::new(listener(Box::new(server("40001")))));
+        assert!(nested.is_retryable());
+        assert!(!listener(Box::new(server("23505"))).is_retryable());
+        assert!(!listener(Box::new(Wrapped(sqlx::Error::RowNotFound))).is_retryable());
+        assert!(!listener("a veto".into()).is_retryable());
     }
 }

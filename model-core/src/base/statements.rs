@@ -54,6 +54,10 @@ struct Many {
     delete_head: String,
     /// `SELECT key FROM t WHERE key IN `, every key column for a composite key.
     select_keys_head: String,
+    /// `SELECT every column FROM t WHERE `, for [`Statements::select_where_in`].
+    select_where_head: String,
+    /// The key's columns, quoted and comma-separated, to order by.
+    key_list: String,
     /// How many columns there are, key included.
     columns: usize,
     /// `UPDATE t SET `, and every column quoted, for [`Statements::update_columns`].
@@ -229,6 +233,8 @@ impl Statements {
             returning,
             delete_head: format!("DELETE FROM {table} WHERE {key_in}"),
             select_keys_head: format!("SELECT {key_list} FROM {table} WHERE {key_in}"),
+            select_where_head: format!("{select} WHERE "),
+            key_list: key_list.clone(),
             columns: all.len(),
             update_head: format!("UPDATE {table} SET "),
             quoted: all.clone(),
@@ -383,6 +389,51 @@ impl Statements {
     pub fn select_keys(&self, rows: usize) -> String {
         let mut sql = self.many.select_keys_head.clone();
         self.push_keys(&mut sql, rows);
+        sql
+    }
+
+    /// `UPDATE t SET column = key WHERE key IN (..)`: rows of a table that references itself
+    /// made to reference themselves, so that deleting them together with their parents
+    /// leaves nothing for the database's `ON DELETE` to do among them (a cascade deletes the
+    /// rest through their listeners first). The key is one column: a foreign key references
+    /// no other.
+    pub fn point_to_self(&self, column: usize, rows: usize) -> String {
+        let many = &self.many;
+        let key = &many.quoted[many.key[0]];
+        let mut sql = many.update_head.clone();
+        sql.push_str(&many.quoted[column]);
+        sql.push_str(" = ");
+        sql.push_str(key);
+        sql.push_str(" WHERE ");
+        sql.push_str(key);
+        sql.push_str(" IN ");
+        push_groups(&mut sql, many.dialect, 1, rows);
+        sql
+    }
+
+    /// `SELECT` of every column of the rows whose `column` is one of `values` values, in key
+    /// order; locked (`FOR UPDATE` on PostgreSQL and MySQL) when `lock`: the rows that
+    /// reference the parents a cascade deletes, or that eager loading reads.
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// let sql = Statements::build(Dialect::Postgres, "comments", &["id", "post_id"], &[0]);
+    /// assert_eq!(
+    ///     sql.select_where_in(1, 2, true),
+    ///     r#"SELECT "id", "post_id" FROM "comments" WHERE "post_id" IN ($1, $2) ORDER BY "id" FOR UPDATE"#
+    /// );
+    /// ```
+    pub fn select_where_in(&self, column: usize, values: usize, lock: bool) -> String {
+        let many = &self.many;
+        let mut sql = many.select_where_head.clone();
+        sql.push_str(&many.quoted[column]);
+        sql.push_str(" IN ");
+        push_groups(&mut sql, many.dialect, 1, values);
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&many.key_list);
+        if lock && many.dialect != Dialect::Sqlite {
+            sql.push_str(" FOR UPDATE");
+        }
         sql
     }
 }

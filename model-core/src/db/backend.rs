@@ -110,8 +110,9 @@ where
 }
 
 /// The keys a multi-row `INSERT ... RETURNING` returned, in the order they were generated,
-/// which is the order of the rows (see [`Backend::__insert_rows`]).
-fn sorted_keys<R, K>(rows: Vec<R>, expected: usize) -> Result<Vec<K>, sqlx::Error>
+/// which is the order of the rows (see [`Backend::__insert_rows`]). Also MariaDB's, in
+/// `innodb_autoinc_lock_mode` 2 (`write::batch`).
+pub(crate) fn sorted_keys<R, K>(rows: Vec<R>, expected: usize) -> Result<Vec<K>, sqlx::Error>
 where
     R: sqlx::Row,
     R::Database: Backend,

@@ -20,6 +20,9 @@ pub struct Session<'c, DB: Backend> {
     /// (`events::registry`), with the address of that model's cell: one atomic load per
     /// write, however many listener points it has.
     listeners: Option<(usize, u32)>,
+    /// How many cascades deep this write is (`write::cascade`): rows that reference each
+    /// other in a circle would otherwise cascade forever.
+    cascades: u32,
 }
 
 enum State<'c, DB: Backend> {
@@ -35,6 +38,7 @@ impl<'c, DB: Backend> Session<'c, DB> {
         Session {
             state: Some(State::Plain(conn)),
             listeners: None,
+            cascades: 0,
         }
     }
 
@@ -44,6 +48,7 @@ impl<'c, DB: Backend> Session<'c, DB> {
         Session {
             state: Some(State::Within(conn)),
             listeners: None,
+            cascades: 0,
         }
     }
 
@@ -61,6 +66,12 @@ impl<'c, DB: Backend> Session<'c, DB> {
                 state
             }
         }
+    }
+
+    /// How many cascades deep the write is: the counter the cascade of a delete raises
+    /// while it deletes the children, and lowers after.
+    pub(crate) fn cascades(&mut self) -> &mut u32 {
+        &mut self.cascades
     }
 
     /// The driver connection, inside the transaction if one was begun.

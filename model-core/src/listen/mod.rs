@@ -60,7 +60,8 @@ pub(crate) mod private {
     pub use linkme;
 }
 
+pub(crate) use registry::for_backend;
 pub(crate) use run::{
-    after_commit, before_commit_call, before_commit_listeners, has_in, needs_commit_scope, run_mut,
-    run_ref, vetoes_after_statement, SharedRow,
+    after_commit, before_commit_call, before_commit_listeners, cell_has, has_in,
+    needs_commit_scope, run_mut, run_ref, vetoes_after_statement, SharedRow,
 };

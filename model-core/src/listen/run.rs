@@ -29,6 +29,12 @@ pub(crate) fn has_in<M: Record>(state: u32, event: Event) -> bool {
     lists(M::__listeners().struct_side, event) || state & bits(event) != 0
 }
 
+/// [`has_in`] for a model known by its cell only, with its current state word: whether a
+/// model whose rows a cascade would write has a listener of `event` (`write::cascade`).
+pub(crate) fn cell_has(cell: &'static Listeners, event: Event) -> bool {
+    lists(cell.struct_side, event) || cell.state() & bits(event) != 0
+}
+
 /// Whether `listeners` has one of `event` (not generic: compiled once, not per model).
 fn lists(listeners: &[crate::listen::listener::ListenerInfo], event: Event) -> bool {
     listeners.iter().any(|l| l.event == event)

@@ -58,6 +58,51 @@ pub(crate) enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
+    /// A row of another model related to this one exists (`EXISTS (SELECT 1 FROM ...)`):
+    /// its `inner` column equals this row's `outer` column, and it matches `filter`, whose
+    /// columns are the other model's.
+    Exists(Box<Related>),
+}
+
+/// The other side of a [`Node::Exists`].
+#[derive(Clone)]
+pub(crate) struct Related {
+    pub(crate) table: crate::base::table::Table,
+    pub(crate) inner: usize,
+    pub(crate) outer: usize,
+    pub(crate) filter: Node,
+}
+
+/// The column index a value of a related model's filter is reported under: it names no
+/// column of the model the statement is about ([`column_name`]).
+pub(crate) const RELATED_COLUMN: usize = usize::MAX;
+
+/// The name of `table`'s column `column`, for an error about a value compared with it; a
+/// value of a related model's filter ([`Node::Exists`]) is named as such.
+pub(crate) fn column_name(table: crate::base::table::Table, column: usize) -> &'static str {
+    table
+        .columns
+        .get(column)
+        .copied()
+        .unwrap_or("a column of a related model")
+}
+
+impl<M> Filter<M> {
+    /// `EXISTS` a row of the model whose table is `table` with its column `inner` equal to
+    /// this model's `outer`, matching `filter` (a filter of that model, hence `R`).
+    pub(crate) fn exists<R>(
+        table: crate::base::table::Table,
+        inner: usize,
+        outer: usize,
+        filter: Filter<R>,
+    ) -> Filter<M> {
+        Filter::new(Node::Exists(Box::new(Related {
+            table,
+            inner,
+            outer,
+            filter: filter.node,
+        })))
+    }
 }
 
 /// A binary comparison operator.
@@ -148,6 +193,11 @@ impl Node {
                 b.values_mut(out);
             }
             Node::Not(inner) => inner.values_mut(out),
+            Node::Exists(related) => {
+                let mut inner = Vec::new();
+                related.filter.values_mut(&mut inner);
+                out.extend(inner.into_iter().map(|(_, v)| (RELATED_COLUMN, v)));
+            }
         }
     }
 
@@ -162,6 +212,10 @@ impl Node {
                 b.check_patterns()
             }
             Node::Not(inner) => inner.check_patterns(),
+            Node::Exists(related) => related
+                .filter
+                .check_patterns()
+                .map_err(|(_, reason)| (RELATED_COLUMN, reason)),
             Node::Compare { .. } | Node::Null { .. } | Node::In { .. } => Ok(()),
         }
     }
@@ -176,6 +230,7 @@ impl Node {
             Node::In { values, .. } => values.len(),
             Node::And(a, b) | Node::Or(a, b) => a.bind_count() + b.bind_count(),
             Node::Not(inner) => inner.bind_count(),
+            Node::Exists(related) => related.filter.bind_count(),
         }
     }
 }

@@ -10,10 +10,12 @@
 //! - `column.rs`: the typed column handles the derive generates, and what they build.
 //! - `filter.rs`: the condition tree. `value.rs`: its values, bound on any backend.
 //!   `pattern.rs`: text patterns and the case rule of each backend.
+//! - `eager.rs`: the children (or parents) of many rows, a query per chunk of keys.
 //! - `sql.rs`: the SQL text, for every dialect. `read.rs`, `stream.rs`, `write.rs`: running
 //!   it, with listeners.
 
 mod column;
+pub(crate) mod eager;
 mod filter;
 mod pattern;
 mod read;
@@ -69,6 +71,27 @@ pub(crate) struct Plan {
     order: Vec<Sort>,
     limit: Option<i64>,
     offset: i64,
+    /// The row locks a read takes: [`Select::for_update`] and its kin.
+    lock: Option<Lock>,
+}
+
+/// The row locks a locking read takes, and what it does about rows already locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lock {
+    /// Shared (`FOR SHARE`) rather than exclusive (`FOR UPDATE`).
+    pub(crate) shared: bool,
+    pub(crate) locked: Locked,
+}
+
+/// What a locking read does about a row another transaction has locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locked {
+    /// Waits for it (the backend's lock timeout applies).
+    Wait,
+    /// Leaves it out: `SKIP LOCKED`.
+    Skip,
+    /// Fails at once: `NOWAIT`.
+    Fail,
 }
 
 impl<M: Record> Select<M> {
@@ -79,6 +102,7 @@ impl<M: Record> Select<M> {
                 order: Vec::new(),
                 limit: None,
                 offset: 0,
+                lock: None,
             },
             model: PhantomData,
         }
@@ -122,6 +146,85 @@ impl<M: Record> Select<M> {
     /// Lowers the limit to `at_most` rows.
     fn at_most(mut self, at_most: i64) -> Self {
         self.plan.limit = Some(self.plan.limit.map_or(at_most, |l| l.min(at_most)));
+        self
+    }
+}
+
+/// Locking reads: the rows a read returns stay locked until its transaction ends, so that
+/// what the transaction does with them cannot be undone by a concurrent one (a lost
+/// update). Only inside a transaction ([`transaction`](crate::transaction),
+/// [`retry`](crate::retry), a listener's connection): outside one, each read commits on its
+/// own and its locks end with it. Every read takes them: [`Select::all`],
+/// [`Select::first`], [`Select::one`], [`Select::count`], [`Select::exists`] and
+/// [`Select::stream`]; set-based [`Select::update`] and [`Select::delete`] lock the rows they
+/// change whatever is set here.
+///
+/// | | PostgreSQL | MySQL/MariaDB | SQLite |
+/// |---|---|---|---|
+/// | [`for_update`](Select::for_update) | `FOR UPDATE` | `FOR UPDATE` | nothing |
+/// | [`for_share`](Select::for_share) | `FOR SHARE` | `LOCK IN SHARE MODE` | nothing |
+/// | [`skip_locked`](Select::skip_locked) | `SKIP LOCKED` | `SKIP LOCKED` (MySQL 8, MariaDB 10.6) | nothing |
+/// | [`nowait`](Select::nowait) | `NOWAIT` | `NOWAIT` (MySQL 8, MariaDB 10.3) | nothing |
+///
+/// SQLite has no row locks, and needs none: a [`transaction`](crate::transaction) (and
+/// every write) begins `BEGIN IMMEDIATE`, taking the database's one write lock before its
+/// first read, so no other writer runs between its read and its write. (A raw
+/// `sqlx::Transaction` begins a deferred `BEGIN`: there the read takes no lock.)
+///
+/// On a Galera cluster row locks are local to the node: a transaction on another node does
+/// not wait for them, and the conflict appears at commit, as a retryable error. Run such
+/// transactions through [`retry`](crate::retry).
+///
+/// ```
+/// # use model_core::{Dialect, Model};
+/// # #[derive(Model)] struct Job { id: Option<i64>, done: bool }
+/// let next = Job::filter(|j| j.done.eq(false)).limit(1).for_update().skip_locked();
+/// assert_eq!(
+///     next.to_sql(Dialect::Postgres),
+///     "SELECT \"id\", \"done\" FROM \"job\" WHERE \"done\" = $1 \
+///      ORDER BY \"id\" ASC LIMIT $2 OFFSET $3 FOR UPDATE SKIP LOCKED"
+/// );
+/// ```
+impl<M: Record> Select<M> {
+    /// Locks the rows read for update (exclusively): another transaction's locking read,
+    /// update or delete of them waits until this transaction ends.
+    #[must_use]
+    pub fn for_update(self) -> Self {
+        self.lock(false)
+    }
+
+    /// Locks the rows read against changes: others may read and share-lock them too, but
+    /// their updates and deletes wait until this transaction ends.
+    #[must_use]
+    pub fn for_share(self) -> Self {
+        self.lock(true)
+    }
+
+    /// Leaves out the rows another transaction has locked instead of waiting for them: a job
+    /// queue's workers each take rows no other worker holds. Implies
+    /// [`for_update`](Select::for_update) unless [`for_share`](Select::for_share) was set.
+    #[must_use]
+    pub fn skip_locked(self) -> Self {
+        self.when_locked(Locked::Skip)
+    }
+
+    /// Fails at once (a [retryable](crate::Error::is_retryable) error) instead of waiting
+    /// for a row another transaction has locked. Implies [`for_update`](Select::for_update)
+    /// unless [`for_share`](Select::for_share) was set.
+    #[must_use]
+    pub fn nowait(self) -> Self {
+        self.when_locked(Locked::Fail)
+    }
+
+    fn lock(mut self, shared: bool) -> Self {
+        let locked = self.plan.lock.map_or(Locked::Wait, |l| l.locked);
+        self.plan.lock = Some(Lock { shared, locked });
+        self
+    }
+
+    fn when_locked(mut self, locked: Locked) -> Self {
+        let shared = self.plan.lock.is_some_and(|l| l.shared);
+        self.plan.lock = Some(Lock { shared, locked });
         self
     }
 }
@@ -171,7 +274,7 @@ impl Plan {
             node.check_patterns()
                 .map_err(|(column, reason)| Error::Value {
                     model: table.model,
-                    column: table.columns[column],
+                    column: filter::column_name(table, column),
                     reason,
                 })?;
         }
@@ -182,7 +285,7 @@ impl Plan {
         for (column, value) in values {
             value.prepare(dialect).map_err(|reason| Error::Value {
                 model: table.model,
-                column: table.columns[column],
+                column: filter::column_name(table, column),
                 reason,
             })?;
         }

@@ -157,7 +157,9 @@ impl Plan {
     ) -> Sql<'_> {
         let page = self.limit.is_some() || self.offset != 0;
         let mut sql = Sql::new(dialect, table);
-        let counted_page = columns == Columns::Count && page;
+        // PostgreSQL locks no rows of an aggregate (`COUNT(*) ... FOR UPDATE` is refused): a
+        // locking count counts the locked rows of a subquery.
+        let counted_page = columns == Columns::Count && (page || self.lock.is_some());
         sql.select(if counted_page { Columns::One } else { columns });
         sql.where_(self.filter.as_ref(), None);
         // Which rows a count or an `exists` sees does not depend on their order.
@@ -165,6 +167,7 @@ impl Plan {
             sql.order_by(&self.order);
         }
         sql.limit(&self.limit, &self.offset);
+        sql.lock(self.lock);
         if counted_page {
             sql.count_of_subquery();
         }

@@ -3,8 +3,9 @@
 //! collected in the order the statement binds them.
 
 use super::column::Sort;
-use super::filter::{Node, Op};
+use super::filter::{Node, Op, Related};
 use super::pattern::Case;
+use super::{Lock, Locked};
 use crate::base::dialect::Dialect;
 use crate::db::value::Value;
 
@@ -16,6 +17,8 @@ pub(crate) struct Sql<'v> {
     pub(crate) values: Vec<&'v dyn Value>,
     dialect: Dialect,
     table: Table,
+    /// Inside an `EXISTS` of a related model's rows: its alias, and how deep it is.
+    scope: Option<(String, u32)>,
 }
 
 /// What a `SELECT` reads.
@@ -36,6 +39,7 @@ impl<'v> Sql<'v> {
             values: Vec::new(),
             dialect,
             table,
+            scope: None,
         }
     }
 
@@ -249,6 +253,27 @@ impl<'v> Sql<'v> {
         }
     }
 
+    /// The locking clause of a locking read (see [`Select::for_update`](crate::Select)),
+    /// after `LIMIT`: ` FOR UPDATE SKIP LOCKED`, ... SQLite has no row locks: nothing (its
+    /// `BEGIN IMMEDIATE` already holds the one write lock).
+    pub(crate) fn lock(&mut self, lock: Option<Lock>) {
+        let Some(Lock { shared, locked }) = lock else {
+            return;
+        };
+        self.push(match (self.dialect, shared) {
+            (Dialect::Sqlite, _) => return,
+            (_, false) => " FOR UPDATE",
+            (Dialect::Postgres, true) => " FOR SHARE",
+            // MariaDB has no `FOR SHARE`; MySQL 8 takes both.
+            (Dialect::MySql, true) => " LOCK IN SHARE MODE",
+        });
+        self.push(match locked {
+            Locked::Wait => "",
+            Locked::Skip => " SKIP LOCKED",
+            Locked::Fail => " NOWAIT",
+        });
+    }
+
     /// Wraps the statement so far as `SELECT COUNT(*) FROM (...) AS "counted"`.
     pub(crate) fn count_of_subquery(&mut self) {
         let counted = self.dialect.quote("counted");
@@ -321,7 +346,44 @@ impl<'v> Sql<'v> {
                 self.node(inner);
                 self.push(")");
             }
+            Node::Exists(related) => self.exists(related),
         }
+    }
+
+    /// `EXISTS (SELECT 1 FROM "other" AS "related_1" WHERE "related_1"."inner" =
+    /// "table"."outer" AND (filter))`: the filter's columns, unqualified, are the other
+    /// table's (the innermost that has them); this statement's own is named in full, or by
+    /// its alias inside another `EXISTS`.
+    fn exists(&mut self, related: &'v Related) {
+        let outer = match &self.scope {
+            Some((alias, _)) => alias.clone(),
+            None => self.dialect.quote_table(self.table.schema, self.table.name),
+        };
+        let depth = self.scope.as_ref().map_or(1, |(_, depth)| depth + 1);
+        let alias = self.dialect.quote(&format!("related_{depth}"));
+        self.push("EXISTS (SELECT 1 FROM ");
+        let inner_table = self
+            .dialect
+            .quote_table(related.table.schema, related.table.name);
+        self.push(&inner_table);
+        self.push(" AS ");
+        self.push(&alias);
+        self.push(" WHERE ");
+        self.push(&alias);
+        self.push(".");
+        let inner = self.dialect.quote(related.table.columns[related.inner]);
+        self.push(&inner);
+        self.push(" = ");
+        self.push(&outer);
+        self.push(".");
+        self.column(related.outer);
+        self.push(" AND (");
+        let table = std::mem::replace(&mut self.table, related.table);
+        let scope = self.scope.replace((alias, depth));
+        self.node(&related.filter);
+        self.table = table;
+        self.scope = scope;
+        self.push("))");
     }
 
     /// A pattern match, told each backend's way to follow `case`. The escape character is
@@ -527,5 +589,30 @@ mod tests {
             r#"SELECT 1 FROM "blog"."post_tag" WHERE ("post_id", "tag") > ($1, $2) ORDER BY "tag" ASC, "post_id" ASC"#
         );
         assert_eq!(sql.values.len(), 2);
+    }
+
+    #[test]
+    fn a_locking_read_ends_with_each_backends_clause_and_sqlite_takes_none() {
+        let cases = [
+            (false, Locked::Wait, Dialect::Postgres, " FOR UPDATE"),
+            (true, Locked::Fail, Dialect::Postgres, " FOR SHARE NOWAIT"),
+            (
+                false,
+                Locked::Skip,
+                Dialect::MySql,
+                " FOR UPDATE SKIP LOCKED",
+            ),
+            (true, Locked::Wait, Dialect::MySql, " LOCK IN SHARE MODE"),
+            (false, Locked::Skip, Dialect::Sqlite, ""),
+        ];
+        for (shared, locked, dialect, clause) in cases {
+            let (limit, offset) = (Some(1), 0);
+            let mut sql = Sql::new(dialect, POSTS);
+            sql.select(Columns::One);
+            sql.limit(&limit, &offset);
+            let unlocked = sql.text.clone();
+            sql.lock(Some(Lock { shared, locked }));
+            assert_eq!(sql.text, format!("{unlocked}{clause}"), "{dialect:?}");
+        }
     }
 }

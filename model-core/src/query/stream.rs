@@ -161,6 +161,7 @@ where
         sql.where_(state.plan.filter.as_ref(), after);
         sql.order_by(&state.plan.order);
         sql.limit(&limit, &offset);
+        sql.lock(state.plan.lock);
         let rows = fetch::<DB>(&mut state.conn, sql).await?;
         // The key as read, before a `load` listener could change the field.
         let last = match rows.last() {

@@ -116,7 +116,8 @@ impl<M: Record> Select<M> {
     /// run once per row, with that row's data: the selected rows are read (and locked) as
     /// [`Select::all`] reads them, then deleted as [`Model::delete_all`](crate::Model::delete_all) deletes them, in
     /// one transaction: a `before_delete` veto on any row deletes none of them. Without
-    /// such listeners (and without `order_by`, `limit` or `offset`) it is one
+    /// such listeners (and without `order_by`, `limit` or `offset`, and without a cascade
+    /// to children with listeners: see the relationships chapter of the guide) it is one
     /// `DELETE ... WHERE`.
     pub fn delete<'c, A>(self, db: A) -> impl Future<Output = Result<u64, Error>> + Send
     where
@@ -124,7 +125,10 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         async move {
-            if has_listeners::<M>(&DELETE) || self.plan.is_page() {
+            // A cascade that runs listeners deletes each row's children first: the rows
+            // are read, and deleted as `delete_all` deletes them.
+            let cascades = crate::write::cascade::listened(std::any::TypeId::of::<M>());
+            if has_listeners::<M>(&DELETE) || self.plan.is_page() || cascades {
                 return per_row(
                     self.plan,
                     db,
@@ -204,6 +208,9 @@ where
 {
     let table = M::__TABLE;
     plan.prepare(table, DB::DIALECT)?;
+    // The rows about to be changed are locked `FOR UPDATE` below, whatever lock the
+    // selection asked for.
+    plan.lock = None;
     let outermost = !conn.is_in_transaction();
     let mut session = Session::<DB>::new(conn);
     session

@@ -11,12 +11,14 @@
 //! ([`max_binds`]). Generated keys are matched to rows by the rule documented on
 //! [`Backend::__insert_rows`]; on MySQL it holds only when `innodb_autoinc_lock_mode` is 0
 //! or 1 (consecutive keys for a multi-row insert), which is checked once per batch: under
-//! mode 2 ("interleaved") keys are not consecutive, and rows with generated keys go one
+//! mode 2 ("interleaved", which a Galera cluster requires) keys are not consecutive.
+//! There MariaDB 10.5 and later return them (`INSERT ... RETURNING`), matched to rows as
+//! PostgreSQL's are; on MySQL, which has no `RETURNING`, rows with generated keys go one
 //! statement each.
 
 use crate::base::error::Error;
 use crate::base::statements::max_binds;
-use crate::db::backend::{Backend, Dialect};
+use crate::db::backend::{sorted_keys, Backend, Dialect};
 use crate::db::key::{read_key, PrimaryKey};
 use crate::db::session::Session;
 use crate::listen::listener::Event;
@@ -37,9 +39,9 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
     }
     let sql = M::__statements(DB::DIALECT);
     let generated = models.iter().any(|m| m.__key().is_none());
-    let increment = match generated {
-        true => key_increment::<M, DB>(session).await?,
-        false => Some(1),
+    let keys = match generated {
+        true => generated_keys::<M, DB>(session).await?,
+        false => Keys::Consecutive(1),
     };
     // Runs of rows that all have, or all lack, a key: each run's statements have one shape.
     let mut rest = &mut *models;
@@ -54,13 +56,13 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
         // A table of just a generated key has nothing to bind: `DEFAULT VALUES` rows go one
         // at a time, as do generated keys MySQL would not make consecutive. Rows that bring
         // their own keys need no consecutive keys.
-        let rows_per_statement = if binds > 0 && (with_key || increment.is_some()) {
+        let rows_per_statement = if binds > 0 && (with_key || keys != Keys::OneByOne) {
             (max_binds(DB::DIALECT) / binds).max(1)
         } else {
             1
         };
         for chunk in now.chunks_mut(rows_per_statement) {
-            insert_chunk(chunk, with_key, increment.unwrap_or(1), session).await?;
+            insert_chunk(chunk, with_key, keys, session).await?;
         }
         rest = later;
     }
@@ -74,7 +76,7 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
 async fn insert_chunk<M: Record, DB: Backend>(
     chunk: &mut [M],
     with_key: bool,
-    increment: u64,
+    keys: Keys,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let sql = M::__statements(DB::DIALECT);
@@ -86,8 +88,11 @@ async fn insert_chunk<M: Record, DB: Backend>(
         return Ok(());
     }
     // Built from quoted identifiers and placeholders only (`Statements::insert_rows`).
-    let text = sqlx::AssertSqlSafe(sql.insert_rows(chunk.len(), with_key));
-    let mut query = sqlx::query(text);
+    let mut text = sql.insert_rows(chunk.len(), with_key);
+    if !with_key && keys == Keys::Returning {
+        returning::<M>(&mut text);
+    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
     for model in chunk.iter() {
         query = model.__bind(query, with_key);
     }
@@ -98,36 +103,91 @@ async fn insert_chunk<M: Record, DB: Backend>(
             .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
         return Ok(());
     }
-    let keys = DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), increment)
-        .await
-        .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+    let keys = match keys {
+        Keys::Returning => match DB::fetch_all(conn, query).await {
+            Ok(rows) => sorted_keys::<DB::Row, Generated<M>>(rows, chunk.len()),
+            Err(e) => Err(e),
+        },
+        Keys::Consecutive(increment) => {
+            DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), increment).await
+        }
+        // One row a statement: the single-row path above.
+        Keys::OneByOne => DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), 1).await,
+    }
+    .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     for (model, key) in chunk.iter_mut().zip(keys) {
         model.__set_key(Some(generated::<M>(key)?));
     }
     Ok(())
 }
 
-/// How far apart MySQL's generated keys of one multi-row insert are
-/// (`auto_increment_increment`), or `None` when they are not consecutive at all
-/// (`innodb_autoinc_lock_mode` = 2). Always 1 elsewhere.
-async fn key_increment<M: Record, DB: Backend>(
+/// How the generated keys of one multi-row `INSERT` come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// In the order of the rows, this far apart ([`Backend::__insert_rows`]): SQLite and
+    /// PostgreSQL (from `RETURNING`), MySQL and MariaDB in `innodb_autoinc_lock_mode` 0 or
+    /// 1 (from the first key, `auto_increment_increment` apart).
+    Consecutive(u64),
+    /// From `RETURNING`, sorted, as on PostgreSQL: MariaDB 10.5 and later in mode 2, whose
+    /// keys of one statement still grow in the order of its rows (each row takes the next
+    /// value of the table's counter) but need not be consecutive.
+    Returning,
+    /// Not known from one statement: MySQL in mode 2. One statement a row.
+    OneByOne,
+}
+
+/// How the keys of this batch's multi-row inserts come back ([`Keys`]): on MySQL and
+/// MariaDB, from the session's `innodb_autoinc_lock_mode`, `auto_increment_increment` and
+/// server version, read in one query before the batch (nothing is cached: a pool may reach
+/// several servers). Consecutive elsewhere.
+async fn generated_keys<M: Record, DB: Backend>(
     session: &mut Session<'_, DB>,
-) -> Result<Option<u64>, Error> {
+) -> Result<Keys, Error> {
     if DB::DIALECT != Dialect::MySql {
-        return Ok(Some(1));
+        return Ok(Keys::Consecutive(1));
     }
     let query = sqlx::query(
         "SELECT CAST(@@innodb_autoinc_lock_mode AS SIGNED), \
-         CAST(@@auto_increment_increment AS SIGNED)",
+         CAST(@@auto_increment_increment AS SIGNED), VERSION()",
     );
     let row = DB::fetch_optional(session.conn(), query)
         .await
         .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
-    let settings = row.map(|row| (DB::get::<i64>(&row, 0), DB::get::<i64>(&row, 1)));
-    Ok(match settings {
-        Some((Ok(0 | 1), Ok(increment))) => u64::try_from(increment).ok().filter(|&i| i > 0),
-        _ => None,
+    let Some(row) = row else {
+        return Ok(Keys::OneByOne);
+    };
+    let (mode, increment) = (DB::get::<i64>(&row, 0), DB::get::<i64>(&row, 1));
+    let version = DB::get::<String>(&row, 2).unwrap_or_default();
+    Ok(match (mode, increment) {
+        (Ok(0 | 1), Ok(increment)) => match u64::try_from(increment) {
+            Ok(increment) if increment > 0 => Keys::Consecutive(increment),
+            _ => Keys::OneByOne,
+        },
+        _ if has_returning(&version) => Keys::Returning,
+        _ => Keys::OneByOne,
     })
+}
+
+/// Whether a MySQL-protocol server's `VERSION()` is MariaDB 10.5 or later, which has
+/// `INSERT ... RETURNING` (`10.11.6-MariaDB-0+deb12u1`, `11.4.2-MariaDB`); MySQL has none.
+fn has_returning(version: &str) -> bool {
+    if !version.contains("MariaDB") {
+        return false;
+    }
+    // MariaDB before 11 could announce itself to old clients as `5.5.5-10.x`.
+    let version = version.strip_prefix("5.5.5-").unwrap_or(version);
+    let mut numbers = version.split(['.', '-']).map(|n| n.parse::<u32>().ok());
+    match (numbers.next().flatten(), numbers.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (10, 5),
+        _ => false,
+    }
+}
+
+/// ` RETURNING <key>` after a MariaDB multi-row `INSERT` of generated keys.
+fn returning<M: Record>(text: &mut String) {
+    let key = M::__TABLE.columns[M::__TABLE.key[0]];
+    text.push_str(" RETURNING ");
+    text.push_str(&Dialect::MySql.quote(key));
 }
 
 /// Deletes `models`: `before_delete` on each, the rows by key in multi-row `DELETE`s, a
@@ -144,6 +204,9 @@ pub(crate) async fn delete_all<M: Record, DB: Backend>(
         })?);
         crate::listen::run_ref(model, Event::BeforeDelete, session).await?;
     }
+    // The children first, before the savepoint below (MySQL has one savepoint of a name,
+    // and the children's own `delete_all` sets it too).
+    crate::write::cascade::before_delete::<M, DB>(&keys, session).await?;
     let sql = M::__statements(DB::DIALECT);
     // A savepoint to go back to if a row is missing, to find out which one: the rows the
     // DELETE did find are gone from this transaction's view until it is undone. (Cheaper
@@ -230,6 +293,7 @@ pub async fn delete_versioned<M: Record, DB: Backend>(
         })?);
         crate::listen::run_ref(model, Event::BeforeDelete, session).await?;
     }
+    crate::write::cascade::before_delete::<M, DB>(&keys, session).await?;
     let sql = M::__statements(DB::DIALECT);
     for (model, key) in models.iter().zip(keys) {
         let query = key.__bind(sqlx::query(sql.delete.as_str()));
@@ -246,4 +310,24 @@ pub async fn delete_versioned<M: Record, DB: Backend>(
         crate::listen::run_ref(model, Event::AfterDelete, session).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_returning;
+
+    #[test]
+    fn mariadb_from_10_5_has_returning_and_mysql_has_none() {
+        for version in [
+            "10.11.19-MariaDB-0+deb12u1",
+            "10.5.1-MariaDB",
+            "11.4.2-MariaDB-log",
+        ] {
+            assert!(has_returning(version), "{version}");
+        }
+        assert!(has_returning("5.5.5-10.6.12-MariaDB"));
+        for version in ["10.4.30-MariaDB", "8.0.36", "8.4.0-log", "9.1.0", "MariaDB"] {
+            assert!(!has_returning(version), "{version}");
+        }
+    }
 }

@@ -21,6 +21,7 @@ use crate::listen::listener::Event;
 use crate::listen::private::Listeners;
 use crate::listen::record::Record;
 use crate::listen::{before_commit_call, before_commit_listeners, has_in, SharedRow};
+use crate::write::cascade;
 use crate::write::rules::prepare;
 use crate::AnyModel;
 
@@ -99,6 +100,10 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     /// The delete of a versioned model (`batch::delete_versioned`); only for a model whose
     /// [`WriteRow::version`] is `Some`.
     fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
+    /// Before the row's `DELETE`: deletes (or lets go of) the rows that reference it through
+    /// their listeners ([`cascade::before_delete`]); `None` if no model references this
+    /// one with a cascade that may run listeners.
+    fn cascade<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> Option<RowFuture<'a>>;
 }
 
 fn key_of<M: Record>(key: &AnyKey) -> &M::__Key {
@@ -221,6 +226,18 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     fn delete_versioned<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
         Box::pin(M::__delete_versioned(std::slice::from_ref(self), session))
     }
+
+    fn cascade<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> Option<RowFuture<'a>> {
+        if !cascade::any(std::any::TypeId::of::<M>()) {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let keys = vec![self.__key().ok_or(Error::Unsaved {
+                model: M::__TABLE.model,
+            })?];
+            cascade::before_delete::<M, DB>(&keys, session).await
+        }))
+    }
 }
 
 /// The type of `M`'s generated key.
@@ -320,6 +337,10 @@ pub(crate) async fn delete<DB: Backend>(
     let name = row.cell().name;
     let query = row.delete()?;
     run_ref(row, Event::BeforeDelete, session).await?;
+    // The children first (`cascade`), after the row's own listeners had their say.
+    if let Some(cascade) = row.cascade(session) {
+        cascade.await?;
+    }
     let affected = DB::execute(session.conn(), query)
         .await
         .map_err(|e| Error::from_sqlx(name, e))?;

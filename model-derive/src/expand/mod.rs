@@ -1,5 +1,7 @@
 //! Pass 3: the `impl Model` of a checked model. Never fails.
 
+mod belongs_to;
+mod cascades;
 mod changes;
 mod checks;
 mod columns;
@@ -44,6 +46,10 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let change_set = changes::definition(model);
 
     let columns_type = columns::columns_type(model);
+    // Issue 25: the cascades a delete of a referenced model runs through this model's
+    // listeners.
+    let cascades = cascades::registrations(model);
+    let belongs_to = belongs_to::impls(model);
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
@@ -95,6 +101,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
         #columns_struct
         #from_row_impl
+        #cascades
+        #belongs_to
     }
 }
 
