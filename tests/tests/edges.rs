@@ -636,7 +636,103 @@ async fn generic_code_writes_in_a_callers_transaction<DB: TestBackend>(db: &Test
     assert_eq!((stored.hits, stored.name.as_str()), (1, "generic"));
 }
 
+// ----- after_rollback for every row whose statement ran -------------------------------
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "undone")]
+#[listens_for(after_insert, refuse_insert)]
+#[listens_for(after_update, refuse_update)]
+#[listens_for(after_delete, refuse_delete)]
+#[listens_for(after_rollback, undone)]
+struct Undone {
+    id: Option<i64>,
+    label: String,
+    #[model(skip)]
+    trace: Trace,
+}
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refuse_if(row: &Undone, label: &str) -> Result<(), Refused> {
+    match row.label == label {
+        true => Err(Refused),
+        false => Ok(()),
+    }
+}
+
+fn refuse_insert(row: &Undone) -> Result<(), Refused> {
+    refuse_if(row, "veto-insert")
+}
+
+fn refuse_update(row: &Undone) -> Result<(), Refused> {
+    refuse_if(row, "veto-update")
+}
+
+fn refuse_delete(row: &Undone) -> Result<(), Refused> {
+    refuse_if(row, "veto-delete")
+}
+
+fn undone(row: &Undone) {
+    push(&row.trace, row.label.clone());
+}
+
+fn undone_rows(labels: &[&str], trace: &Trace) -> Vec<Undone> {
+    labels
+        .iter()
+        .map(|label| Undone {
+            id: None,
+            label: (*label).to_owned(),
+            trace: trace.clone(),
+        })
+        .collect()
+}
+
+fn sorted(trace: &Trace) -> Vec<String> {
+    let mut seen = trace.lock().unwrap().clone();
+    seen.sort();
+    seen
+}
+
+/// A batch whose second row's `after_*` listener vetoes: every row's statement ran before
+/// any `after_*` listener (flush order), so every row is undone and gets `after_rollback`,
+/// the rows after the vetoing one included.
+async fn every_row_a_vetoed_batch_wrote_gets_after_rollback<DB: TestBackend>(db: &TestDb<DB>) {
+    Undone::create_table(&db.pool).await.unwrap();
+    let trace = Trace::default();
+    let mut rows = undone_rows(&["a", "veto-insert", "c"], &trace);
+    Undone::insert_all(&mut rows, &db.pool).await.unwrap_err();
+    assert_eq!(sorted(&trace), ["a", "c", "veto-insert"]);
+    assert_eq!(Undone::query().count(&db.pool).await.unwrap(), 0);
+
+    let trace = Trace::default();
+    let mut rows = undone_rows(&["a", "b", "c"], &trace);
+    Undone::insert_all(&mut rows, &db.pool).await.unwrap();
+    rows[1].label = "veto-update".into();
+    Undone::update_all(&mut rows, &db.pool).await.unwrap_err();
+    assert_eq!(sorted(&trace), ["a", "c", "veto-update"]);
+
+    let trace = Trace::default();
+    let mut rows: Vec<Undone> = Undone::query().all(&db.pool).await.unwrap();
+    for row in &mut rows {
+        row.trace = trace.clone();
+    }
+    rows[1].label = "veto-delete".into();
+    Undone::delete_all(&rows, &db.pool).await.unwrap_err();
+    assert_eq!(sorted(&trace), ["a", "c", "veto-delete"]);
+    assert_eq!(Undone::query().count(&db.pool).await.unwrap(), 3);
+}
+
 per_backend!(
+    every_row_a_vetoed_batch_wrote_gets_after_rollback,
     generic_code_writes_in_a_callers_transaction,
     in_past_the_bind_limit_is_refused_before_sending,
     patterns_mean_the_same_everywhere,

@@ -618,8 +618,9 @@ async fn after_update_veto_rolls_back_and_runs_after_rollback<DB: TestBackend>(d
         ["a:0", "b:0", "c:0"]
     );
 
-    // `update_all`: the second row vetoes; the rows whose statement ran get after_rollback,
-    // in write order; the third row's statement never ran.
+    // `update_all`: the second row vetoes. Flush order sends every row's statement before
+    // any `after_update`, so all three statements ran: all three get after_rollback, in
+    // write order.
     let mut batch = rows.clone();
     batch[0].n = 2;
     batch[1].name = "veto".into();
@@ -639,7 +640,11 @@ async fn after_update_veto_rolls_back_and_runs_after_rollback<DB: TestBackend>(d
     );
     assert_eq!(
         taken(&tag),
-        ["after_rollback:a:n=2", "after_rollback:veto:n=0"]
+        [
+            "after_rollback:a:n=2",
+            "after_rollback:veto:n=0",
+            "after_rollback:c:n=2"
+        ]
     );
     assert_eq!(
         contents::<DB, VetoedUpdate>(db).await,
@@ -661,7 +666,12 @@ async fn after_update_veto_rolls_back_and_runs_after_rollback<DB: TestBackend>(d
         ),
         "{error:?}"
     );
-    assert_eq!(taken(&tag), ["after_rollback:veto:n=0"]);
+    // Both rows' statements ran before the first `after_update` vetoed (flush order): both
+    // are undone, both get after_rollback.
+    assert_eq!(
+        taken(&tag),
+        ["after_rollback:veto:n=0", "after_rollback:veto:n=0"]
+    );
     assert_eq!(
         contents::<DB, VetoedUpdate>(db).await,
         ["a:0", "b:0", "c:0"]

@@ -63,11 +63,15 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
         };
         for chunk in now.chunks_mut(rows_per_statement) {
             insert_chunk(chunk, with_key, keys, session).await?;
+            // The chunk's statement ran: its rows get `after_rollback` if anything after
+            // this undoes them, a later chunk's statement or any row's `after_insert`.
+            for model in chunk.iter() {
+                crate::write::row::written::<DB>(model, session)?;
+            }
         }
         rest = later;
     }
     for model in models.iter() {
-        crate::write::row::written::<DB>(model, session)?;
         crate::listen::run_ref(model, Event::AfterInsert, session).await?;
     }
     Ok(())
@@ -212,7 +216,11 @@ pub(crate) async fn delete_all<M: Record, DB: Backend>(
     // DELETE did find are gone from this transaction's view until it is undone. (Cheaper
     // than `RETURNING` every key, or reading them first: one round trip per batch.)
     savepoint::<M, DB>(session, "SAVEPOINT model_core_delete_all").await?;
-    for chunk in keys.chunks(max_binds(DB::DIALECT) / M::__Key::__COLUMNS) {
+    let rows_per_statement = max_binds(DB::DIALECT) / M::__Key::__COLUMNS;
+    for (chunk, chunk_models) in keys
+        .chunks(rows_per_statement)
+        .zip(models.chunks(rows_per_statement))
+    {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.delete_rows(chunk.len())));
         for key in chunk {
             query = key.__bind(query);
@@ -224,9 +232,12 @@ pub(crate) async fn delete_all<M: Record, DB: Backend>(
             savepoint::<M, DB>(session, "ROLLBACK TO SAVEPOINT model_core_delete_all").await?;
             return Err(missing::<M, DB>(chunk, session).await);
         }
+        // The chunk's rows are deleted: `after_rollback` for them if anything undoes it.
+        for model in chunk_models {
+            crate::write::row::written::<DB>(model, session)?;
+        }
     }
     for model in models {
-        crate::write::row::written::<DB>(model, session)?;
         crate::listen::run_ref(model, Event::AfterDelete, session).await?;
     }
     Ok(())
@@ -304,9 +315,9 @@ pub async fn delete_versioned<M: Record, DB: Backend>(
         if deleted == 0 {
             return Err(version::no_row::<M, DB>(&key, session).await);
         }
+        crate::write::row::written::<DB>(model, session)?;
     }
     for model in models {
-        crate::write::row::written::<DB>(model, session)?;
         crate::listen::run_ref(model, Event::AfterDelete, session).await?;
     }
     Ok(())

@@ -386,9 +386,10 @@ pub(crate) async fn update_all<DB: Backend>(
     }
     for (row, (statement, key)) in rows.iter().zip(statements) {
         update_statement(&**row, statement, &key, session).await?;
+        // Its statement ran: `after_rollback` if a later row's statement or listener undoes it.
+        written(&**row, session)?;
     }
     for row in rows.iter() {
-        written(&**row, session)?;
         run_ref(&**row, Event::AfterUpdate, session).await?;
     }
     Ok(())

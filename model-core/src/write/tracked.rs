@@ -275,6 +275,9 @@ pub(crate) async fn update_tracked_all<'m, M: TrackChanges + 'm, DB: Backend>(
     }
     for ((model, _), pending) in rows.iter_mut().zip(&pending) {
         statement::<M, DB>(model, pending, session).await?;
+        // Its statement ran (or had nothing to write): `after_rollback` if a later row's
+        // statement or listener undoes the update.
+        crate::write::row::written::<DB>(&**model, session)?;
     }
     for ((model, _), pending) in rows.iter_mut().zip(&pending) {
         after::<M, DB>(model, pending, session).await?;
@@ -382,13 +385,12 @@ async fn statement<M: TrackChanges, DB: Backend>(
     Ok(())
 }
 
-/// The row's commit-time calls queued, its `after_update` listeners run with the change set.
+/// The row's `after_update` listeners, with the change set.
 async fn after<M: TrackChanges, DB: Backend>(
     model: &mut M,
     pending: &Pending<M>,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    crate::write::row::written::<DB>(model, session)?;
     model.__after_update(&pending.changes, session).await?;
     crate::listen::run_ref(model, Event::AfterUpdate, session).await
 }
