@@ -317,22 +317,25 @@ async fn update_post<DB: Backend>(
 ) -> Result<Json<PostOutput>, ApiError> {
     let Path(id) = id.map_err(bad_id)?;
     let Json(ObjectOnly(input)) = input?;
-    // Read and write in one transaction, so a concurrent delete cannot slip between them.
-    let mut tx = pools
-        .write
-        .begin()
-        .await
-        .map_err(|e| model_core::Error::from_sqlx("Post", e))?;
-    let Some(mut post) = Post::find(&mut tx, id).await? else {
+    // Read and write in one transaction, so a concurrent delete cannot slip between them;
+    // model-core's (`transaction`), not a raw `sqlx` one, so that commit listeners of what
+    // the update's listeners write run after its commit instead of refusing it
+    // (`Error::CommitScope`). A connection lost during its COMMIT is `OutcomeUnknown`.
+    let updated = model_core::transaction(&pools.write, move |conn| {
+        Box::pin(async move {
+            let Some(mut post) = Post::find(&mut *conn, id).await? else {
+                return Ok(None);
+            };
+            post.title = input.title;
+            post.content = input.content;
+            post.update(&mut *conn).await?;
+            Ok::<_, model_core::Error>(Some(post))
+        })
+    })
+    .await?;
+    let Some(post) = updated else {
         return Err(ApiError::not_found("no post with this id"));
     };
-    post.title = input.title;
-    post.content = input.content;
-    post.update(&mut tx).await?;
-    // `from_commit`: a connection lost during COMMIT leaves the outcome unknown.
-    tx.commit()
-        .await
-        .map_err(|e| model_core::Error::from_commit("Post", e))?;
     Ok(Json(post.into()))
 }
 
