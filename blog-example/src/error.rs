@@ -3,12 +3,15 @@
 //! Client mistakes get a 4xx that says what is wrong. Server-side failures get a generic
 //! message; their detail (SQL, driver errors, paths) goes to the log only.
 
+use std::sync::Arc;
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::group_commit::Unanswered;
 use crate::model::InvalidPost;
 use crate::routes::BODY_LIMIT;
 
@@ -33,6 +36,16 @@ impl ApiError {
     /// 404 for a path or a post that does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 503 for a write that may or may not have been stored.
+    pub fn outcome_unknown() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "outcome_unknown",
+            "the connection to the database was lost while saving: the change may or \
+             may not have been stored; check (e.g. GET the post) before retrying",
+        )
     }
 
     /// A generic answer for an error `status` that reached the client without a JSON body:
@@ -63,6 +76,19 @@ impl IntoResponse for ApiError {
 
 impl From<model_core::Error> for ApiError {
     fn from(error: model_core::Error) -> Self {
+        ApiError::from(&error)
+    }
+}
+
+/// An error the group commit shares between the requests of a group it failed.
+impl From<Arc<model_core::Error>> for ApiError {
+    fn from(error: Arc<model_core::Error>) -> Self {
+        ApiError::from(&*error)
+    }
+}
+
+impl From<&model_core::Error> for ApiError {
+    fn from(error: &model_core::Error) -> Self {
         use model_core::Error;
         if let Some(invalid) = error.listener_error::<InvalidPost>() {
             return ApiError::new(
@@ -71,7 +97,7 @@ impl From<model_core::Error> for ApiError {
                 invalid.0.clone(),
             );
         }
-        match &error {
+        match error {
             Error::NotFound { .. } => ApiError::not_found("no post with this id"),
             // A value the column cannot hold (a title over its `length`, a NUL character where
             // the database has no room for it): the client's to fix. The reason names the
@@ -82,7 +108,7 @@ impl From<model_core::Error> for ApiError {
                 format!("{column} cannot be stored: {reason}"),
             ),
             Error::Constraint { .. } => {
-                tracing::warn!(error = %error, source = ?std::error::Error::source(&error), "constraint violation");
+                tracing::warn!(error = %error, source = ?std::error::Error::source(error), "constraint violation");
                 ApiError::new(
                     StatusCode::CONFLICT,
                     "conflict",
@@ -90,13 +116,8 @@ impl From<model_core::Error> for ApiError {
                 )
             }
             Error::OutcomeUnknown { .. } => {
-                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "commit outcome unknown");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "outcome_unknown",
-                    "the connection to the database was lost while saving: the change may or \
-                     may not have been stored; check (e.g. GET the post) before retrying",
-                )
+                tracing::error!(error = %error, source = ?std::error::Error::source(error), "commit outcome unknown");
+                ApiError::outcome_unknown()
             }
             Error::Database {
                 source: sqlx::Error::PoolTimedOut,
@@ -110,13 +131,26 @@ impl From<model_core::Error> for ApiError {
                 )
             }
             _ => {
-                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "request failed");
+                tracing::error!(error = %error, source = ?std::error::Error::source(error), "request failed");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "internal server error",
                 )
             }
+        }
+    }
+}
+
+/// The group commit's writer gave no answer: a 5xx at once, never a wait.
+impl From<Unanswered> for ApiError {
+    fn from(unanswered: Unanswered) -> Self {
+        tracing::error!("{unanswered}");
+        match unanswered {
+            // Nothing was queued, so nothing was written.
+            Unanswered::NotQueued => ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR),
+            // Its group may have been committed before the writer failed.
+            Unanswered::Lost => ApiError::outcome_unknown(),
         }
     }
 }
@@ -212,5 +246,17 @@ mod tests {
             body,
             r#"{"error":{"code":"internal","message":"internal server error"}}"#
         );
+    }
+
+    /// The group commit's writer gone: never a hang, and never an answer that says the
+    /// post was or was not stored when that is not known.
+    #[tokio::test]
+    async fn a_writer_without_an_answer_is_a_5xx() {
+        let (status, body) = answer(Unanswered::NotQueued.into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains(r#""code":"internal""#), "{body}");
+        let (status, body) = answer(Unanswered::Lost.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains(r#""code":"outcome_unknown""#), "{body}");
     }
 }

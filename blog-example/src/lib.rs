@@ -4,8 +4,10 @@
 
 pub mod db;
 pub mod error;
+pub mod group_commit;
 pub mod logging;
 pub mod model;
+pub mod post_writer;
 pub mod routes;
 
 use std::future::Future;
@@ -17,6 +19,8 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use post_writer::GroupCommitMode;
+use routes::AppOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -53,6 +57,15 @@ pub struct Config {
         help = "The address to listen on"
     )]
     pub bind: String,
+    /// Default `auto`: on for SQLite only (see `post_writer::GroupCommitMode`).
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = GroupCommitMode::Auto,
+        help = "Write concurrent new posts in one transaction: auto (SQLite only), on, off"
+    )]
+    pub group_commit: GroupCommitMode,
 }
 
 /// The SQLite file the tutorial uses, in the working directory.
@@ -68,8 +81,18 @@ pub struct App {
     pub data: String,
 }
 
-/// Connects to `database_url`, runs the migrations and builds the app.
+/// Connects to `database_url`, runs the migrations and builds the app with the default
+/// [`AppOptions`].
 pub async fn open(database_url: &str) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+    open_with(database_url, AppOptions::default()).await
+}
+
+/// Connects to `database_url`, runs the migrations and builds the app served as `options`
+/// say.
+pub async fn open_with(
+    database_url: &str,
+    options: AppOptions,
+) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
     let scheme = database_url.split(':').next().unwrap_or_default();
     match scheme {
         "sqlite" => {
@@ -87,7 +110,7 @@ pub async fn open(database_url: &str) -> Result<App, Box<dyn std::error::Error +
                 }
             };
             Ok(App {
-                router: routes::app(pools),
+                router: routes::app_with(pools, options),
                 data,
             })
         }
@@ -95,7 +118,7 @@ pub async fn open(database_url: &str) -> Result<App, Box<dyn std::error::Error +
             let pools = db::connect_postgres(database_url).await?;
             db::migrate(&pools.write).await?;
             Ok(App {
-                router: routes::app(pools),
+                router: routes::app_with(pools, options),
                 data: format!("PostgreSQL at {}", redact(database_url)),
             })
         }
@@ -103,7 +126,7 @@ pub async fn open(database_url: &str) -> Result<App, Box<dyn std::error::Error +
             let pools = db::connect_mysql(database_url).await?;
             db::migrate(&pools.write).await?;
             Ok(App {
-                router: routes::app(pools),
+                router: routes::app_with(pools, options),
                 data: format!("MySQL at {}", redact(database_url)),
             })
         }

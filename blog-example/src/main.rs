@@ -1,10 +1,12 @@
 //! `cargo run --release -p blog-example`: the blog on SQLite at 127.0.0.1:5000
-//! (`-- --help` for the flags: `--database-url`, or `DATABASE_URL`, and `--bind`).
+//! (`-- --help` for the flags: `--database-url`, or `DATABASE_URL`, `--bind` and
+//! `--group-commit`).
 
 use std::process::ExitCode;
 
 use blog_example::logging::{complain, say, LossyStdout};
-use blog_example::{open, serve, Config};
+use blog_example::routes::AppOptions;
+use blog_example::{open_with, serve, Config};
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -26,7 +28,11 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let app = match open(&config.database_url).await {
+    let options = AppOptions {
+        group_commit: config.group_commit,
+        ..AppOptions::default()
+    };
+    let app = match open_with(&config.database_url, options).await {
         Ok(app) => app,
         Err(error) => {
             complain(format_args!("error: cannot open the database: {error}"));

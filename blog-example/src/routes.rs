@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::db::Pools;
 use crate::error::ApiError;
 use crate::model::{Comment, Post};
+use crate::post_writer::{GroupCommitMode, PostWriter};
 
 /// Request bodies above this size are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -28,9 +29,58 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest page `GET /posts` returns.
 pub const MAX_LIMIT: u32 = 100;
 
-/// The whole app on `pools`, with [`REQUEST_TIMEOUT`].
+/// How the app serves: see [`app_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppOptions {
+    /// A request that takes longer than this (reading its body included) is answered 408.
+    /// Default [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
+    /// Whether new posts are written through the group commit. Default
+    /// [`GroupCommitMode::Auto`]: on SQLite only.
+    pub group_commit: GroupCommitMode,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            request_timeout: REQUEST_TIMEOUT,
+            group_commit: GroupCommitMode::Auto,
+        }
+    }
+}
+
+/// What the handlers share; each takes the part it needs (`State<Pools<DB>>`,
+/// `State<PostWriter<DB>>`).
+struct AppState<DB: Backend> {
+    pools: Pools<DB>,
+    posts: PostWriter<DB>,
+}
+
+impl<DB: Backend> Clone for AppState<DB> {
+    fn clone(&self) -> Self {
+        AppState {
+            pools: self.pools.clone(),
+            posts: self.posts.clone(),
+        }
+    }
+}
+
+impl<DB: Backend> FromRef<AppState<DB>> for Pools<DB> {
+    fn from_ref(state: &AppState<DB>) -> Self {
+        state.pools.clone()
+    }
+}
+
+impl<DB: Backend> FromRef<AppState<DB>> for PostWriter<DB> {
+    fn from_ref(state: &AppState<DB>) -> Self {
+        state.posts.clone()
+    }
+}
+
+/// The whole app on `pools`, with the default [`AppOptions`]. Called inside a tokio
+/// runtime (it may start the group commit's writer).
 pub fn app<DB: Backend>(pools: Pools<DB>) -> Router {
-    app_with_request_timeout(pools, REQUEST_TIMEOUT)
+    app_with(pools, AppOptions::default())
 }
 
 /// The whole app on `pools`, answering 408 to requests that take longer than
@@ -39,6 +89,21 @@ pub fn app_with_request_timeout<DB: Backend>(
     pools: Pools<DB>,
     request_timeout: Duration,
 ) -> Router {
+    app_with(
+        pools,
+        AppOptions {
+            request_timeout,
+            ..AppOptions::default()
+        },
+    )
+}
+
+/// The whole app on `pools`, served as `options` say. Called inside a tokio runtime: with
+/// the group commit on, it starts the writer tasks, which stop once the router (every
+/// clone of it) is dropped.
+pub fn app_with<DB: Backend>(pools: Pools<DB>, options: AppOptions) -> Router {
+    let request_timeout = options.request_timeout;
+    let posts = PostWriter::new(pools.write.clone(), options.group_commit);
     Router::new()
         .route("/add_post", get(add_post::<DB>))
         .route(
@@ -65,14 +130,18 @@ pub fn app_with_request_timeout<DB: Backend>(
         }))
         .layer(middleware::from_fn(json_error_bodies))
         .layer(middleware::from_fn(log_request))
-        .with_state(pools)
+        .with_state(AppState { pools, posts })
 }
 
 /// `GET /add_post`: the tutorial's route, word for word. `created_at` comes from the
-/// model's `before_insert` listener.
-async fn add_post<DB: Backend>(State(pools): State<Pools<DB>>) -> Result<&'static str, ApiError> {
-    let mut post = Post::new("New Post", "This is a new post");
-    post.insert(&pools.write).await?;
+/// model's `before_insert` listener; the answer comes once the post is committed (with
+/// those of the other requests waiting, through the group commit).
+async fn add_post<DB: Backend>(
+    State(posts): State<PostWriter<DB>>,
+) -> Result<&'static str, ApiError> {
+    posts
+        .insert(Post::new("New Post", "This is a new post"))
+        .await?;
     Ok("Post added successfully!")
 }
 
@@ -140,12 +209,11 @@ impl From<Post> for PostOutput {
 
 /// `POST /posts`: 201 with the stored post.
 async fn create_post<DB: Backend>(
-    State(pools): State<Pools<DB>>,
+    State(posts): State<PostWriter<DB>>,
     input: Result<Json<ObjectOnly<PostInput>>, JsonRejection>,
 ) -> Result<(StatusCode, Json<PostOutput>), ApiError> {
     let Json(ObjectOnly(input)) = input?;
-    let mut post = Post::new(input.title, input.content);
-    post.insert(&pools.write).await?;
+    let post = posts.insert(Post::new(input.title, input.content)).await?;
     Ok((StatusCode::CREATED, Json(post.into())))
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use blog_example::db::{migrate, Pools};
-use blog_example::routes::{app, app_with_request_timeout, BODY_LIMIT};
+use blog_example::post_writer::GroupCommitMode;
+use blog_example::routes::{app, app_with, app_with_request_timeout, AppOptions, BODY_LIMIT};
 use blog_example::ServeOptions;
 use model_tests::{per_backend, TestBackend, TestDb};
 use reqwest::{Client, StatusCode};
@@ -402,6 +403,78 @@ async fn sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored<DB: Test
     assert_eq!(db.count("posts").await, 64);
 }
 
+/// Concurrent `POST /posts` through the group commit (on here whatever the backend; by
+/// default it is on SQLite only), two of them invalid: each request gets its own answer.
+/// The valid ones 201 with ids of their own, each naming its own row; the refused ones
+/// 422 with their own reason, and nothing of them stored; exactly one row per 201.
+async fn concurrent_posts_in_a_group_each_get_their_own_answer<DB: TestBackend>(db: &TestDb<DB>) {
+    migrate(&db.pool).await.expect("migrations");
+    let options = AppOptions {
+        group_commit: GroupCommitMode::On,
+        ..AppOptions::default()
+    };
+    let addr = blog_example::spawn(app_with(Pools::single(db.pool.clone()), options))
+        .await
+        .expect("server");
+    let client = Client::new();
+    let requests: Vec<_> = (0..48)
+        .map(|n| {
+            let title = match n {
+                17 => "  ".to_owned(),
+                31 => "x".repeat(81),
+                n => format!("grouped {n}"),
+            };
+            let request = client
+                .post(format!("http://{addr}/posts"))
+                .json(&json!({"title": title, "content": format!("body {n}")}));
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                (title, response.status(), json_of(response).await)
+            })
+        })
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    for (n, request) in requests.into_iter().enumerate() {
+        let (title, status, body) = request.await.unwrap();
+        match n {
+            17 | 31 => {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{n}: {body}");
+                let expected = if n == 17 {
+                    "title is required"
+                } else {
+                    "title cannot be stored: the column holds at most 80 characters"
+                };
+                assert_eq!(body["error"]["message"], expected);
+            }
+            _ => {
+                assert_eq!(status, StatusCode::CREATED, "{n}: {body}");
+                assert_eq!(body["title"], title.as_str());
+                assert!(body["created_at"].is_string(), "before_insert ran: {body}");
+                let id = body["id"].as_i64().expect("an id");
+                assert!(stored.insert(id, title).is_none(), "id {id} answered twice");
+            }
+        }
+    }
+    assert_eq!(stored.len(), 46);
+    assert_eq!(db.count("posts").await, 46);
+    let listed = json_of(
+        client
+            .get(format!("http://{addr}/posts?limit=100"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for post in listed.as_array().unwrap() {
+        let id = post["id"].as_i64().unwrap();
+        assert_eq!(
+            post["title"],
+            stored[&id].as_str(),
+            "row {id} is its request's"
+        );
+    }
+}
+
 /// A database failure is a 500 whose body names nothing of the server: no SQL, no table, no
 /// driver message, no path. The details go to the log.
 async fn database_failures_answer_500_without_leaking_internals<DB: TestBackend>(db: &TestDb<DB>) {
@@ -608,6 +681,7 @@ per_backend!(
     a_value_the_database_cannot_hold_gets_422_naming_no_database,
     client_mistakes_get_clear_4xx_and_write_nothing,
     sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored,
+    concurrent_posts_in_a_group_each_get_their_own_answer,
 );
 
 /// The binary's own SQLite set-up (file database, WAL, separate writer and reader pools)

@@ -13,6 +13,8 @@
 //! 4. [`schema_and_migrations`]: `CREATE TABLE` from the model, foreign keys, migrations.
 //! 5. [`listeners`]: the events, listener shapes, commit and rollback listeners, listeners
 //!    declared on the function or at run time, and what they cost.
+//!    - [`observability`]: statement listeners and the `tracing` spans of writes, queries
+//!      and listener calls.
 //! 6. [`transactions`]: [`transaction`](crate::transaction), savepoints,
 //!    [`retry`](crate::retry), your own errors.
 //! 7. [`queries`]: typed filters, reads, streams, raw SQL, locking reads, set-based updates
@@ -51,6 +53,9 @@ pub mod schema_and_migrations {}
 
 #[doc = include_str!("../../docs/listeners.md")]
 pub mod listeners {}
+
+#[doc = include_str!("../../docs/observability.md")]
+pub mod observability {}
 
 #[doc = include_str!("../../docs/transactions.md")]
 pub mod transactions {}

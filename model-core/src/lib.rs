@@ -58,6 +58,17 @@
 //!   `#[model(default = "sql")]`: what [`schema::Schema`] declares for the column beyond its
 //!   type. A value longer than its `length` (in characters) is refused before any write, as
 //!   [`Error::Value`].
+//! - `#[model(default = "sql")]` on an `Option` field: an insert of `None` leaves the column
+//!   to the database's default and reads the stored value back into the field (`None`
+//!   becomes `Some(now)`); `Some` is written. On any other field the value is always written.
+//! - `#[model(generated)]`: the database keeps the column (a trigger, a default): no insert
+//!   or update writes it, and every insert and update reads it back. With an expression,
+//!   `#[model(generated = "qty * price")]`, [`schema::Schema`] declares it `GENERATED ALWAYS
+//!   AS (qty * price) STORED`. Not on the key, the version or a skipped field.
+//!
+//! The values the database wrote come back with the write (`RETURNING`, or a `SELECT` by key
+//! in its transaction where `RETURNING` cannot show them), before the `after_insert` and
+//! `after_update` listeners run: see the guide's [derive](guide::derive) chapter.
 //! - `#[model(precision = 12, scale = 2)]` (decimals only): the column holds 12 digits, 2 of
 //!   them after the point: PostgreSQL `NUMERIC(12, 2)`, MySQL `DECIMAL(12, 2)`, and values
 //!   read back with that scale (`12.50`). `precision` is 1 to 65, `scale` 0 (the default) to
@@ -194,19 +205,25 @@ pub mod __private;
 pub use base::column::{ColumnType, GeneratedKey};
 pub use base::dialect::{Dialect, Query};
 pub use base::error::{BoxError, ConstraintKind, Error, RunawayBeforeCommit};
-pub use base::event::{Event, ListenerInfo};
+pub use base::event::{Event, ListenerInfo, TransactionEvent};
 pub use base::statements::{StatementCache, Statements};
 pub use db::backend::Backend;
 pub use db::commit::{transaction, TransactionFuture};
 pub use db::conn::Conn;
+pub use db::transaction_events::{
+    TransactionInfo, TransactionListenerFuture, TransactionListeners, WrittenRow,
+};
 pub use db::key::PrimaryKey;
+pub use db::no_savepoints::transaction_without_savepoints;
 pub use db::retry::{retry, Retry, Retryable};
+pub use db::scope::Operation;
+pub use db::statement::{StatementEvent, StatementPhase};
 #[doc(hidden)]
 pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listen::listener::{CommitListener, MutListener, RefListener};
 pub use listen::{
-    listen, on, once, AnyModel, EveryModel, EveryModelCommitListener, EveryModelListener,
-    Listening, ModelRow, RuntimeListener, ToValue, Value,
+    listen, on, on_statement, once, AnyModel, EveryModel, EveryModelCommitListener,
+    EveryModelListener, Listening, ModelRow, RuntimeListener, ToValue, Value,
 };
 pub use model::Model;
 pub use query::{

@@ -9,13 +9,18 @@ pub use crate::base::column::{
 pub use crate::base::def::{ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
 pub use crate::base::error::Error;
 pub use crate::base::statements::{StatementCache, Statements};
-pub use crate::base::table::Table;
+pub use crate::base::table::{ReadBack, Table};
 pub use crate::base::types::derived::{unknown_number, unknown_text};
 pub use crate::db::backend::{Backend, Dialect, Query};
 pub use crate::db::commit::Callback;
 pub use crate::db::conn::Conn;
 pub use crate::db::key::PrimaryKey;
 pub use crate::db::session::Session;
+// Issue 27: function-side listeners of transactions.
+pub use crate::db::transaction_events::{
+    CheckTransaction, IntoVeto, ObserveTransaction, TransactionFn, TransactionRegistration,
+    TRANSACTION_LISTENERS,
+};
 pub use crate::listen::listener::{
     CommitListener, Event, Failure, ListenerInfo, MutListener, RefListener,
 };

@@ -41,8 +41,12 @@ pub struct FieldInput<'a> {
     pub unique: Option<Span>,
     /// The span of `index` in `#[model(index)]`.
     pub index: Option<Span>,
-    /// `#[model(default = "0")]`: an SQL expression for the DDL.
+    /// `#[model(default = "0")]`: an SQL expression for the DDL, which an insert of an
+    /// `Option` field that is `None` leaves to the database.
     pub default: Option<LitStr>,
+    /// `#[model(generated)]` (the span of `generated`) or `#[model(generated = "a * b")]`
+    /// (and the expression): a column the database writes.
+    pub generated: Option<(Span, Option<LitStr>)>,
     /// `#[model(references = Member)]`: the referenced model's type path.
     pub references: Option<Path>,
     /// `#[model(on_delete = "cascade")]`: the string, checked by [`crate::valid`].
@@ -56,7 +60,7 @@ pub struct ListenerInput {
 }
 
 const STRUCT_KEYS: &str = "`table = \"...\"`, `schema = \"...\"`, `track_changes`";
-const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `precision = 12`, `scale = 2`, `unique`, `index`, `default = \"...\"`, `references = Model`, `on_delete = \"cascade\"`";
+const FIELD_KEYS: &str = "`primary_key`, `column = \"...\"`, `skip`, `version`, `length = 80`, `precision = 12`, `scale = 2`, `unique`, `index`, `default = \"...\"`, `generated`, `generated = \"...\"`, `references = Model`, `on_delete = \"cascade\"`";
 
 impl<'a> Input<'a> {
     /// Parses what it can; every problem goes to `cx`.
@@ -141,6 +145,7 @@ impl<'a> Input<'a> {
                     unique: None,
                     index: None,
                     default: None,
+                    generated: None,
                     references: None,
                     on_delete: None,
                 };
@@ -209,6 +214,7 @@ fn parse_struct_attr(
                 "unique",
                 "index",
                 "default",
+                "generated",
                 "references",
                 "on_delete",
             ],
@@ -265,6 +271,23 @@ fn parse_field_attr(cx: &Ctxt, attr: &Attribute, field: &mut FieldInput<'_>) {
             "default" => {
                 let value = string_value(&meta, "default = \"0\"")?;
                 set_once(&mut field.default, value, &duplicate);
+            }
+            // A flag, or the expression of a `GENERATED ALWAYS AS` column.
+            "generated" => {
+                let expression = match meta.input.peek(Token![=]) {
+                    true => Some(string_value(&meta, "generated = \"price * quantity\"")?),
+                    false if meta.input.peek(syn::token::Paren) => {
+                        return Err(meta.error(
+                            "`generated` takes its expression as a string, `#[model(generated = \"price * quantity\")]`, or no value for a column a trigger keeps: `#[model(generated)]`",
+                        ));
+                    }
+                    false => None,
+                };
+                set_once(
+                    &mut field.generated,
+                    (meta.path.span(), expression),
+                    &duplicate,
+                );
             }
             "references" => {
                 let value = path_value(&meta, "references = Member")?;

@@ -106,6 +106,11 @@ impl Event {
 pub fn unknown_event_message(name: &str) -> String {
     let list = Event::ALL.map(Event::name).join(", ");
     let hint = match name {
+        _ if crate::transaction_listener::is_event(name) => Some(format!(
+            "`{name}` is an event of the transaction, not of a model's rows: put \
+             `#[model_core::listens_for({name})]` on a function taking \
+             `&model_core::TransactionInfo`"
+        )),
         // Names users bring from Rails, Django, GORM and SQLAlchemy's other events.
         "before_save" | "pre_save" | "before_create" | "pre_insert" => {
             Some("did you mean `before_insert` (or `before_update`)?".to_owned())
@@ -117,7 +122,8 @@ pub fn unknown_event_message(name: &str) -> String {
             Some("did you mean `load`?".to_owned())
         }
         "after_commit" | "on_commit" | "after_create_commit" | "after_save_commit" => Some(
-            "did you mean `after_insert_commit` (or `after_update_commit`, `after_delete_commit`)?"
+            "did you mean `after_insert_commit` (or `after_update_commit`, `after_delete_commit`)? \
+             once per transaction rather than per row: `transaction_after_commit` on a function"
                 .to_owned(),
         ),
         "after_destroy_commit" => Some("did you mean `after_delete_commit`?".to_owned()),

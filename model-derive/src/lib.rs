@@ -13,6 +13,7 @@ mod event;
 mod expand;
 mod fallback;
 mod listens_for;
+mod transaction_listener;
 mod valid;
 
 use proc_macro::TokenStream;

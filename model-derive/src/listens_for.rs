@@ -109,6 +109,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     match item {
         Item::Fn(function) => {
+            // `#[listens_for(transaction_after_commit)]`: a listener of the transaction.
+            if let Ok(event) = syn::parse2::<Ident>(args.clone()) {
+                if crate::transaction_listener::is_event(&event.to_string()) {
+                    return crate::transaction_listener::expand(&event, function);
+                }
+            }
             let result = parse_args(args).and_then(|args| {
                 duplicate_check(&function.attrs, &args)?;
                 check_function(&function.sig, args)

@@ -39,6 +39,20 @@ pub struct Field<'a> {
     /// `length`, `precision`, `unique`, `index`, `default`...: what the schema declares beyond
     /// the type.
     pub schema: ColumnSchema,
+    /// Whether the database writes this column, and a write reads it back.
+    pub read_back: Option<ReadBack>,
+}
+
+/// A column whose value the database chooses, which a write reads back into the field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack {
+    /// `#[model(generated)]`: never written; read back after every insert and update. Bare
+    /// (`by_trigger`), it may be kept by a trigger; with an expression it is a `GENERATED
+    /// ALWAYS AS` column.
+    Generated { by_trigger: bool },
+    /// `#[model(default = "...")]` on an `Option` field: left to the default by an insert
+    /// when `None`, and read back after it.
+    Defaulted,
 }
 
 /// A column's `#[model(length = n, precision = p, scale = s, unique, index, default =
@@ -52,6 +66,8 @@ pub struct ColumnSchema {
     pub unique: bool,
     pub index: bool,
     pub default: Option<String>,
+    /// `#[model(generated = "...")]`: the expression of a `GENERATED ALWAYS AS` column.
+    pub generated: Option<String>,
     /// `#[model(references = Member, on_delete = "...")]`.
     pub references: Option<References>,
 }
@@ -115,6 +131,28 @@ impl Model<'_> {
     /// Whether field `index` is (a part of) the primary key.
     pub fn is_key(&self, index: usize) -> bool {
         self.primary_key.contains(&index)
+    }
+
+    /// The columns a write reads back, as positions in `COLUMNS`: the generated ones, then
+    /// the defaulted ones (`model_core`'s `ReadBack::columns`).
+    pub fn read_back(&self, kind: fn(ReadBack) -> bool) -> Vec<(usize, &Field<'_>)> {
+        self.columns()
+            .enumerate()
+            .filter(|(_, (_, field, _))| field.read_back.is_some_and(kind))
+            .map(|(position, (_, field, _))| (position, field))
+            .collect()
+    }
+}
+
+impl ReadBack {
+    /// Whether the column is `#[model(generated)]`.
+    pub fn is_generated(self) -> bool {
+        matches!(self, ReadBack::Generated { .. })
+    }
+
+    /// Whether the column is a defaulted `Option`.
+    pub fn is_defaulted(self) -> bool {
+        self == ReadBack::Defaulted
     }
 }
 
@@ -207,6 +245,7 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
             ty: field.ty,
             column,
             schema,
+            read_back: None,
         });
     }
 
@@ -274,6 +313,10 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
     }
 
     let version = check_version(&input, &primary_key, &mut fail);
+    let read_back = check_read_back(&input, &primary_key, &mut fail);
+    for (field, read_back) in fields.iter_mut().zip(read_back) {
+        field.read_back = read_back;
+    }
     for key in primary_key.iter().map(|&i| &input.fields[i]) {
         for span in [key.unique, key.index].into_iter().flatten() {
             fail(
@@ -367,6 +410,83 @@ fn check_version(
     version
 }
 
+/// The most defaulted `Option` columns a model may have: an insert says which it leaves to
+/// the database in the bits of a `u64`.
+const MAX_DEFAULTED: usize = 64;
+
+/// Each field's [`ReadBack`]: `generated` (not on the key, the version or a skipped field,
+/// whose error `column_schema` reports), or `default` on an `Option` field but the key.
+/// `default` on any other field is written by every insert, as the field always has a
+/// value.
+fn check_read_back(
+    input: &Input<'_>,
+    primary_key: &[usize],
+    fail: &mut impl FnMut(proc_macro2::Span, String),
+) -> Vec<Option<ReadBack>> {
+    let mut defaulted = 0;
+    let mut read_back = Vec::with_capacity(input.fields.len());
+    for (i, field) in input.fields.iter().enumerate() {
+        let ident = field.ident;
+        let kind = match (&field.generated, &field.default) {
+            _ if field.skip.is_some() => None,
+            (Some((span, expression)), default) => {
+                if primary_key.contains(&i) {
+                    fail(
+                        *span,
+                        format!(
+                            "the primary key `{ident}` cannot be `generated`: a key the database generates is an `Option` field (`{ident}: Option<i64>`), which an insert fills in"
+                        ),
+                    );
+                }
+                if field.version.is_some() {
+                    fail(
+                        *span,
+                        format!(
+                            "`{ident}` is the version column, which every update writes, so it cannot be `generated`; drop one of the two"
+                        ),
+                    );
+                }
+                if let Some(lit) = expression.as_ref().filter(|lit| lit.value().is_empty()) {
+                    fail(
+                        lit.span(),
+                        "the expression is empty: write the SQL that computes the column, `generated = \"price * quantity\"`, or `#[model(generated)]` for a column a trigger keeps".to_owned(),
+                    );
+                }
+                if let (Some(expression), Some(default)) = (expression, default) {
+                    fail(
+                        default.span(),
+                        format!(
+                            "`{ident}` is generated as `{}`, so it has no default: drop `default`",
+                            expression.value()
+                        ),
+                    );
+                }
+                Some(ReadBack::Generated {
+                    by_trigger: expression.is_none(),
+                })
+            }
+            // An `Option` key is the database's to generate already.
+            (None, Some(default))
+                if option_inner(field.ty).is_some() && !primary_key.contains(&i) =>
+            {
+                defaulted += 1;
+                if defaulted > MAX_DEFAULTED {
+                    fail(
+                        default.span(),
+                        format!(
+                            "a model has at most {MAX_DEFAULTED} `Option` fields with a `default`; declare the rest's default in SQL of your own"
+                        ),
+                    );
+                }
+                Some(ReadBack::Defaulted)
+            }
+            (None, _) => None,
+        };
+        read_back.push(kind);
+    }
+    read_back
+}
+
 /// The most characters a `length` may allow: MySQL's `VARCHAR` holds 16383 of utf8mb4.
 const MAX_LENGTH: u32 = 16383;
 
@@ -387,6 +507,10 @@ fn column_schema(
             field.unique.map(|span| ("unique", span)),
             field.index.map(|span| ("index", span)),
             field.default.as_ref().map(|lit| ("default", lit.span())),
+            field
+                .generated
+                .as_ref()
+                .map(|(span, _)| ("generated", *span)),
             field
                 .references
                 .as_ref()
@@ -440,6 +564,10 @@ fn column_schema(
         unique: field.unique.is_some(),
         index: field.index.is_some() && field.unique.is_none(),
         default,
+        generated: field
+            .generated
+            .as_ref()
+            .and_then(|(_, expression)| expression.as_ref().map(LitStr::value)),
         references: references(field, fail),
     }
 }

@@ -16,12 +16,13 @@
 mod side_by_side;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use model_core::Model;
+use model_core::{Model, StatementPhase};
 use model_tests::{Col, TestBackend, TestDb};
-use side_by_side::{backend, Bench, Length};
+use side_by_side::{backend, Bench, Length, Timing};
 use sqlx::{MySql, Pool, Postgres, Sqlite};
 
 #[derive(Debug, Clone, Model)]
@@ -208,7 +209,36 @@ fn cases<DB: HandWritten>(bench: &mut Bench) {
             start.elapsed()
         },
     );
-    for (op, timing) in [("insert", insert), ("get", get), ("update", update)] {
+    // Issue 27: the insert again with one statement listener (a counter), then under a
+    // `tracing` subscriber (`fmt` to a sink) at INFO (the write spans) and at DEBUG (the
+    // listener spans and an event per statement, and sqlx's own statement events). Both
+    // sides run under the same subscriber: it is the application's, not the model's.
+    let counter = AtomicU64::new(0);
+    let listening = model_core::on_statement(move |statement| {
+        if let StatementPhase::After { .. } = statement.phase {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let with_listener = compare_insert(
+        bench,
+        &format!("overhead/{key}/insert_statement_listener"),
+        pool,
+    );
+    drop(listening);
+    let info = set_fmt_subscriber(tracing::Level::INFO);
+    let traced_info = compare_insert(bench, &format!("overhead/{key}/insert_tracing_info"), pool);
+    drop(info);
+    let debug = set_fmt_subscriber(tracing::Level::DEBUG);
+    let traced_debug = compare_insert(bench, &format!("overhead/{key}/insert_tracing_debug"), pool);
+    drop(debug);
+    for (op, timing) in [
+        ("insert", insert),
+        ("get", get),
+        ("update", update),
+        ("insert, 1 statement listener", with_listener),
+        ("insert, `tracing` fmt at INFO", traced_info),
+        ("insert, `tracing` fmt at DEBUG", traced_debug),
+    ] {
         if let Some(t) = timing {
             bench.line(format!(
                 "| {backend} | {op} | {:.1} µs | {:.1} µs | {:.3} |",
@@ -219,6 +249,43 @@ fn cases<DB: HandWritten>(bench: &mut Bench) {
         }
     }
     bench.block_on(db.finish());
+}
+
+/// The model's per-row insert against the hand-written one: the `insert` case again, for the
+/// cases that change what surrounds it (issue 27).
+fn compare_insert<DB: HandWritten>(
+    bench: &mut Bench,
+    name: &str,
+    pool: &Pool<DB>,
+) -> Option<Timing> {
+    bench.compare(
+        name,
+        Length::Short,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                new_post().insert(pool).await.unwrap();
+            }
+            start.elapsed()
+        },
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                DB::hand_insert(pool, &mut new_post()).await;
+            }
+            start.elapsed()
+        },
+    )
+}
+
+/// A `tracing_subscriber::fmt` subscriber writing to a sink, at `level`, for this thread
+/// (the bench's runtime is single-threaded) until the guard is dropped.
+fn set_fmt_subscriber(level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_max_level(level)
+        .finish();
+    tracing::subscriber::set_default(subscriber)
 }
 
 fn main() {

@@ -262,6 +262,44 @@ where
         t,
     );
 
+    // The same rows in `transaction_without_savepoints` (issue 28): on PostgreSQL no
+    // savepoint per insert, a failed one refusing the commit instead.
+    let t = bench.compare(
+        &format!("writes/{key}/insert_in_tx_without_savepoints"),
+        Length::Long,
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                model_core::transaction_without_savepoints(pool, |conn| {
+                    Box::pin(async move {
+                        for _ in 0..ROWS_PER_TX {
+                            new_post().insert(&mut *conn).await?;
+                        }
+                        Ok::<_, model_core::Error>(())
+                    })
+                })
+                .await
+                .unwrap();
+            }
+            start.elapsed()
+        },
+        async |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut posts: Vec<Post> = (0..ROWS_PER_TX).map(|_| new_post()).collect();
+                DB::hand_insert_in_tx(pool, &mut posts).await;
+            }
+            start.elapsed()
+        },
+    );
+    report(
+        bench,
+        backend,
+        "the same in transaction_without_savepoints",
+        ROWS_PER_TX,
+        t,
+    );
+
     // Each iteration's rows are built before the clock starts and deleted after it stops
     // (by the hand-written delete, on both sides), so every insert meets the same table.
     let t = bench.compare(

@@ -50,7 +50,14 @@ pub(crate) fn create(dialect: Dialect, table: &TableDef) -> Vec<String> {
         // MySQL indexes a foreign key's column, so it is bounded like an indexed one.
         let keyed = def.unique || def.index || def.references.is_some() || table.key.contains(&i);
         line.push_str(&type_name(dialect, def, keyed));
-        if !def.nullable {
+        if let Some(expression) = def.generated {
+            // Stored, not virtual: SQLite cannot add a virtual column's index later, and
+            // the value is computed once per write rather than per read.
+            let _ = write!(line, " GENERATED ALWAYS AS ({expression}) STORED");
+        }
+        // MariaDB refuses `NOT NULL` on a generated column (MySQL and the others take it).
+        let mariadb_generated = def.generated.is_some() && dialect == Dialect::MySql;
+        if !def.nullable && !mariadb_generated {
             line.push_str(" NOT NULL");
         }
         if let Some(default) = def.default {
@@ -254,6 +261,7 @@ fn generated_key(dialect: Dialect, sql_type: SqlType) -> String {
                 unique: false,
                 index: false,
                 default: None,
+                generated: None,
                 references: None,
             };
             format!(
@@ -277,6 +285,7 @@ mod tests {
             unique: false,
             index: false,
             default: None,
+            generated: None,
             references: None,
         }
     }
@@ -381,6 +390,32 @@ mod tests {
         );
         assert!(mysql.contains("`path` VARCHAR(255) NOT NULL,"), "{mysql}");
         assert!(mysql.contains("`data` VARBINARY(255) NOT NULL,"), "{mysql}");
+    }
+
+    #[test]
+    fn a_generated_column_is_stored_and_not_null_except_on_mariadb() {
+        const DEFS: &[ColumnDef] = &[
+            def(SqlType::BigInt, true),
+            def(SqlType::BigInt, false),
+            ColumnDef {
+                generated: Some("qty * 2"),
+                ..def(SqlType::BigInt, false)
+            },
+        ];
+        let table = TableDef {
+            model: "Line",
+            schema: None,
+            name: "lines",
+            columns: &["id", "qty", "double"],
+            defs: DEFS,
+            key: &[0],
+        };
+        assert!(create(Dialect::Postgres, &table)[0]
+            .contains("\"double\" BIGINT GENERATED ALWAYS AS (qty * 2) STORED NOT NULL"));
+        assert!(create(Dialect::Sqlite, &table)[0]
+            .contains("\"double\" INTEGER GENERATED ALWAYS AS (qty * 2) STORED NOT NULL"));
+        assert!(create(Dialect::MySql, &table)[0]
+            .contains("`double` BIGINT GENERATED ALWAYS AS (qty * 2) STORED\n"));
     }
 
     #[test]

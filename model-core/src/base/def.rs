@@ -62,6 +62,10 @@ pub struct ColumnDef {
     pub index: bool,
     /// `#[model(default = "...")]`: an SQL expression, written into the DDL as it is.
     pub default: Option<&'static str>,
+    /// `#[model(generated = "...")]`: the SQL expression of a `GENERATED ALWAYS AS (...)
+    /// STORED` column. (A bare `#[model(generated)]` column, kept by a trigger, is declared
+    /// as a plain column.)
+    pub generated: Option<&'static str>,
     /// `#[model(references = Member)]`: the column is a foreign key to `Member`'s table.
     pub references: Option<ForeignKey>,
 }

@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::base::event::Event;
+use crate::base::event::{Event, TransactionEvent};
 
 /// A listener's own error, boxed as it was returned: downcast it to get it back.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -36,6 +36,27 @@ pub enum Error {
         listener: &'static str,
         /// The error the listener returned.
         source: BoxError,
+    },
+    /// A listener of the transaction itself ([`crate::TransactionListeners`]) returned an
+    /// error right before the commit, so the transaction was rolled back. `source()` is the
+    /// listener's own error.
+    TransactionListener {
+        /// The event the listener was called for.
+        event: TransactionEvent,
+        /// The listener's name: the function's path, or the closure's type.
+        listener: &'static str,
+        /// The error the listener returned.
+        source: BoxError,
+    },
+    /// A write failed at the database in the body of a
+    /// [`crate::transaction_without_savepoints`] on PostgreSQL, which aborts the whole
+    /// transaction at a failed statement, and the body went on and returned `Ok`: the
+    /// transaction was rolled back, not committed, and nothing of it was written. (Its
+    /// `COMMIT` would have answered `ROLLBACK` without an error.) The write's own error was
+    /// returned to the body when it failed.
+    TransactionAborted {
+        /// The model of the first write that failed (or was dropped before it ended).
+        model: &'static str,
     },
     /// `update`, `delete` or `get` found no row with this primary key.
     NotFound {
@@ -249,7 +270,9 @@ impl Error {
         match self {
             Error::Conflict { .. } => true,
             Error::Database { source, .. } => is_retryable_sqlx(source),
-            Error::Listener { source, .. } => is_retryable_chain(Some(&**source)),
+            Error::Listener { source, .. } | Error::TransactionListener { source, .. } => {
+                is_retryable_chain(Some(&**source))
+            }
             _ => false,
         }
     }
@@ -267,14 +290,18 @@ impl Error {
     /// ```
     pub fn listener_error<E: StdError + 'static>(&self) -> Option<&E> {
         match self {
-            Error::Listener { source, .. } => source.downcast_ref::<E>(),
+            Error::Listener { source, .. } | Error::TransactionListener { source, .. } => {
+                source.downcast_ref::<E>()
+            }
             _ => None,
         }
     }
 
-    /// The name of the model the failed operation was about.
+    /// The name of the model the failed operation was about; `"transaction"` for
+    /// [`Error::TransactionListener`], which is about no one model.
     pub fn model(&self) -> &'static str {
         match self {
+            Error::TransactionListener { .. } => "transaction",
             Error::Listener { model, .. }
             | Error::NotFound { model, .. }
             | Error::Conflict { model, .. }
@@ -285,6 +312,7 @@ impl Error {
             | Error::Unsaved { model }
             | Error::Value { model, .. }
             | Error::CommitScope { model }
+            | Error::TransactionAborted { model }
             | Error::Constraint { model, .. }
             | Error::OutcomeUnknown { model, .. }
             | Error::Database { model, .. } => model,
@@ -303,6 +331,14 @@ impl fmt::Display for Error {
                 listener,
                 ..
             } => write!(f, "{event} listener `{listener}` of {model} failed"),
+            Error::TransactionListener {
+                event, listener, ..
+            } => write!(f, "{event} listener `{listener}` failed"),
+            Error::TransactionAborted { model } => write!(
+                f,
+                "a write of {model} failed in this transaction without savepoints, which \
+                 aborted it: it was rolled back, not committed"
+            ),
             Error::NotFound { model, key } => write!(f, "no {model} with primary key {key}"),
             Error::Conflict { model, key } => write!(
                 f,
@@ -373,7 +409,9 @@ impl fmt::Display for Error {
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Error::Listener { source, .. } => Some(&**source),
+            Error::Listener { source, .. } | Error::TransactionListener { source, .. } => {
+                Some(&**source)
+            }
             Error::Constraint { source, .. }
             | Error::OutcomeUnknown { source, .. }
             | Error::Database { source, .. } => Some(source),
@@ -385,7 +423,8 @@ impl StdError for Error {
             | Error::TooManyValues { .. }
             | Error::Unsaved { .. }
             | Error::Value { .. }
-            | Error::CommitScope { .. } => None,
+            | Error::CommitScope { .. }
+            | Error::TransactionAborted { .. } => None,
         }
     }
 }

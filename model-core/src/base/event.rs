@@ -112,6 +112,65 @@ impl fmt::Display for Event {
     }
 }
 
+/// A point in a transaction's life, for listeners of the transaction itself rather than of
+/// its rows ([`TransactionListeners`](crate::TransactionListeners)): SQLAlchemy's session
+/// events `after_begin`, `before_commit`, `after_commit`, `after_rollback` and its savepoint
+/// events. They run for the transactions model-core begins (a write on a pool or a plain
+/// connection, a set-based write, [`transaction`](crate::transaction)), once per
+/// transaction, never per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransactionEvent {
+    /// The outermost transaction begins, before its first statement.
+    Begin,
+    /// Right before the outermost `COMMIT`, inside the transaction, after the rows'
+    /// `before_commit` listeners: may veto the commit, or write SQL that commits with it.
+    BeforeCommit,
+    /// The outermost transaction committed: with the rows it wrote, in write order.
+    AfterCommit,
+    /// The outermost transaction rolled back (or its commit failed): with the rows undone.
+    AfterRollback,
+    /// A nested [`transaction`](crate::transaction) began a savepoint.
+    SavepointBegin,
+    /// A savepoint was released: its rows commit with the outermost transaction.
+    SavepointRelease,
+    /// A savepoint was rolled back: with its rows, undone while the transaction goes on.
+    SavepointRollback,
+}
+
+impl TransactionEvent {
+    /// Every transaction event, in the order of a transaction's life.
+    pub const ALL: [TransactionEvent; 7] = [
+        TransactionEvent::Begin,
+        TransactionEvent::BeforeCommit,
+        TransactionEvent::AfterCommit,
+        TransactionEvent::AfterRollback,
+        TransactionEvent::SavepointBegin,
+        TransactionEvent::SavepointRelease,
+        TransactionEvent::SavepointRollback,
+    ];
+
+    /// The event's name as written in `#[model_core::listens_for(...)]` on a function,
+    /// e.g. `"transaction_after_commit"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TransactionEvent::Begin => "transaction_begin",
+            TransactionEvent::BeforeCommit => "transaction_before_commit",
+            TransactionEvent::AfterCommit => "transaction_after_commit",
+            TransactionEvent::AfterRollback => "transaction_after_rollback",
+            TransactionEvent::SavepointBegin => "savepoint_begin",
+            TransactionEvent::SavepointRelease => "savepoint_release",
+            TransactionEvent::SavepointRollback => "savepoint_rollback",
+        }
+    }
+}
+
+impl fmt::Display for TransactionEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One entry of a model's listener manifest, [`crate::Model::LISTENERS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenerInfo {

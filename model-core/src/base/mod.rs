@@ -13,3 +13,4 @@ pub(crate) mod map;
 pub(crate) mod statements;
 pub(crate) mod table;
 pub(crate) mod types;
+pub(crate) mod value;

@@ -1,9 +1,10 @@
 //! The SQL text of a model's operations, built once per model and backend.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::base::dialect::Dialect;
-use crate::base::table::Table;
+use crate::base::table::{ReadBack, ReadBy, Table};
 
 /// The SQL of every operation of one model on one backend.
 ///
@@ -13,7 +14,9 @@ use crate::base::table::Table;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statements {
     /// `INSERT` of every column but the key, which the database generates (the key comes
-    /// back through `RETURNING` or the driver's last-insert-id).
+    /// back through `RETURNING` or the driver's last-insert-id). A model's generated
+    /// columns ([`ReadBack`]) are never written, and come back through `RETURNING` with the
+    /// key where the backend reads them so.
     pub insert: String,
     /// `INSERT` of every column, key included.
     pub insert_with_key: String,
@@ -38,7 +41,45 @@ pub struct Statements {
     pub select_page_desc: String,
     /// What the multi-row statements are built from.
     many: Many,
+    /// The model's generated and defaulted columns: what a write reads back, and how.
+    back: Back,
 }
+
+/// What a write of a model with generated or defaulted columns ([`ReadBack`]) reads back,
+/// and the statements that read it; all empty for any other model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Back {
+    /// How this dialect reads them back; `None`: there is nothing to read.
+    by: Option<ReadBy>,
+    /// The columns read back (generated first, then defaulted), indices into the columns.
+    columns: Vec<usize>,
+    /// How many of `columns` are generated (what an update reads back).
+    generated: usize,
+    /// The defaulted columns: bit `j` of an insert's `omitted` mask is `defaulted[j]`.
+    defaulted: Vec<usize>,
+    /// The quoted table name.
+    table: String,
+    /// The columns an insert writes (all but the generated ones), key included.
+    writes: Vec<usize>,
+    /// ` RETURNING key, read back...` of an insert that brings its key, where `by` is
+    /// `Returning`: the key tells a multi-row insert's returned rows apart.
+    returning_with_key: String,
+    /// ` RETURNING generated...` of an update, where `by` is `Returning`.
+    update_returning: String,
+    /// `SELECT read back... FROM t WHERE key = ?`: the `Select` way, and the lookup of an
+    /// update that has nothing to set.
+    select: String,
+    /// `SELECT key, read back... FROM t WHERE key IN `, for a multi-row insert.
+    select_rows_head: String,
+    /// One cached `INSERT` per set of omitted defaulted columns (and with or without the
+    /// key), for a model with at most [`CACHED_SHAPES`] defaulted columns; other shapes are
+    /// written per insert.
+    shapes: Box<[OnceLock<String>]>,
+}
+
+/// The most defaulted columns whose `INSERT`s are cached, one per combination (`2 * 2^4`
+/// strings at most).
+const CACHED_SHAPES: usize = 4;
 
 /// The parts of the multi-row statements, whose text depends on the number of rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +158,35 @@ impl Statements {
 
     /// The statements of a model's table.
     pub fn of(dialect: Dialect, table: &Table) -> Self {
-        Self::build_in(
+        Self::of_model(dialect, table, &ReadBack::NONE)
+    }
+
+    /// The statements of a model's table whose `read_back` columns the database writes:
+    /// generated columns are never written, and with the defaulted ones read back after an
+    /// insert (`RETURNING`, or a `SELECT` by key right after the statement).
+    ///
+    /// ```
+    /// use model_core::{Dialect, Statements};
+    /// use model_core::__private::{ReadBack, Table};
+    /// const TABLE: Table = Table {
+    ///     model: "Line", schema: None, name: "lines", version: None,
+    ///     columns: &["id", "qty", "total", "added"], key: &[0],
+    /// };
+    /// // `total` is generated, `added` has a default.
+    /// const BACK: ReadBack = ReadBack { columns: &[2, 3], generated: 1, by_trigger: false };
+    /// let sql = Statements::of_model(Dialect::Postgres, &TABLE, &BACK);
+    /// assert_eq!(sql.insert, r#"INSERT INTO "lines" ("qty", "added") VALUES ($1, $2) RETURNING "id", "total", "added""#);
+    /// assert_eq!(sql.update, r#"UPDATE "lines" SET "qty" = $1, "added" = $2 WHERE "id" = $3 RETURNING "total""#);
+    /// ```
+    pub fn of_model(dialect: Dialect, table: &Table, read_back: &ReadBack) -> Self {
+        Self::build_with(
             dialect,
             table.schema,
             table.name,
             table.columns,
             table.key,
             table.version,
+            read_back,
         )
     }
 
@@ -142,18 +205,52 @@ impl Statements {
         primary_key: &[usize],
         version: Option<usize>,
     ) -> Self {
+        Self::build_with(
+            dialect,
+            schema,
+            table,
+            columns,
+            primary_key,
+            version,
+            &ReadBack::NONE,
+        )
+    }
+
+    fn build_with(
+        dialect: Dialect,
+        schema: Option<&str>,
+        table: &str,
+        columns: &[&str],
+        primary_key: &[usize],
+        version: Option<usize>,
+        read_back: &ReadBack,
+    ) -> Self {
         assert!(!primary_key.is_empty(), "a model has a primary key");
         let q = |ident: &str| dialect.quote(ident);
         let table = dialect.quote_table(schema, table);
         let all: Vec<String> = columns.iter().map(|c| q(c)).collect();
         let keys: Vec<&str> = primary_key.iter().map(|&i| all[i].as_str()).collect();
         let key_list = keys.join(", ");
-        let without_key: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !primary_key.contains(i))
-            .map(|(_, c)| q(c))
+        // Generated columns are read, never written.
+        let generated = read_back.generated();
+        let writes: Vec<usize> = (0..columns.len())
+            .filter(|i| !generated.contains(i))
             .collect();
+        let written: Vec<String> = writes.iter().map(|&i| all[i].clone()).collect();
+        let without_key: Vec<String> = writes
+            .iter()
+            .filter(|i| !primary_key.contains(i))
+            .map(|&i| all[i].clone())
+            .collect();
+        let by = read_back.by(dialect);
+        let list = |columns: &[usize]| {
+            columns
+                .iter()
+                .map(|&i| all[i].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let read_list = list(read_back.columns);
         let placeholders = |from: usize, n: usize| {
             (from..from + n)
                 .map(|i| dialect.placeholder(i))
@@ -185,17 +282,28 @@ impl Statements {
                 placeholders(1, without_key.len())
             )
         };
-        let returning = if dialect.has_returning() {
-            format!(" RETURNING {key_list}")
-        } else {
-            String::new()
+        let returning = match (dialect.has_returning(), by) {
+            (true, Some(ReadBy::Returning)) => format!(" RETURNING {key_list}, {read_list}"),
+            (true, _) => format!(" RETURNING {key_list}"),
+            (false, _) => String::new(),
         };
         insert.push_str(&returning);
-        let insert_with_key = format!(
+        let returning_with_key = match by {
+            Some(ReadBy::Returning) => format!(" RETURNING {key_list}, {read_list}"),
+            _ => String::new(),
+        };
+        let mut insert_with_key = format!(
             "INSERT INTO {table} ({}) VALUES ({})",
-            all.join(", "),
-            placeholders(1, all.len())
+            written.join(", "),
+            placeholders(1, written.len())
         );
+        insert_with_key.push_str(&returning_with_key);
+        let update_returning = match by {
+            Some(ReadBy::Returning) if !generated.is_empty() => {
+                format!(" RETURNING {}", list(generated))
+            }
+            _ => String::new(),
+        };
         // `AND version = ?` after the key, bound after it.
         let version_check = |after: usize| match version {
             Some(v) => format!(" AND {} = {}", all[v], dialect.placeholder(after + 1)),
@@ -211,7 +319,7 @@ impl Statements {
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(
-                "UPDATE {table} SET {assignments} WHERE {}{}",
+                "UPDATE {table} SET {assignments} WHERE {}{}{update_returning}",
                 key_is(without_key.len()),
                 version_check(without_key.len() + keys.len())
             )
@@ -229,13 +337,13 @@ impl Statements {
         let many = Many {
             dialect,
             insert_head: format!("INSERT INTO {table} ({}) VALUES ", without_key.join(", ")),
-            insert_with_key_head: format!("INSERT INTO {table} ({}) VALUES ", all.join(", ")),
+            insert_with_key_head: format!("INSERT INTO {table} ({}) VALUES ", written.join(", ")),
             returning,
             delete_head: format!("DELETE FROM {table} WHERE {key_in}"),
             select_keys_head: format!("SELECT {key_list} FROM {table} WHERE {key_in}"),
             select_where_head: format!("{select} WHERE "),
             key_list: key_list.clone(),
-            columns: all.len(),
+            columns: written.len(),
             update_head: format!("UPDATE {table} SET "),
             quoted: all.clone(),
             key: primary_key.to_vec(),
@@ -255,6 +363,30 @@ impl Statements {
                 dialect.placeholder(2)
             )
         };
+        let defaulted = read_back.defaulted().to_vec();
+        let shapes = match defaulted.len() {
+            1..=CACHED_SHAPES => (0..2 << defaulted.len()).map(|_| OnceLock::new()).collect(),
+            _ => Box::default(),
+        };
+        let back = Back {
+            by,
+            columns: read_back.columns.to_vec(),
+            generated: generated.len(),
+            defaulted,
+            select: match by {
+                Some(_) => format!("SELECT {read_list} FROM {table} WHERE {}", key_is(0)),
+                None => String::new(),
+            },
+            select_rows_head: match by {
+                Some(_) => format!("SELECT {key_list}, {read_list} FROM {table} WHERE {key_in}"),
+                None => String::new(),
+            },
+            table: table.clone(),
+            writes,
+            returning_with_key,
+            update_returning,
+            shapes,
+        };
         Statements {
             insert,
             insert_with_key,
@@ -270,6 +402,7 @@ impl Statements {
             select_page_asc: page("ASC"),
             select_page_desc: page("DESC"),
             many,
+            back,
         }
     }
 
@@ -293,13 +426,163 @@ impl Statements {
     pub fn insert_rows(&self, rows: usize, with_key: bool) -> String {
         let many = &self.many;
         let (head, returning) = if with_key {
-            (&many.insert_with_key_head, "")
+            (
+                &many.insert_with_key_head,
+                self.back.returning_with_key.as_str(),
+            )
         } else {
             (&many.insert_head, many.returning.as_str())
         };
         let mut sql = head.clone();
         push_groups(&mut sql, many.dialect, rows, self.insert_binds(with_key));
         sql.push_str(returning);
+        sql
+    }
+
+    /// How a write reads back the model's generated and defaulted columns; `None` for a
+    /// model without any.
+    pub(crate) fn read_by(&self) -> Option<ReadBy> {
+        self.back.by
+    }
+
+    /// How many columns an insert reads back (generated and defaulted) and an update
+    /// (generated), in that order in [`ReadBack::columns`]: the update's are the first.
+    pub(crate) fn read_back_count(&self, insert: bool) -> usize {
+        match insert {
+            true => self.back.columns.len(),
+            false => self.back.generated,
+        }
+    }
+
+    /// `SELECT` of the read-back columns `WHERE` key = ?: the `Select` way of reading them
+    /// back (MySQL; SQLite where a trigger may keep a column), and what an update with
+    /// nothing to set looks up. Empty for a model without such columns.
+    pub(crate) fn select_read_back(&self) -> &str {
+        &self.back.select
+    }
+
+    /// `SELECT key, read back... WHERE key IN (..)` of `rows` rows: the `Select` way after
+    /// a multi-row insert.
+    pub(crate) fn select_read_back_rows(&self, rows: usize) -> String {
+        let mut sql = self.back.select_rows_head.clone();
+        self.push_keys(&mut sql, rows);
+        sql
+    }
+
+    /// ` RETURNING key, read back...`, for MariaDB's multi-row `INSERT ... RETURNING`
+    /// (`write::batch`), which the dialect does not use otherwise.
+    pub(crate) fn returning_keys(&self) -> String {
+        let many = &self.many;
+        let mut sql = format!(" RETURNING {}", many.key_list);
+        for &column in &self.back.columns {
+            sql.push_str(", ");
+            sql.push_str(&many.quoted[column]);
+        }
+        sql
+    }
+
+    /// The one-row `INSERT` that leaves the defaulted columns in `omitted` (bit `j` for
+    /// [`ReadBack::defaulted`]`[j]`) to the database: [`Statements::insert`] or
+    /// [`Statements::insert_with_key`] when none is, else built once per combination and
+    /// kept (or, past [`CACHED_SHAPES`] defaulted columns, built per insert).
+    pub(crate) fn insert_omitting(
+        &'static self,
+        with_key: bool,
+        omitted: u64,
+    ) -> Cow<'static, str> {
+        if omitted == 0 {
+            return Cow::Borrowed(match with_key {
+                true => &self.insert_with_key,
+                false => &self.insert,
+            });
+        }
+        let slot = (usize::from(with_key) << self.back.defaulted.len()) | omitted as usize;
+        match self.back.shapes.get(slot) {
+            Some(cell) => {
+                Cow::Borrowed(cell.get_or_init(|| self.insert_shaped(with_key, &[omitted])))
+            }
+            None => Cow::Owned(self.insert_shaped(with_key, &[omitted])),
+        }
+    }
+
+    /// How many values a row of an insert binds when it leaves the defaulted columns in
+    /// `omitted` to the database.
+    pub(crate) fn insert_binds_omitting(&self, with_key: bool, omitted: u64) -> usize {
+        self.insert_binds(with_key) - omitted.count_ones() as usize
+    }
+
+    /// [`Statements::insert_rows`] of rows that leave the defaulted columns of their
+    /// `omitted` mask (one per row) to the database. On SQLite, which has no `DEFAULT` in
+    /// `VALUES`, every row of one statement must leave out the same columns (`write::batch`
+    /// groups them so), and a statement that then writes no column is of one row.
+    pub(crate) fn insert_rows_omitting(&self, with_key: bool, omitted: &[u64]) -> String {
+        match omitted.iter().any(|&mask| mask != 0) {
+            true => self.insert_shaped(with_key, omitted),
+            false => self.insert_rows(omitted.len(), with_key),
+        }
+    }
+
+    /// An `INSERT` of one row per `omitted` mask: on SQLite without the first mask's
+    /// columns, elsewhere with `DEFAULT` in each omitted column's place.
+    fn insert_shaped(&self, with_key: bool, omitted: &[u64]) -> String {
+        use std::fmt::Write as _;
+        let (many, back) = (&self.many, &self.back);
+        let left_out = |mask: u64, column: usize| {
+            back.defaulted
+                .iter()
+                .position(|&d| d == column)
+                .is_some_and(|j| mask & (1 << j) != 0)
+        };
+        let sqlite = many.dialect == Dialect::Sqlite;
+        let shared = omitted.first().copied().unwrap_or(0);
+        debug_assert!(!sqlite || omitted.iter().all(|&mask| mask == shared));
+        let columns: Vec<usize> = back
+            .writes
+            .iter()
+            .copied()
+            .filter(|column| with_key || !many.key.contains(column))
+            .filter(|&column| !(sqlite && left_out(shared, column)))
+            .collect();
+        let mut sql = format!("INSERT INTO {}", back.table);
+        if columns.is_empty() {
+            debug_assert_eq!(
+                omitted.len(),
+                1,
+                "a row that writes no column is one statement"
+            );
+            sql.push_str(match many.dialect {
+                Dialect::MySql => " () VALUES ()",
+                Dialect::Sqlite | Dialect::Postgres => " DEFAULT VALUES",
+            });
+        } else {
+            let names: Vec<&str> = columns.iter().map(|&c| many.quoted[c].as_str()).collect();
+            let _ = write!(sql, " ({}) VALUES ", names.join(", "));
+            let mut n = 0;
+            for (row, &mask) in omitted.iter().enumerate() {
+                sql.push_str(if row == 0 { "(" } else { ", (" });
+                for (i, &column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    if left_out(mask, column) {
+                        sql.push_str("DEFAULT");
+                    } else {
+                        n += 1;
+                        match many.dialect {
+                            Dialect::Postgres => {
+                                let _ = write!(sql, "${n}");
+                            }
+                            Dialect::Sqlite | Dialect::MySql => sql.push('?'),
+                        }
+                    }
+                }
+                sql.push(')');
+            }
+        }
+        sql.push_str(match with_key {
+            true => &back.returning_with_key,
+            false => &many.returning,
+        });
         sql
     }
 
@@ -382,6 +665,7 @@ impl Statements {
             sql.push_str(" = ");
             placeholder(&mut sql);
         }
+        sql.push_str(&self.back.update_returning);
         sql
     }
 
@@ -484,6 +768,17 @@ impl StatementCache {
     pub fn get(&'static self, dialect: Dialect, table: &Table) -> &'static Statements {
         self.slots[dialect as usize].get_or_init(|| Statements::of(dialect, table))
     }
+
+    /// The statements of `table`, whose `read_back` columns the database writes, for
+    /// `dialect`, built on first use ([`Statements::of_model`]).
+    pub fn get_with(
+        &'static self,
+        dialect: Dialect,
+        table: &Table,
+        read_back: &ReadBack,
+    ) -> &'static Statements {
+        self.slots[dialect as usize].get_or_init(|| Statements::of_model(dialect, table, read_back))
+    }
 }
 
 #[cfg(test)]
@@ -585,6 +880,96 @@ mod tests {
             r#"SELECT "post_id", "note", "tag_id", "v" FROM "post_tag" ORDER BY "post_id" DESC, "tag_id" DESC LIMIT $1 OFFSET $2"#
         );
         assert_eq!(sql.insert_binds(true), 4);
+    }
+
+    /// `id`, `qty`, `total` (generated), `added` (defaulted).
+    fn lines(dialect: Dialect, by_trigger: bool) -> Statements {
+        const TABLE: Table = Table {
+            model: "Line",
+            schema: None,
+            name: "lines",
+            columns: &["id", "qty", "total", "added"],
+            key: &[0],
+            version: None,
+        };
+        let back = ReadBack {
+            columns: &[2, 3],
+            generated: 1,
+            by_trigger,
+        };
+        Statements::of_model(dialect, &TABLE, &back)
+    }
+
+    #[test]
+    fn generated_columns_are_never_written_and_come_back_where_returning_shows_them() {
+        let sql = lines(Dialect::Sqlite, false);
+        assert_eq!(
+            sql.insert,
+            r#"INSERT INTO "lines" ("qty", "added") VALUES (?, ?) RETURNING "id", "total", "added""#
+        );
+        assert_eq!(
+            sql.insert_with_key,
+            r#"INSERT INTO "lines" ("id", "qty", "added") VALUES (?, ?, ?) RETURNING "id", "total", "added""#
+        );
+        assert_eq!(
+            sql.update_columns(&[1]),
+            r#"UPDATE "lines" SET "qty" = ? WHERE "id" = ? RETURNING "total""#
+        );
+        assert_eq!(sql.read_by(), Some(ReadBy::Returning));
+        assert_eq!(
+            (sql.read_back_count(true), sql.read_back_count(false)),
+            (2, 1)
+        );
+        // A column a trigger may keep: SQLite's `RETURNING` shows the row before its
+        // `AFTER` triggers, so it is read after the statement.
+        let sql = lines(Dialect::Sqlite, true);
+        assert_eq!(
+            sql.insert,
+            r#"INSERT INTO "lines" ("qty", "added") VALUES (?, ?) RETURNING "id""#
+        );
+        assert_eq!(
+            sql.update,
+            r#"UPDATE "lines" SET "qty" = ?, "added" = ? WHERE "id" = ?"#
+        );
+        assert_eq!(sql.read_by(), Some(ReadBy::Select));
+        assert_eq!(
+            sql.select_read_back(),
+            r#"SELECT "total", "added" FROM "lines" WHERE "id" = ?"#
+        );
+        let sql = lines(Dialect::MySql, false);
+        assert_eq!(
+            sql.insert,
+            "INSERT INTO `lines` (`qty`, `added`) VALUES (?, ?)"
+        );
+        assert_eq!(
+            sql.select_read_back_rows(2),
+            "SELECT `id`, `total`, `added` FROM `lines` WHERE `id` IN (?, ?)"
+        );
+        assert_eq!(sql.returning_keys(), " RETURNING `id`, `total`, `added`");
+    }
+
+    #[test]
+    fn a_defaulted_column_left_out_is_default_in_values_or_absent_on_sqlite() {
+        let sql: &'static Statements = Box::leak(Box::new(lines(Dialect::Postgres, false)));
+        assert_eq!(
+            sql.insert_omitting(false, 1),
+            r#"INSERT INTO "lines" ("qty", "added") VALUES ($1, DEFAULT) RETURNING "id", "total", "added""#
+        );
+        assert_eq!(sql.insert_omitting(false, 0), sql.insert);
+        assert_eq!(
+            sql.insert_rows_omitting(true, &[1, 0]),
+            r#"INSERT INTO "lines" ("id", "qty", "added") VALUES ($1, $2, DEFAULT), ($3, $4, $5) RETURNING "id", "total", "added""#
+        );
+        assert_eq!(sql.insert_binds_omitting(true, 1), 2);
+        let sql: &'static Statements = Box::leak(Box::new(lines(Dialect::Sqlite, false)));
+        assert_eq!(
+            sql.insert_rows_omitting(false, &[1, 1]),
+            r#"INSERT INTO "lines" ("qty") VALUES (?), (?) RETURNING "id", "total", "added""#
+        );
+        assert_eq!(
+            sql.insert_rows_omitting(false, &[0, 0]),
+            sql.insert_rows(2, false)
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! identifier quoting, placeholders, how a generated key comes back, and how a query runs
 //! on a connection. Generated code and the operations in [`crate::write::ops`] are generic over
 //! [`Backend`] and never name a driver.
+//!
+//! Every statement model-core sends goes through one of the methods here that take a
+//! [`Query`], and each of them through [`statement::sent`]: statement listeners and
+//! `tracing` see it there, once.
 
 use std::future::Future;
 
@@ -11,6 +15,7 @@ use sqlx::{Database, MySql, Postgres, Row as _, Sqlite};
 
 use crate::base::column::ColumnType;
 pub use crate::base::dialect::{Dialect, Query};
+use crate::db::statement;
 
 mod sealed {
     pub trait Sealed {}
@@ -186,7 +191,10 @@ macro_rules! backend {
                 conn: &'e mut Self::Connection,
                 query: Query<'e, Self>,
             ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e {
-                async move { Ok(query.execute(conn).await?.rows_affected()) }
+                let send = move |query: Query<'e, Self>| async move {
+                    Ok(query.execute(conn).await?.rows_affected())
+                };
+                statement::sent(Self::DIALECT, query, |affected| *affected, send)
             }
 
             fn fetch_optional<'e>(
@@ -194,21 +202,27 @@ macro_rules! backend {
                 query: Query<'e, Self>,
             ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e {
                 // Every row is read, not just the first: see `returned_key`.
-                async move { Ok(query.fetch_all(conn).await?.into_iter().next()) }
+                let send = move |query: Query<'e, Self>| async move {
+                    Ok(query.fetch_all(conn).await?.into_iter().next())
+                };
+                let rows = |row: &Option<Self::Row>| u64::from(row.is_some());
+                statement::sent(Self::DIALECT, query, rows, send)
             }
 
             fn fetch_all<'e>(
                 conn: &'e mut Self::Connection,
                 query: Query<'e, Self>,
             ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e {
-                query.fetch_all(conn)
+                let rows = |rows: &Vec<Self::Row>| rows.len() as u64;
+                statement::sent(Self::DIALECT, query, rows, move |query| query.fetch_all(conn))
             }
 
             fn insert_returning_key<'e, K: ColumnType>(
                 $conn: &'e mut Self::Connection,
                 $query: Query<'e, Self>,
             ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
-                async move { $insert_key }
+                let send = move |$query: Query<'e, Self>| async move { $insert_key };
+                statement::sent(Self::DIALECT, $query, |_| 1, send)
             }
 
             fn __insert_rows<'e, K: ColumnType>(
@@ -217,7 +231,9 @@ macro_rules! backend {
                 $rows: usize,
                 $increment: u64,
             ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e {
-                async move { $insert_rows }
+                let send = move |$rows_query: Query<'e, Self>| async move { $insert_rows };
+                let rows = |keys: &Vec<K>| keys.len() as u64;
+                statement::sent(Self::DIALECT, $rows_query, rows, send)
             }
 
             fn __writer_turn(

@@ -23,12 +23,15 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use sqlx::{Acquire, Connection as _};
 
 use crate::base::error::Error;
+use crate::base::event::TransactionEvent;
 use crate::db::backend::Backend;
 use crate::db::conn::Conn;
+use crate::db::transaction_events::{self as events, Listener, WrittenRow};
 
 /// One after-commit (or after-rollback) listener call, with the model it is about.
 pub type Callback = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -65,6 +68,37 @@ struct Queue {
     next_before_commit: usize,
     /// The round of the `before_commit` call running now, if one is.
     running_round: Option<u32>,
+    /// The listeners of the transaction itself and what they are told; `None` when it has
+    /// none ([`events::active`]).
+    transaction: Option<Box<Record>>,
+}
+
+/// The rows a transaction with listeners of its own wrote, for [`events`].
+struct Record {
+    listeners: Arc<[Arc<Listener>]>,
+    /// Every row whose statement ran, in write order; `true` once undone (its savepoint
+    /// rolled back).
+    rows: Vec<(WrittenRow, bool)>,
+    /// How many nested `transaction` savepoints are open.
+    depth: u32,
+    /// Whether the `BeforeCommit` listeners of the transaction have run.
+    before_commit_ran: bool,
+    /// Whether its `Begin` listeners with a connection have run.
+    begin_ran: bool,
+}
+
+impl Record {
+    /// The rows from `start` on: those still to commit, and those undone.
+    fn split(&self, start: usize) -> (Vec<WrittenRow>, Vec<WrittenRow>) {
+        let (mut written, mut undone) = (Vec::new(), Vec::new());
+        for (row, gone) in self.rows.get(start..).unwrap_or_default() {
+            match gone {
+                false => written.push(row.clone()),
+                true => undone.push(row.clone()),
+            }
+        }
+        (written, undone)
+    }
 }
 
 /// How many rounds of `before_commit` calls a commit runs: a listener that writes a row
@@ -100,6 +134,96 @@ fn enqueue_as(kind: fn(Callback) -> Queued, add: impl FnOnce(&mut Vec<Callback>)
         .is_ok()
 }
 
+/// Records a row whose statement ran, for the listeners of the transaction; `row` is
+/// called only if the transaction has some.
+pub(crate) fn record(row: impl FnOnce() -> WrittenRow) {
+    let _ = QUEUE.try_with(|queue| {
+        if let Some(record) = queue.borrow_mut().transaction.as_mut() {
+            record.rows.push((row(), false));
+        }
+    });
+}
+
+/// Whether the open queue's transaction has `BeforeCommit` listeners of its own: a write
+/// that owns it then needs a transaction (not a lone autocommitted statement) to run them
+/// in.
+pub(crate) fn has_transaction_before_commit() -> bool {
+    QUEUE
+        .try_with(|queue| {
+            queue
+                .borrow()
+                .transaction
+                .as_ref()
+                .is_some_and(|record| events::has_before_commit(&record.listeners))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the open queue's transaction has `Begin` listeners with a connection
+/// (`TransactionListeners::begin_with`) still to run: a write that owns it then needs a
+/// transaction to run them in.
+pub(crate) fn has_transaction_begin_with() -> bool {
+    QUEUE
+        .try_with(|queue| {
+            queue
+                .borrow()
+                .transaction
+                .as_ref()
+                .is_some_and(|record| !record.begin_ran && events::has_begin_with(&record.listeners))
+        })
+        .unwrap_or(false)
+}
+
+/// Right after the outermost transaction's `BEGIN`, on its connection: runs the
+/// transaction's `Begin` listeners with a connection, once.
+pub(crate) async fn after_begin<DB: Backend>(conn: &mut DB::Connection) -> Result<(), Error> {
+    let due = QUEUE
+        .try_with(|queue| {
+            let mut queue = queue.borrow_mut();
+            let record = queue.transaction.as_mut()?;
+            if record.begin_ran || !events::has_begin_with(&record.listeners) {
+                return None;
+            }
+            record.begin_ran = true;
+            Some(record.listeners.clone())
+        })
+        .ok()
+        .flatten();
+    match due {
+        Some(listeners) => {
+            let info = events::info(TransactionEvent::Begin, 0, Vec::new(), Vec::new());
+            events::with_connection(&listeners, conn, &info).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// The transaction's listeners, if it has any, and the info of `event` over the rows
+/// from `start` on (`all_undone`: every one of them is reported undone).
+fn transaction_info(
+    event: TransactionEvent,
+    start: usize,
+    all_undone: bool,
+) -> Option<(Arc<[Arc<Listener>]>, events::TransactionInfo)> {
+    QUEUE
+        .try_with(|queue| {
+            let queue = queue.borrow();
+            let record = queue.transaction.as_ref()?;
+            let (mut written, mut undone) = record.split(start);
+            if all_undone {
+                undone = record.rows[start.min(record.rows.len())..]
+                    .iter()
+                    .map(|(row, _)| row.clone())
+                    .collect();
+                written.clear();
+            }
+            let info = events::info(event, record.depth, written, undone);
+            Some((record.listeners.clone(), info))
+        })
+        .ok()
+        .flatten()
+}
+
 /// Adds a row's `before_commit` call to the open queue; `false` if none is open.
 pub(crate) fn enqueue_before_commit(call: BeforeCommit) -> bool {
     QUEUE
@@ -119,14 +243,19 @@ pub(crate) fn running_round() -> u32 {
         .unwrap_or(0)
 }
 
-/// Whether a `before_commit` call waits to run.
+/// Whether a `before_commit` call, or a `BeforeCommit` listener of the transaction, waits
+/// to run.
 pub(crate) fn before_commit_pending() -> bool {
     QUEUE
         .try_with(|queue| {
             let queue = queue.borrow();
-            queue.calls[queue.next_before_commit..]
-                .iter()
-                .any(|call| matches!(call, Queued::BeforeCommit(..)))
+            let transaction = queue.transaction.as_ref().is_some_and(|record| {
+                !record.before_commit_ran && events::has_before_commit(&record.listeners)
+            });
+            transaction
+                || queue.calls[queue.next_before_commit..]
+                    .iter()
+                    .any(|call| matches!(call, Queued::BeforeCommit(..)))
         })
         .unwrap_or(false)
 }
@@ -134,16 +263,45 @@ pub(crate) fn before_commit_pending() -> bool {
 /// Runs the queued `before_commit` calls in order on `conn`, the outermost transaction's
 /// connection, right before its `COMMIT`, including those queued by rows that the calls
 /// write themselves. The first error stops them: the owner then rolls back.
+///
+/// Then, once, the `BeforeCommit` listeners of the transaction itself, with every row
+/// written so far; the rows they write get their own `before_commit` calls after them.
 pub(crate) async fn before_commit<DB: Backend>(conn: &mut DB::Connection) -> Result<(), Error> {
     let mut outcome = Ok(());
-    while let Some(call) = next_before_commit() {
-        outcome = call(&mut *conn).await;
-        if outcome.is_err() {
-            break;
+    loop {
+        while let Some(call) = next_before_commit() {
+            outcome = call(&mut *conn).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let _ = QUEUE.try_with(|queue| queue.borrow_mut().running_round = None);
+        if outcome.is_err() || !take_transaction_before_commit() {
+            return outcome;
+        }
+        if let Some((listeners, info)) = transaction_info(TransactionEvent::BeforeCommit, 0, false)
+        {
+            events::with_connection(&listeners, &mut *conn, &info).await?;
         }
     }
-    let _ = QUEUE.try_with(|queue| queue.borrow_mut().running_round = None);
-    outcome
+}
+
+/// Whether the transaction's own `BeforeCommit` listeners are still to run; marks them run.
+fn take_transaction_before_commit() -> bool {
+    QUEUE
+        .try_with(|queue| {
+            let mut queue = queue.borrow_mut();
+            match queue.transaction.as_mut() {
+                Some(record)
+                    if !record.before_commit_ran && events::has_before_commit(&record.listeners) =>
+                {
+                    record.before_commit_ran = true;
+                    true
+                }
+                _ => false,
+            }
+        })
+        .unwrap_or(false)
 }
 
 fn next_before_commit() -> Option<BeforeCommit> {
@@ -180,8 +338,23 @@ pub(crate) async fn outermost<T, E, F>(work: F) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
+    let transaction = events::active().map(|listeners| {
+        let begin = events::info(TransactionEvent::Begin, 0, Vec::new(), Vec::new());
+        events::observe(&listeners, &begin);
+        Box::new(Record {
+            listeners,
+            rows: Vec::new(),
+            depth: 0,
+            before_commit_ran: false,
+            begin_ran: false,
+        })
+    });
+    let queue = Queue {
+        transaction,
+        ..Queue::default()
+    };
     let (result, queue) = QUEUE
-        .scope(RefCell::new(Queue::default()), async {
+        .scope(RefCell::new(queue), async {
             let output = work.await;
             (output, QUEUE.with(RefCell::take))
         })
@@ -195,7 +368,69 @@ where
             _ => {}
         }
     }
+    if let Some(record) = queue.transaction {
+        let info = match committed {
+            true => {
+                let (written, undone) = record.split(0);
+                events::info(TransactionEvent::AfterCommit, 0, written, undone)
+            }
+            false => {
+                let undone = record.rows.into_iter().map(|(row, _)| row).collect();
+                events::info(TransactionEvent::AfterRollback, 0, Vec::new(), undone)
+            }
+        };
+        events::observe(&record.listeners, &info);
+    }
     result
+}
+
+/// Runs `work`, a nested [`transaction`]'s savepoint, as [`savepoint`] does, and tells the
+/// transaction's listeners of it: `SavepointBegin` before, `SavepointRelease` (with its
+/// rows) or `SavepointRollback` (with its rows, undone) after.
+async fn nested<T, E, F>(work: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let start = QUEUE
+        .try_with(|queue| {
+            let mut queue = queue.borrow_mut();
+            let record = queue.transaction.as_mut()?;
+            record.depth += 1;
+            Some(record.rows.len())
+        })
+        .ok()
+        .flatten();
+    let Some(start) = start else {
+        return savepoint(work).await;
+    };
+    // Closes the savepoint's depth however `work` ends (a dropped future included).
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            let _ = QUEUE.try_with(|queue| {
+                if let Some(record) = queue.borrow_mut().transaction.as_mut() {
+                    record.depth = record.depth.saturating_sub(1);
+                }
+            });
+        }
+    }
+    let depth = Depth;
+    tell(TransactionEvent::SavepointBegin, start, false);
+    let result = savepoint(work).await;
+    match result.is_ok() {
+        true => tell(TransactionEvent::SavepointRelease, start, false),
+        false => tell(TransactionEvent::SavepointRollback, start, true),
+    }
+    drop(depth);
+    result
+}
+
+/// Calls the transaction's listeners of `event` (one that cannot veto) with the rows from
+/// `start` on.
+fn tell(event: TransactionEvent, start: usize, all_undone: bool) {
+    if let Some((listeners, info)) = transaction_info(event, start, all_undone) {
+        events::observe(&listeners, &info);
+    }
 }
 
 /// Runs `work`, a savepoint (or a single statement) inside the outermost transaction, so
@@ -208,7 +443,15 @@ pub(crate) async fn savepoint<T, E, F>(work: F) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let mut mark = Mark(QUEUE.try_with(|queue| queue.borrow().calls.len()).ok());
+    let mut mark = Mark(
+        QUEUE
+            .try_with(|queue| {
+                let queue = queue.borrow();
+                let rows = queue.transaction.as_ref().map_or(0, |r| r.rows.len());
+                (queue.calls.len(), rows)
+            })
+            .ok(),
+    );
     let result = work.await;
     if result.is_ok() {
         mark.0 = None;
@@ -216,16 +459,22 @@ where
     result
 }
 
-/// The length of the queue when a savepoint began; dropped while still set, it settles what
-/// was queued since as rolled back. Nested savepoints end before the ones around them, so
+/// The length of the queue (and of the transaction's record of rows) when a savepoint
+/// began; dropped while still set, it settles what was queued since as rolled back, and the
+/// rows recorded since as undone. Nested savepoints end before the ones around them, so
 /// the calls after the mark are exactly this savepoint's.
-struct Mark(Option<usize>);
+struct Mark(Option<(usize, usize)>);
 
 impl Drop for Mark {
     fn drop(&mut self) {
-        if let Some(len) = self.0 {
+        if let Some((len, rows)) = self.0 {
             let _ = QUEUE.try_with(|queue| {
                 let mut queue = queue.borrow_mut();
+                if let Some(record) = queue.transaction.as_mut() {
+                    for (_, undone) in record.rows.iter_mut().skip(rows) {
+                        *undone = true;
+                    }
+                }
                 let since = queue.calls.split_off(len);
                 queue
                     .calls
@@ -348,7 +597,15 @@ where
                 _ => conn.begin().await,
             };
             let mut tx = begun.map_err(|e| Error::from_sqlx(NAME, e))?;
-            let mut result = body(Conn::from_mut(&mut *tx)).await;
+            // Right after `BEGIN`: the transaction's listeners that set it up.
+            let begun = match owns_transaction {
+                true => after_begin::<A::Database>(&mut *tx).await,
+                false => Ok(()),
+            };
+            let mut result = match begun {
+                Ok(()) => body(Conn::from_mut(&mut *tx)).await,
+                Err(error) => Err(E::from(error)),
+            };
             if owns_transaction && result.is_ok() {
                 // Inside the transaction, right before its commit: a veto rolls it back.
                 if let Err(error) = before_commit::<A::Database>(&mut *tx).await {
@@ -372,7 +629,7 @@ where
         if owns_transaction {
             outermost(work).await
         } else {
-            savepoint(work).await
+            nested(work).await
         }
     }
 }

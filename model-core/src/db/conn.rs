@@ -8,6 +8,7 @@ use std::pin::Pin;
 use sqlx::{Acquire, Transaction};
 
 use crate::db::backend::{Backend, Query};
+use crate::db::scope;
 
 /// The connection a write runs on, inside its transaction, as handed to async listeners.
 ///
@@ -73,8 +74,11 @@ impl<DB: Backend> Conn<DB> {
     }
 
     /// Runs a statement; returns the number of rows it affected.
+    ///
+    /// Statement listeners ([`crate::on_statement`]) see it, and those of this method's
+    /// siblings, as [`Operation::Raw`](crate::Operation::Raw) of the write or read under way.
     pub async fn execute(&mut self, query: Query<'_, DB>) -> Result<u64, sqlx::Error> {
-        DB::execute(&mut self.raw, query).await
+        scope::raw(DB::execute(&mut self.raw, query)).await
     }
 
     /// Runs a query that returns at most one row.
@@ -82,12 +86,12 @@ impl<DB: Backend> Conn<DB> {
         &mut self,
         query: Query<'_, DB>,
     ) -> Result<Option<DB::Row>, sqlx::Error> {
-        DB::fetch_optional(&mut self.raw, query).await
+        scope::raw(DB::fetch_optional(&mut self.raw, query)).await
     }
 
     /// Runs a query and collects its rows.
     pub async fn fetch_all(&mut self, query: Query<'_, DB>) -> Result<Vec<DB::Row>, sqlx::Error> {
-        DB::fetch_all(&mut self.raw, query).await
+        scope::raw(DB::fetch_all(&mut self.raw, query)).await
     }
 }
 

@@ -4,6 +4,7 @@ use sqlx::{Connection as _, Transaction};
 
 use crate::db::backend::Backend;
 use crate::db::conn::Conn;
+use crate::db::writers::{self, Turn};
 
 /// The connection a write runs on, and its transaction (or savepoint) once begun.
 ///
@@ -23,6 +24,9 @@ pub struct Session<'c, DB: Backend> {
     /// How many cascades deep this write is (`write::cascade`): rows that reference each
     /// other in a circle would otherwise cascade forever.
     cascades: u32,
+    /// The SQLite writer's turn of the write that owns the outermost transaction
+    /// (`writers`), dropped after `state`: after the commit or the rollback.
+    turn: Option<Turn>,
 }
 
 enum State<'c, DB: Backend> {
@@ -39,7 +43,13 @@ impl<'c, DB: Backend> Session<'c, DB> {
             state: Some(State::Plain(conn)),
             listeners: None,
             cascades: 0,
+            turn: None,
         }
+    }
+
+    /// Holds the writer's turn until the session has committed or rolled back.
+    pub(crate) fn hold(&mut self, turn: Option<Turn>) {
+        self.turn = turn;
     }
 
     /// The connection of the outermost transaction, at its commit: the session begins
@@ -49,6 +59,7 @@ impl<'c, DB: Backend> Session<'c, DB> {
             state: Some(State::Within(conn)),
             listeners: None,
             cascades: 0,
+            turn: None,
         }
     }
 
@@ -81,6 +92,13 @@ impl<'c, DB: Backend> Session<'c, DB> {
 
     /// Begins the transaction (a savepoint inside a caller's transaction) unless it is open.
     pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        if let Some(State::Plain(conn)) = &mut self.state {
+            // A SQLite turn taken without naming the file names it now, before an async
+            // listener of the user's can wait on anything (`writers::settle`).
+            if let Some(sqlite) = Conn::<DB>::from_mut(conn).downcast_mut::<sqlx::Sqlite>() {
+                writers::settle(&mut self.turn, sqlite).await?;
+            }
+        }
         if let Some(State::Plain(_)) = self.state {
             let Some(State::Plain(conn)) = self.state.take() else {
                 unreachable!("checked above")
@@ -109,6 +127,11 @@ impl<'c, DB: Backend> Session<'c, DB> {
             State::Plain(conn) | State::Within(conn) => Conn::from_mut(&mut **conn),
             State::Transaction(tx) => Conn::from_mut(&mut **tx),
         }
+    }
+
+    /// Whether this session began its transaction (or savepoint).
+    pub(crate) fn began(&self) -> bool {
+        matches!(self.state, Some(State::Transaction(_)))
     }
 
     /// Whether statements run outside any transaction, each committing on its own.

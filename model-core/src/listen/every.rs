@@ -10,7 +10,7 @@ use crate::db::conn::Conn;
 use crate::db::session::Session;
 use crate::listen::listener::{marker, Failure, ListenerResult};
 use crate::listen::record::Record;
-use crate::listen::value::Value;
+use crate::base::value::Value;
 
 /// Any model, as a listener of every model sees it: its name, table, columns and their
 /// values. Object safe: such a listener takes `&dyn AnyModel`.

@@ -28,11 +28,11 @@ mod registry;
 mod run;
 mod runtime;
 mod shim;
-mod value;
+
 
 pub use every::{AnyModel, EveryModelCommitListener, EveryModelListener, ModelRow};
-pub use runtime::{listen, on, once, EveryModel, Listening, RuntimeListener};
-pub use value::{ToValue, Value};
+pub use runtime::{listen, on, on_statement, once, EveryModel, Listening, RuntimeListener};
+pub use crate::base::value::{ToValue, Value};
 
 /// The listener state word of the model whose cell `cell` is, for the rest of `session`'s
 /// write ([`Session::listener_state`](crate::db::session::Session)): one atomic load per
@@ -56,7 +56,7 @@ pub(crate) mod private {
     pub use super::shim::{
         own_mut, own_ref, shim_commit, shim_every, shim_every_commit, shim_mut, shim_ref,
     };
-    pub use super::value::{Probe, Value, ViaFallback, ViaToValue};
+    pub use crate::base::value::{Probe, Value, ViaFallback, ViaToValue};
     pub use linkme;
 }
 

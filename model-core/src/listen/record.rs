@@ -8,7 +8,7 @@ use std::future::Future;
 use crate::base::error::Error;
 use crate::base::event::Event;
 use crate::base::statements::Statements;
-use crate::base::table::Table;
+use crate::base::table::{ReadBack, Table};
 use crate::db::backend::{Backend, Dialect, Query};
 use crate::db::key::PrimaryKey;
 use crate::db::rows::ColumnMap;
@@ -70,7 +70,8 @@ pub trait Record: Sized + Send + Sync + Unpin + 'static {
     #[doc(hidden)]
     fn __set_key(&mut self, key: Option<Self::__Key>);
 
-    /// Binds every column in `Model::COLUMNS` order, the key only if `with_key`.
+    /// Binds every column in `Model::COLUMNS` order but the `#[model(generated)]` ones,
+    /// which the database writes; the key only if `with_key`.
     #[doc(hidden)]
     fn __bind<'q, DB: Backend>(&self, query: Query<'q, DB>, with_key: bool) -> Query<'q, DB>;
 
@@ -90,6 +91,44 @@ pub trait Record: Sized + Send + Sync + Unpin + 'static {
     /// Takes every column's value from `from` (a fresh read of the row), keeping the
     /// `#[model(skip)]` fields: what `Model::refresh` does.
     fn __assign_columns(&mut self, from: Self);
+
+    // Issue 27: values the database writes, read back. Every default is what a model
+    // without `#[model(generated)]` or a defaulted `Option` field needs.
+
+    /// The columns whose values the database chooses, which a write reads back.
+    #[doc(hidden)]
+    const __READ_BACK: ReadBack = ReadBack::NONE;
+
+    /// Which defaulted columns an insert leaves to the database: bit `j` is set when the
+    /// field of `__READ_BACK.defaulted()[j]` is `None`.
+    #[doc(hidden)]
+    fn __omitted(&self) -> u64 {
+        0
+    }
+
+    /// [`Record::__bind`] for an insert: without the defaulted columns that are `None`
+    /// (the ones [`Record::__omitted`] names).
+    #[doc(hidden)]
+    fn __bind_insert<'q, DB: Backend>(
+        &self,
+        query: Query<'q, DB>,
+        with_key: bool,
+    ) -> Query<'q, DB> {
+        self.__bind(query, with_key)
+    }
+
+    /// Sets the fields of the first `count` columns of `__READ_BACK.columns` from `row`,
+    /// where they are from its column `first` on.
+    #[doc(hidden)]
+    fn __read_back<DB: Backend>(
+        &mut self,
+        row: &DB::Row,
+        first: usize,
+        count: usize,
+    ) -> Result<(), sqlx::Error> {
+        let _ = (row, first, count);
+        Ok(())
+    }
 
     /// Reads the model from a row with its columns in `Model::COLUMNS` order.
     #[doc(hidden)]

@@ -3,15 +3,21 @@
 //! [`crate::listen::runtime`] hold for it. The model's `__run_mut`, `__run_ref` and
 //! `__after_commit` end here. And the `before_commit` call a written row queues for the end
 //! of the outermost transaction ([`crate::write::row::written`]).
+//!
+//! Each call of a listener that runs inside the write is in a `tracing` span of its own
+//! (`listener_span`); the after-commit calls are queued, and run without one.
 
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::base::error::Error;
 use crate::db::backend::Backend;
 use crate::db::commit::{self, Callback};
+use crate::db::scope::listener_span;
 use crate::db::session::Session;
 use crate::listen::every::{AnyModel, ModelRow};
 use crate::listen::listener::{Event, Failure};
@@ -138,6 +144,7 @@ async fn before_commit_every<DB: Backend>(
         if let Fixed::Every(r) = listener {
             if r.event == event {
                 every(&r.shims, row, session)
+                    .instrument(listener_span(cell.name, event, listener.name()))
                     .await
                     .map_err(|failure| error(cell, failure, event, listener.name()))?;
             }
@@ -187,6 +194,7 @@ async fn run_mut_in<DB: Backend>(
     while let Some((shim, name)) = own(event, index) {
         if !cell.repeats(event, index) {
             shim(model.__as_any_mut(), session)
+                .instrument(listener_span(cell.name, event, name))
                 .await
                 .map_err(|failure| error(cell, failure, event, name))?;
         }
@@ -198,15 +206,18 @@ async fn run_mut_in<DB: Backend>(
     }
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
+            let span = || listener_span(cell.name, event, listener.name());
             let done = match listener {
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Mut(sqlite, postgres, mysql) => {
                         let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
-                        shim(model.__as_any_mut(), session).await
+                        shim(model.__as_any_mut(), session).instrument(span()).await
                     }
                     Shims::Ref(..) | Shims::Commit(_) => Ok(()),
                 },
-                Fixed::Every(r) if r.event == event => every(&r.shims, &*model, session).await,
+                Fixed::Every(r) if r.event == event => {
+                    every(&r.shims, &*model, session).instrument(span()).await
+                }
                 _ => Ok(()),
             };
             done.map_err(|failure| error(cell, failure, event, listener.name()))?;
@@ -217,7 +228,8 @@ async fn run_mut_in<DB: Backend>(
             for entry in typed.iter().filter(|e| e.event == event) {
                 if let TypedCall::Mut(call) = &entry.call {
                     if entry.take_turn(|id| remove_typed(cell, id)) {
-                        call(model.__as_any_mut())
+                        listener_span(cell.name, event, entry.name)
+                            .in_scope(|| call(model.__as_any_mut()))
                             .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                     }
                 }
@@ -255,6 +267,7 @@ async fn run_ref_in<DB: Backend>(
     while let Some((shim, name)) = own(event, index) {
         if !cell.repeats(event, index) {
             shim(model.__as_any(), session)
+                .instrument(listener_span(cell.name, event, name))
                 .await
                 .map_err(|failure| error(cell, failure, event, name))?;
         }
@@ -266,11 +279,12 @@ async fn run_ref_in<DB: Backend>(
     }
     if state & fixed_bit(event) != 0 {
         for listener in cell.fixed().listeners.iter() {
+            let span = || listener_span(cell.name, event, listener.name());
             let done = match listener {
                 Fixed::Model(r) if r.event == event => match &r.shims {
                     Shims::Ref(sqlite, postgres, mysql) => {
                         let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
-                        shim(model.__as_any(), session).await
+                        shim(model.__as_any(), session).instrument(span()).await
                     }
                     Shims::Mut(..) | Shims::Commit(_) => Ok(()),
                 },
@@ -278,7 +292,7 @@ async fn run_ref_in<DB: Backend>(
                 // (`before_commit_call`), not the model's clone, which only a model with
                 // listeners of its own has.
                 Fixed::Every(r) if r.event == event && event != Event::BeforeCommit => {
-                    every(&r.shims, model, session).await
+                    every(&r.shims, model, session).instrument(span()).await
                 }
                 _ => Ok(()),
             };
@@ -290,7 +304,8 @@ async fn run_ref_in<DB: Backend>(
             for entry in typed.iter().filter(|e| e.event == event) {
                 if let TypedCall::Ref(call) = &entry.call {
                     if entry.take_turn(|id| remove_typed(cell, id)) {
-                        call(model.__as_any())
+                        listener_span(cell.name, event, entry.name)
+                            .in_scope(|| call(model.__as_any()))
                             .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                     }
                 }
@@ -325,7 +340,9 @@ fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Re
     for entry in every.iter().filter(|e| e.event == event) {
         if let EveryCall::Ref(call) = &entry.call {
             if entry.take_turn(remove_every) {
-                call(model).map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
+                listener_span(cell.name, event, entry.name)
+                    .in_scope(|| call(model))
+                    .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
             }
         }
     }

@@ -17,6 +17,7 @@ use crate::base::error::Error;
 use crate::base::statements::max_binds;
 use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey;
+use crate::db::scope::{self, Operation};
 use crate::listen::record::Record;
 use crate::write::ops;
 
@@ -43,8 +44,25 @@ fn id<K: Debug + 'static>(key: &K) -> Id {
 /// Each parent's children: `keys` are the parents' keys in their order (`None` for one not
 /// saved yet, which has none), `children_of` the filter of the children of some keys,
 /// `parent_key` a child's foreign key. Each list is in the children's key order; a parent
-/// listed twice gets its children in its first place.
+/// listed twice gets its children in its first place. One read of `C`, as its span says.
 pub(crate) async fn children<'c, C, K, A>(
+    keys: Vec<Option<K>>,
+    children_of: fn(Vec<K>) -> Filter<C>,
+    parent_key: fn(&C) -> Option<K>,
+    db: A,
+) -> Result<Vec<Vec<C>>, Error>
+where
+    C: Record,
+    K: PrimaryKey,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let read = children_in(keys, children_of, parent_key, db);
+    let rows = |groups: &Vec<Vec<C>>| Some(groups.iter().map(Vec::len).sum());
+    scope::within(C::__TABLE.model, Operation::Select, rows, read).await
+}
+
+async fn children_in<'c, C, K, A>(
     keys: Vec<Option<K>>,
     children_of: fn(Vec<K>) -> Filter<C>,
     parent_key: fn(&C) -> Option<K>,
@@ -92,11 +110,27 @@ where
 
 /// Each child's parent: `keys` are the children's foreign keys in their order, each read
 /// once however many children name it (so the parent is cloned for each). `None` for a
-/// `NULL` key or one that names no row.
+/// `NULL` key or one that names no row. One read of `P`, as its span says.
 pub(crate) async fn parents<'c, P, A>(
     keys: Vec<Option<P::__Key>>,
     db: A,
 ) -> Result<Vec<Option<P>>, Error>
+where
+    P: Record + Clone,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let rows = |found: &Vec<Option<P>>| Some(found.iter().flatten().count());
+    scope::within(
+        P::__TABLE.model,
+        Operation::Select,
+        rows,
+        parents_in(keys, db),
+    )
+    .await
+}
+
+async fn parents_in<'c, P, A>(keys: Vec<Option<P::__Key>>, db: A) -> Result<Vec<Option<P>>, Error>
 where
     P: Record + Clone,
     A: Acquire<'c> + Send,

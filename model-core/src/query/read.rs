@@ -11,6 +11,7 @@ use super::{Plan, Select};
 use crate::base::error::Error;
 use crate::db::backend::{Backend, Query};
 use crate::db::rows::ColumnMap;
+use crate::db::scope::{self, Operation};
 use crate::db::session::Session;
 use crate::db::value::bind_all;
 use crate::listen::listener::Event;
@@ -42,14 +43,20 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
+        let read = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = self
                 .plan
                 .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
                 .await?;
             ops::load::<M, A::Database>(rows, &mut conn).await
-        }
+        };
+        scope::within(
+            M::__TABLE.model,
+            Operation::Select,
+            |models| Some(models.len()),
+            read,
+        )
     }
 
     /// The first selected row, if any, with its `load` listeners run.
@@ -68,7 +75,7 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
+        let read = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let mut rows = self
                 .at_most(2)
@@ -86,7 +93,8 @@ impl<M: Record> Select<M> {
                     model: M::__TABLE.model,
                 }),
             }
-        }
+        };
+        scope::within(M::__TABLE.model, Operation::Select, |_| Some(1), read)
     }
 
     /// How many rows are selected (within `limit` and `offset`, if set). Runs no listener:
@@ -96,7 +104,7 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
+        let count = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = self
                 .plan
@@ -108,7 +116,9 @@ impl<M: Record> Select<M> {
                 None => 0,
             };
             Ok(u64::try_from(count).unwrap_or(0))
-        }
+        };
+        // No model is read: no rows to record.
+        scope::within(M::__TABLE.model, Operation::Count, |_| None, count)
     }
 
     /// Whether any row is selected. Runs no listener: no model is read.
@@ -117,7 +127,7 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
+        let exists = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = self
                 .at_most(1)
@@ -125,7 +135,8 @@ impl<M: Record> Select<M> {
                 .rows::<A::Database>(&mut conn, M::__TABLE, Columns::One)
                 .await?;
             Ok(!rows.is_empty())
-        }
+        };
+        scope::within(M::__TABLE.model, Operation::Exists, |_| None, exists)
     }
 }
 
@@ -218,13 +229,19 @@ impl<'q, M: Record, DB: Backend> FromSql<'q, M, DB> {
     where
         A: Acquire<'c, Database = DB> + Send,
     {
-        async move {
+        let read = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let rows = DB::fetch_all(&mut conn, self.query)
                 .await
                 .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
             load_by_name::<M, DB>(rows, &mut conn).await
-        }
+        };
+        scope::within(
+            M::__TABLE.model,
+            Operation::Select,
+            |models| Some(models.len()),
+            read,
+        )
     }
 
     /// The first row the SQL returns, if any, with its `load` listeners run. The SQL is run
@@ -237,14 +254,20 @@ impl<'q, M: Record, DB: Backend> FromSql<'q, M, DB> {
     where
         A: Acquire<'c, Database = DB> + Send,
     {
-        async move {
+        let read = async move {
             let mut conn = acquire::<M, A>(db).await?;
             let row = DB::fetch_optional(&mut conn, self.query)
                 .await
                 .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
             let models = load_by_name::<M, DB>(row.into_iter().collect(), &mut conn).await?;
             Ok(models.into_iter().next())
-        }
+        };
+        scope::within(
+            M::__TABLE.model,
+            Operation::Select,
+            |model| Some(model.iter().len()),
+            read,
+        )
     }
 }
 

@@ -21,6 +21,7 @@ use super::{Plan, Select};
 use crate::base::error::Error;
 use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey as _;
+use crate::db::scope::{Operation, Scope};
 use crate::db::value::Value;
 use crate::listen::record::Record;
 use crate::write::ops;
@@ -36,6 +37,10 @@ const CHUNK: i64 = 1000;
 pub struct ModelStream<'c, M> {
     buffer: std::vec::IntoIter<M>,
     next: Option<ChunkFuture<'c, M>>,
+    /// The read's span and context, entered while a chunk is read; it ends with the stream.
+    scope: Scope,
+    /// How many rows the chunks read so far had.
+    read: usize,
 }
 
 type ChunkFuture<'c, M> = Pin<Box<dyn Future<Output = Result<Chunk<'c, M>, Error>> + Send + 'c>>;
@@ -129,6 +134,8 @@ impl<M: Record> Select<M> {
         ModelStream {
             buffer: Vec::new().into_iter(),
             next: Some(first),
+            scope: Scope::new(M::__TABLE.model, Operation::Select),
+            read: 0,
         }
     }
 }
@@ -195,15 +202,18 @@ impl<M: Record> ModelStream<'_, M> {
                 return Poll::Ready(Some(Ok(model)));
             }
             let Some(read) = self.next.as_mut() else {
+                self.scope.finish(Some(self.read), true);
                 return Poll::Ready(None);
             };
-            match read.as_mut().poll(cx) {
+            match self.scope.enter(|| read.as_mut().poll(cx)) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(error)) => {
                     self.next = None;
+                    self.scope.finish(Some(self.read), false);
                     return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(Ok(chunk)) => {
+                    self.read += chunk.models.len();
                     // The previous chunk's models are gone before this one's are kept.
                     self.buffer = chunk.models.into_iter();
                     self.next = chunk.next;

@@ -14,7 +14,9 @@ use crate::base::error::Error;
 use crate::db::backend::{Backend, Dialect};
 use crate::db::commit;
 use crate::db::conn::Conn;
+use crate::db::scope::{self, Operation};
 use crate::db::session::Session;
+use crate::db::transaction_events;
 use crate::db::value::{bind_all, Value};
 use crate::listen::listener::Event;
 use crate::listen::record::Record;
@@ -72,7 +74,7 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         let set: Vec<Assignment<M>> = set(&M::__HANDLES).into_iter().collect();
-        async move {
+        let update = async move {
             // As `Model::update`: the key names the row, on either path below (a key the
             // database generates may refuse to be written at all).
             if set.iter().any(|a| M::__TABLE.key.contains(&a.column)) {
@@ -82,7 +84,8 @@ impl<M: Record> Select<M> {
                            the row and insert it under the new key",
                 });
             }
-            if has_listeners::<M>(&UPDATE) || self.plan.is_page() {
+            // Listeners of the transaction are told every row written: read them.
+            if has_listeners::<M>(&UPDATE) || self.plan.is_page() || transaction_events::any_active() {
                 return per_row(
                     self.plan,
                     db,
@@ -107,7 +110,9 @@ impl<M: Record> Select<M> {
                 .map(|a| (a.column, a.change.value_mut()))
                 .collect();
             statement::<M, A>(self.plan, Some(values.as_mut_slice()), db).await
-        }
+        };
+        let rows = |rows: &u64| usize::try_from(*rows).ok();
+        scope::within(M::__TABLE.model, Operation::Update, rows, update)
     }
 
     /// Deletes every selected row and returns how many were deleted.
@@ -124,11 +129,15 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move {
+        let delete = async move {
             // A cascade that runs listeners deletes each row's children first: the rows
             // are read, and deleted as `delete_all` deletes them.
             let cascades = crate::write::cascade::listened(std::any::TypeId::of::<M>());
-            if has_listeners::<M>(&DELETE) || self.plan.is_page() || cascades {
+            if has_listeners::<M>(&DELETE)
+                || self.plan.is_page()
+                || cascades
+                || transaction_events::any_active()
+            {
                 return per_row(
                     self.plan,
                     db,
@@ -138,7 +147,9 @@ impl<M: Record> Select<M> {
                 .await;
             }
             statement::<M, A>(self.plan, None, db).await
-        }
+        };
+        let rows = |rows: &u64| usize::try_from(*rows).ok();
+        scope::within(M::__TABLE.model, Operation::Delete, rows, delete)
     }
 }
 
@@ -218,6 +229,10 @@ where
         .await
         .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     let work = async {
+        if outermost {
+            // Right after `BEGIN`: the transaction's listeners that set it up.
+            commit::after_begin::<DB>(session.connection()).await?;
+        }
         let mut sql = plan.select(table, DB::DIALECT, Columns::All);
         sql.for_update();
         let rows = fetch::<DB>(session.conn(), sql).await?;

@@ -18,11 +18,13 @@
 
 use crate::base::error::Error;
 use crate::base::statements::max_binds;
+use crate::base::table::ReadBy;
 use crate::db::backend::{sorted_keys, Backend, Dialect};
 use crate::db::key::{read_key, PrimaryKey};
 use crate::db::session::Session;
 use crate::listen::listener::Event;
 use crate::listen::record::Record;
+use crate::write::read_back;
 use crate::write::row::{generated, Generated};
 use crate::write::rules::{not_found, prepare};
 use crate::write::version;
@@ -43,16 +45,25 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
         true => generated_keys::<M, DB>(session).await?,
         false => Keys::Consecutive(1),
     };
-    // Runs of rows that all have, or all lack, a key: each run's statements have one shape.
+    // Runs of rows that all have, or all lack, a key (and on SQLite, which has no `DEFAULT`
+    // in `VALUES`, leave the same defaulted columns to the database): each run's statements
+    // have one shape.
+    let shape = |m: &M| {
+        let omitted = match DB::DIALECT {
+            Dialect::Sqlite => m.__omitted(),
+            Dialect::Postgres | Dialect::MySql => 0,
+        };
+        (m.__key().is_some(), omitted)
+    };
     let mut rest = &mut *models;
     while let Some(first) = rest.first() {
-        let with_key = first.__key().is_some();
+        let (with_key, omitted) = shape(first);
         let run = rest
             .iter()
-            .position(|m| m.__key().is_some() != with_key)
+            .position(|m| shape(m) != (with_key, omitted))
             .unwrap_or(rest.len());
         let (now, later) = rest.split_at_mut(run);
-        let binds = sql.insert_binds(with_key);
+        let binds = sql.insert_binds_omitting(with_key, omitted);
         // A table of just a generated key has nothing to bind: `DEFAULT VALUES` rows go one
         // at a time, as do generated keys MySQL would not make consecutive. Rows that bring
         // their own keys need no consecutive keys.
@@ -66,7 +77,7 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
             // The chunk's statement ran: its rows get `after_rollback` if anything after
             // this undoes them, a later chunk's statement or any row's `after_insert`.
             for model in chunk.iter() {
-                crate::write::row::written::<DB>(model, session)?;
+                crate::write::row::written::<DB>(model, Event::AfterInsert, session)?;
             }
         }
         rest = later;
@@ -92,21 +103,56 @@ async fn insert_chunk<M: Record, DB: Backend>(
         return Ok(());
     }
     // Built from quoted identifiers and placeholders only (`Statements::insert_rows`).
-    let mut text = sql.insert_rows(chunk.len(), with_key);
+    let mut text = match M::__READ_BACK.defaulted().is_empty() {
+        true => sql.insert_rows(chunk.len(), with_key),
+        false => {
+            let omitted: Vec<u64> = chunk.iter().map(Record::__omitted).collect();
+            sql.insert_rows_omitting(with_key, &omitted)
+        }
+    };
     if !with_key && keys == Keys::Returning {
-        returning::<M>(&mut text);
+        // MariaDB's `RETURNING`: the keys, and the read-back columns.
+        text.push_str(&sql.returning_keys());
     }
     let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
     for model in chunk.iter() {
-        query = model.__bind(query, with_key);
+        query = model.__bind_insert(query, with_key);
     }
+    let by = sql.read_by();
+    // Whether the statement returns the read-back columns with the keys.
+    let returned =
+        by == Some(ReadBy::Returning) || (by.is_some() && !with_key && keys == Keys::Returning);
     let conn = session.conn();
+    if returned {
+        let rows = DB::fetch_all(conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+        return match with_key {
+            true => read_back::by_key::<M, DB>(chunk, &rows),
+            false => read_back::in_key_order::<M, DB>(chunk, &rows),
+        };
+    }
     if with_key {
         DB::execute(conn, query)
             .await
             .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
-        return Ok(());
+    } else {
+        generated_chunk_keys::<M, DB>(chunk, query, keys, session).await?;
     }
+    if by == Some(ReadBy::Select) {
+        read_back::select::<M, DB>(chunk, session).await?;
+    }
+    Ok(())
+}
+
+/// Runs a multi-row `INSERT` of generated keys and sets them on the chunk's models.
+async fn generated_chunk_keys<M: Record, DB: Backend>(
+    chunk: &mut [M],
+    query: crate::db::backend::Query<'_, DB>,
+    keys: Keys,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let conn = session.conn();
     let keys = match keys {
         Keys::Returning => match DB::fetch_all(conn, query).await {
             Ok(rows) => sorted_keys::<DB::Row, Generated<M>>(rows, chunk.len()),
@@ -187,13 +233,6 @@ fn has_returning(version: &str) -> bool {
     }
 }
 
-/// ` RETURNING <key>` after a MariaDB multi-row `INSERT` of generated keys.
-fn returning<M: Record>(text: &mut String) {
-    let key = M::__TABLE.columns[M::__TABLE.key[0]];
-    text.push_str(" RETURNING ");
-    text.push_str(&Dialect::MySql.quote(key));
-}
-
 /// Deletes `models`: `before_delete` on each, the rows by key in multi-row `DELETE`s, a
 /// check that every row existed (else [`Error::NotFound`] naming the first missing key, and
 /// nothing is deleted), `after_delete` on each.
@@ -234,7 +273,7 @@ pub(crate) async fn delete_all<M: Record, DB: Backend>(
         }
         // The chunk's rows are deleted: `after_rollback` for them if anything undoes it.
         for model in chunk_models {
-            crate::write::row::written::<DB>(model, session)?;
+            crate::write::row::written::<DB>(model, Event::AfterDelete, session)?;
         }
     }
     for model in models {
@@ -315,7 +354,7 @@ pub async fn delete_versioned<M: Record, DB: Backend>(
         if deleted == 0 {
             return Err(version::no_row::<M, DB>(&key, session).await);
         }
-        crate::write::row::written::<DB>(model, session)?;
+        crate::write::row::written::<DB>(model, Event::AfterDelete, session)?;
     }
     for model in models {
         crate::listen::run_ref(model, Event::AfterDelete, session).await?;

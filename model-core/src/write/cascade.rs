@@ -28,6 +28,7 @@ use crate::base::error::Error;
 use crate::base::event::Event;
 use crate::db::backend::{Backend, Query};
 use crate::db::key::PrimaryKey;
+use crate::db::scope::{self, Operation};
 use crate::db::session::Session;
 use crate::listen::cell_has;
 use crate::listen::private::Listeners;
@@ -221,7 +222,10 @@ async fn cascade<DB: Backend>(
             &cascade.run.1,
             &cascade.run.2,
         );
-        run(cascade, keys, session).await?;
+        // The children's statements and span are the child model's, as a cascade's.
+        let child = (cascade.cell)().name;
+        let children = run(cascade, keys, session);
+        scope::within(child, Operation::Cascade, |()| None, children).await?;
         *session.cascades() -= 1;
     }
     Ok(())

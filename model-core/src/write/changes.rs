@@ -88,6 +88,13 @@ pub trait TrackChanges: Record {
     #[doc(hidden)]
     fn __apply(original: &mut Self, changes: Self::Changes);
 
+    /// Gives `original` the `#[model(generated)]` columns of `current`, which an update
+    /// read back: they are never in a change set.
+    #[doc(hidden)]
+    fn __copy_generated(original: &mut Self, current: &Self) {
+        let _ = (original, current);
+    }
+
     /// Runs the `before_update` listeners, in declaration order.
     #[doc(hidden)]
     fn __before_update<'a, DB: Backend>(

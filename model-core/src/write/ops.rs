@@ -14,7 +14,10 @@ use crate::base::map::map;
 use crate::db::backend::{Backend, Dialect};
 use crate::db::commit;
 use crate::db::key::PrimaryKey as _;
+use crate::db::no_savepoints::BodyWrite;
+use crate::db::scope::{self, Operation};
 use crate::db::session::Session;
+use crate::db::writers;
 use crate::listen::has_in;
 use crate::listen::listener::Event;
 use crate::listen::record::Record;
@@ -121,7 +124,18 @@ where
     write_rows(&mut one, db).await
 }
 
+/// Runs a write inside its [`Scope`](crate::db::scope::Scope): the model and operation its
+/// statements are reported with, and its `tracing` span.
 pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    let (model, (operation, count)) = (rows.model(), rows.operation());
+    scope::within(model, operation, |()| Some(count), write_scoped(rows, db)).await
+}
+
+async fn write_scoped<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
 where
     A: Acquire<'c> + Send,
     A::Database: Backend,
@@ -134,16 +148,16 @@ where
     if conn.is_in_transaction() {
         // A failed write leaves the outer transaction going: what it queued goes with it.
         // (`write_on` refuses a write whose commit listeners could not run.)
-        return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn))).await;
+        return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn, None))).await;
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
     // by itself and by whatever its listeners wrote, once it has committed.
     commit::outermost(Box::pin(async {
         // SQLite: wait for this process's earlier writers of the file first (`writers`).
-        let _turn = <A::Database as Backend>::__writer_turn(&mut conn)
+        let turn = writers::for_write::<A::Database>(&mut conn)
             .await
             .map_err(|e| Error::from_sqlx(name, e))?;
-        write_on::<A::Database>(rows, &mut conn).await
+        write_on::<A::Database>(rows, &mut conn, turn).await
     }))
     .await
 }
@@ -153,6 +167,8 @@ where
 pub(crate) trait Rows<DB: Backend>: Send {
     /// The model's name, for errors.
     fn model(&self) -> &'static str;
+    /// What the write does, and to how many rows: its statements' operation and its span's.
+    fn operation(&self) -> (Operation, usize);
     /// The model's listener state word, read once for the whole write and kept in
     /// `session` ([`Session::listener_state`]): the `state` the next two take.
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32;
@@ -184,6 +200,15 @@ pub(crate) trait Rows<DB: Backend>: Send {
 impl<M: Record, DB: Backend> Rows<DB> for Batch<'_, M> {
     fn model(&self) -> &'static str {
         M::__TABLE.model
+    }
+
+    fn operation(&self) -> (Operation, usize) {
+        let operation = match self {
+            Batch::Insert(_) => Operation::Insert,
+            Batch::Update(_) => Operation::Update,
+            Batch::Delete(_) => Operation::Delete,
+        };
+        (operation, self.models().len())
     }
 
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
@@ -274,6 +299,15 @@ impl<DB: Backend> Rows<DB> for One<'_, DB> {
         self.row().cell().name
     }
 
+    fn operation(&self) -> (Operation, usize) {
+        let operation = match self {
+            One::Insert(_) => Operation::Insert,
+            One::Update(_) => Operation::Update,
+            One::Delete(_) => Operation::Delete,
+        };
+        (operation, 1)
+    }
+
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
         crate::listen::state_of(session, self.row().cell())
     }
@@ -333,15 +367,19 @@ impl<DB: Backend> Rows<DB> for One<'_, DB> {
     }
 }
 
+/// The write of `rows` on `conn`; `turn` is the SQLite writer's turn of a write that owns
+/// the outermost transaction, held until it has committed or rolled back.
 async fn write_on<DB: Backend>(
     rows: &mut dyn Rows<DB>,
     conn: &mut DB::Connection,
+    turn: Option<writers::Turn>,
 ) -> Result<(), Error> {
     let name = rows.model();
     // This write owns the outermost transaction: its rows' `before_commit` listeners run
     // right before its commit.
     let outermost = !conn.is_in_transaction();
     let mut session = Session::<DB>::new(conn);
+    session.hold(turn);
     // The one atomic load of the write: every listener point after it reads the session's
     // copy.
     let state = rows.listener_state(&mut session);
@@ -353,14 +391,29 @@ async fn write_on<DB: Backend>(
     // begins the transaction itself, see `Session`) is atomic on its own. In a caller's
     // transaction too on SQLite and MySQL, which undo a failed statement and nothing
     // else; PostgreSQL instead aborts the whole transaction, so there it gets a savepoint
-    // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable.
-    let needs_transaction =
-        rows.needs_transaction(state) || (!outermost && DB::DIALECT == Dialect::Postgres);
+    // (one `SAVEPOINT` and one `RELEASE` more) and the caller's transaction stays usable,
+    // unless the caller chose to have its commit refused instead (`no_savepoints`).
+    let pg_in_caller = !outermost && DB::DIALECT == Dialect::Postgres;
+    let body_write = match pg_in_caller {
+        true => BodyWrite::of(&*session.connection(), name, !rows.needs_transaction(state)),
+        false => None,
+    };
+    let needs_transaction = rows.needs_transaction(state)
+        || (pg_in_caller && !body_write.as_ref().is_some_and(BodyWrite::unguarded))
+        // The transaction's own `before_commit` listeners run in it, before its commit.
+        || (outermost
+            && (commit::has_transaction_before_commit() || commit::has_transaction_begin_with()));
     if needs_transaction {
         session
             .begin()
             .await
             .map_err(|e| Error::from_sqlx(name, e))?;
+        if outermost {
+            // Right after `BEGIN`: the transaction's listeners that set it up.
+            if let Err(error) = commit::after_begin::<DB>(session.connection()).await {
+                return finish_as(name, session, Ok(Err(error))).await;
+            }
+        }
     }
     let mut keys = KeyGuard::new(rows);
     let outcome = catch_panic(async {
@@ -378,6 +431,7 @@ async fn write_on<DB: Backend>(
     // Without a transaction the one statement commits on its own: a connection lost
     // during it leaves the outcome unknown, as during a COMMIT.
     let autocommit = session.autocommits();
+    let began = session.began();
     let result = finish_as(name, session, outcome).await.map_err(|error| {
         if autocommit {
             error.at_commit()
@@ -385,6 +439,9 @@ async fn write_on<DB: Backend>(
             error
         }
     });
+    if let Some(write) = body_write {
+        write.ended(&result, began);
+    }
     if result.is_ok() {
         keys.keep();
         if keys.rows.has_commit_listeners(state) {
@@ -562,11 +619,16 @@ where
     A::Database: Backend,
 {
     let name = loader.model();
-    let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
-    let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
-        .await
-        .map_err(|e| Error::from_sqlx(name, e))?;
-    load_into::<A::Database>(&rows, &mut conn, &mut *loader).await?;
+    let read = async move {
+        let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
+        let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
+            .await
+            .map_err(|e| Error::from_sqlx(name, e))?;
+        load_into::<A::Database>(&rows, &mut conn, &mut *loader).await?;
+        Ok((loader, rows.len()))
+    };
+    let counted = |(_, rows): &(_, usize)| Some(*rows);
+    let (loader, _) = scope::within(name, Operation::Select, counted, read).await?;
     Ok(loader)
 }
 

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::base::error::Error;
+use crate::base::table::ReadBy;
 use crate::db::backend::{Backend, Query};
 use crate::db::commit::{self, Callback};
 use crate::db::key::PrimaryKey as _;
@@ -40,12 +41,25 @@ pub(crate) type InsertKey<DB> =
         Query<'e, DB>,
     ) -> Pin<Box<dyn Future<Output = Result<AnyKey, sqlx::Error>> + Send + 'e>>;
 
+/// Where a row read back after a write has the read-back columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returned {
+    /// After the key's columns: an insert's `RETURNING key..., read back...`, whose key
+    /// the database generated when `generated_key`.
+    AfterKey { generated_key: bool },
+    /// From column 0: an update's `RETURNING`, or the read-back `SELECT`.
+    Alone,
+}
+
 /// What an update sends once its `before_update` listeners have run.
 pub(crate) enum UpdateStatement<DB: Backend> {
-    /// The `UPDATE` of every column but the key (and the version check).
+    /// The `UPDATE` of every column but the key (and the version check), `RETURNING` the
+    /// generated columns where the model has them and the backend reads them so
+    /// ([`WriteRow::read_by`]).
     Set(Query<'static, DB>),
-    /// A table of just its key has nothing to set: the row is looked up, so that the update
-    /// still says whether it exists.
+    /// A table of just its key (and generated columns) has nothing to set: the row is
+    /// looked up, so that the update still says whether it exists (and its generated
+    /// columns are read).
     Exists(Query<'static, DB>),
 }
 
@@ -68,6 +82,14 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     fn prepare(&mut self) -> Result<(), Error>;
     /// The row's `INSERT`, and for a generated key how to run it.
     fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>);
+    /// How the insert (`insert`) or update reads back the columns the database writes
+    /// (generated and defaulted ones, or generated ones); `None` when there are none.
+    fn read_by(&self, insert: bool) -> Option<ReadBy>;
+    /// Sets the read-back columns of an insert (`insert`) or update from `row`, where
+    /// `returned` says they are.
+    fn read_back(&mut self, row: &DB::Row, returned: Returned, insert: bool) -> Result<(), Error>;
+    /// The `SELECT` of the row's read-back columns by its key.
+    fn select_read_back(&self) -> Result<Query<'static, DB>, Error>;
     /// Sets the key the database generated.
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error>;
     /// The key, or [`Error::Unsaved`].
@@ -138,6 +160,14 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
 
     fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
         let sql = M::__statements(DB::DIALECT);
+        if !M::__READ_BACK.defaulted().is_empty() {
+            // Defaulted columns that are `None` are left out, to their default.
+            let with_key = self.__key().is_some();
+            let text = sql.insert_omitting(with_key, self.__omitted());
+            let query = self.__bind_insert(sqlx::query(sqlx::AssertSqlSafe(text)), with_key);
+            let generated = (!with_key).then_some(insert_key::<Generated<M>, DB> as InsertKey<DB>);
+            return (query, generated);
+        }
         if self.__key().is_some() {
             let query = self.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
             (query, None)
@@ -145,6 +175,43 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
             let query = self.__bind(sqlx::query(sql.insert.as_str()), false);
             (query, Some(insert_key::<Generated<M>, DB>))
         }
+    }
+
+    fn read_by(&self, insert: bool) -> Option<ReadBy> {
+        // A constant for a model without such columns: nothing more to do.
+        if M::__READ_BACK.columns.is_empty() {
+            return None;
+        }
+        let sql = M::__statements(DB::DIALECT);
+        (sql.read_back_count(insert) > 0)
+            .then(|| sql.read_by())
+            .flatten()
+    }
+
+    fn read_back(&mut self, row: &DB::Row, returned: Returned, insert: bool) -> Result<(), Error> {
+        let name = M::__TABLE.model;
+        let first = match returned {
+            Returned::AfterKey { generated_key } => {
+                if generated_key {
+                    let key: Generated<M> =
+                        DB::get(row, 0).map_err(|e| Error::from_sqlx(name, e))?;
+                    self.__set_key(Some(generated::<M>(key)?));
+                }
+                <M::__Key as crate::db::key::PrimaryKey>::__COLUMNS
+            }
+            Returned::Alone => 0,
+        };
+        let count = M::__statements(DB::DIALECT).read_back_count(insert);
+        self.__read_back::<DB>(row, first, count)
+            .map_err(|e| Error::from_sqlx(name, e))
+    }
+
+    fn select_read_back(&self) -> Result<Query<'static, DB>, Error> {
+        let key = self.__key().ok_or(Error::Unsaved {
+            model: M::__TABLE.model,
+        })?;
+        let sql = M::__statements(DB::DIALECT);
+        Ok(key.__bind(sqlx::query(sql.select_read_back())))
     }
 
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
@@ -182,7 +249,11 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         prepare(self, DB::DIALECT)?;
         let sql = M::__statements(DB::DIALECT);
         if sql.update.is_empty() {
-            let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
+            let lookup = match WriteRow::<DB>::read_by(self, false) {
+                Some(_) => sql.select_read_back(),
+                None => sql.select_by_key.as_str(),
+            };
+            let query = key.__bind(sqlx::query(lookup));
             return Ok(UpdateStatement::Exists(query));
         }
         let read = crate::write::rules::bump(self);
@@ -299,7 +370,7 @@ pub(crate) async fn insert<DB: Backend>(
     run_mut(row, Event::BeforeInsert, session).await?;
     row.prepare()?;
     insert_prepared(row, session).await?;
-    written(row, session)?;
+    written(row, Event::AfterInsert, session)?;
     run_ref(row, Event::AfterInsert, session).await
 }
 
@@ -310,22 +381,81 @@ pub(crate) async fn insert_prepared<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let name = row.cell().name;
+    let by = row.read_by(true);
+    if by.is_some() {
+        begin_read_back(session, name).await?;
+    }
     let (query, generated) = row.insert();
     let conn = session.conn();
-    match generated {
-        None => {
+    match (generated, by) {
+        (generated, Some(ReadBy::Returning)) => {
+            let returned = DB::fetch_all(conn, query)
+                .await
+                .and_then(one_row)
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            let generated_key = generated.is_some();
+            row.read_back(&returned, Returned::AfterKey { generated_key }, true)?;
+        }
+        (None, _) => {
             DB::execute(conn, query)
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
         }
-        Some(insert_key) => {
+        (Some(insert_key), _) => {
             let key = insert_key(conn, query)
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
             row.set_generated(key)?;
         }
     }
+    if by == Some(ReadBy::Select) {
+        select_back(row, true, session).await?;
+    }
     Ok(())
+}
+
+/// Begins the transaction of a write that reads values back (a no-op in one already
+/// begun): a `SELECT` after the statement then sees the row as the statement left it, and a
+/// value that cannot be read into its field (a `NULL` in a field that is not an `Option`)
+/// fails the write with nothing stored, rather than after the statement committed on its
+/// own.
+pub(crate) async fn begin_read_back<DB: Backend>(
+    session: &mut Session<'_, DB>,
+    name: &'static str,
+) -> Result<(), Error> {
+    session.begin().await.map_err(|e| Error::from_sqlx(name, e))
+}
+
+/// Reads the row's read-back columns with a `SELECT` by its key, right after its
+/// statement, in the write's transaction: the `Select` way ([`ReadBy`]).
+async fn select_back<DB: Backend>(
+    row: &mut dyn WriteRow<DB>,
+    insert: bool,
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    let name = row.cell().name;
+    let query = row.select_read_back()?;
+    let found = DB::fetch_optional(session.conn(), query)
+        .await
+        .map_err(|e| Error::from_sqlx(name, e))?;
+    match found {
+        Some(found) => row.read_back(&found, Returned::Alone, insert),
+        // Only a trigger of the statement could have deleted it.
+        None => Err(row.missing(&row.key()?).0),
+    }
+}
+
+/// The one row a one-row `INSERT ... RETURNING` returned (read to its end: see
+/// `backend::returned_key`).
+fn one_row<R>(rows: Vec<R>) -> Result<R, sqlx::Error> {
+    let count = rows.len();
+    let mut rows = rows.into_iter();
+    match (rows.next(), rows.next()) {
+        (Some(row), None) => Ok(row),
+        _ => Err(sqlx::Error::Decode(
+            format!("INSERT ... RETURNING returned {count} rows, expected 1").into(),
+        )),
+    }
 }
 
 /// One row's delete: `before_delete`, the `DELETE` (a row that is not there is
@@ -347,7 +477,7 @@ pub(crate) async fn delete<DB: Backend>(
     if affected == 0 {
         return Err(row.missing(&row.key()?).0);
     }
-    written(row, session)?;
+    written(row, Event::AfterDelete, session)?;
     run_ref(row, Event::AfterDelete, session).await
 }
 
@@ -365,7 +495,7 @@ pub(crate) async fn update<DB: Backend>(
     run_mut(row, Event::BeforeUpdate, session).await?;
     let statement = row.update(&key)?;
     update_statement(row, statement, &key, session).await?;
-    written(row, session)?;
+    written(row, Event::AfterUpdate, session)?;
     run_ref(row, Event::AfterUpdate, session).await
 }
 
@@ -384,10 +514,10 @@ pub(crate) async fn update_all<DB: Backend>(
         run_mut(&mut **row, Event::BeforeUpdate, session).await?;
         statements.push((row.update(&key)?, key));
     }
-    for (row, (statement, key)) in rows.iter().zip(statements) {
-        update_statement(&**row, statement, &key, session).await?;
+    for (row, (statement, key)) in rows.iter_mut().zip(statements) {
+        update_statement(&mut **row, statement, &key, session).await?;
         // Its statement ran: `after_rollback` if a later row's statement or listener undoes it.
-        written(&**row, session)?;
+        written(&**row, Event::AfterUpdate, session)?;
     }
     for row in rows.iter() {
         run_ref(&**row, Event::AfterUpdate, session).await?;
@@ -396,21 +526,44 @@ pub(crate) async fn update_all<DB: Backend>(
 }
 
 /// Sends one row's update: a row that is not there is [`Error::NotFound`], or for a
-/// versioned model whose row is there, [`Error::Conflict`].
+/// versioned model whose row is there, [`Error::Conflict`]. Reads back the generated
+/// columns, if the model has any.
 async fn update_statement<DB: Backend>(
-    row: &dyn WriteRow<DB>,
+    row: &mut dyn WriteRow<DB>,
     statement: UpdateStatement<DB>,
     key: &AnyKey,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let name = row.cell().name;
+    let by = row.read_by(false);
+    if by.is_some() {
+        begin_read_back(session, name).await?;
+    }
     match statement {
         UpdateStatement::Exists(query) => {
             let found = DB::fetch_optional(session.conn(), query)
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
-            if found.is_none() {
-                return Err(row.missing(key).0);
+            match (found, by) {
+                (None, _) => return Err(row.missing(key).0),
+                // The lookup was of the generated columns (`WriteRow::update`).
+                (Some(found), Some(_)) => row.read_back(&found, Returned::Alone, false)?,
+                (Some(_), None) => {}
+            }
+        }
+        UpdateStatement::Set(query) if by == Some(ReadBy::Returning) => {
+            let returned = DB::fetch_optional(session.conn(), query)
+                .await
+                .map_err(|e| Error::from_sqlx(name, e))?;
+            match returned {
+                Some(returned) => row.read_back(&returned, Returned::Alone, false)?,
+                None => {
+                    let (missing, lookup) = row.missing(key);
+                    return Err(crate::write::version::conflict_if_present(
+                        lookup, missing, session,
+                    )
+                    .await);
+                }
             }
         }
         UpdateStatement::Set(query) => {
@@ -423,6 +576,9 @@ async fn update_statement<DB: Backend>(
                     crate::write::version::conflict_if_present(lookup, missing, session).await,
                 );
             }
+            if by == Some(ReadBy::Select) {
+                select_back(row, false, session).await?;
+            }
         }
     }
     Ok(())
@@ -433,11 +589,22 @@ async fn update_statement<DB: Backend>(
 /// and its `before_commit` call (run right before the outermost commit, unless its
 /// savepoint rolls back first). Called by every write path between the row's statement and
 /// its `after_*` listeners, so that a row whose `after_*` listener ran, or vetoed, gets
-/// `after_rollback` when it is undone.
+/// `after_rollback` when it is undone. Records it for the listeners of the transaction
+/// ([`commit::record`]), as the write `event` (`after_insert`, `after_update` or
+/// `after_delete`) names it.
 pub(crate) fn written<DB: Backend>(
     row: &dyn WriteRow<DB>,
+    event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
+    commit::record(|| {
+        crate::db::transaction_events::WrittenRow::new(
+            row.model_name(),
+            row.table_name(),
+            row.key_value(),
+            event,
+        )
+    });
     let cell = row.cell();
     let state = crate::listen::state_of(session, cell);
     if row.listens(state, Event::AfterRollback) {

@@ -19,6 +19,7 @@
 //! that no longer exists, or a stale version, goes unnoticed: nothing is written either way.
 
 use crate::base::error::Error;
+use crate::base::table::ReadBy;
 use crate::db::backend::Backend;
 use crate::db::commit::Callback;
 use crate::db::key::PrimaryKey as _;
@@ -149,6 +150,7 @@ impl<M: TrackChanges + Clone> Tracked<M> {
             for row in rows.iter_mut() {
                 if let (Ok(()), Some(changes)) = (&result, row.written.take()) {
                     M::__apply(&mut row.original, changes);
+                    M::__copy_generated(&mut row.original, &row.model);
                     row.original.__set_version(row.model.__version());
                 }
             }
@@ -200,6 +202,10 @@ struct TrackedUpdate<'r, M: TrackChanges> {
 impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
     fn model(&self) -> &'static str {
         M::__TABLE.model
+    }
+
+    fn operation(&self) -> (crate::Operation, usize) {
+        (crate::Operation::Update, self.rows.len())
     }
 
     fn listener_state(&self, session: &mut Session<'_, DB>) -> u32 {
@@ -277,7 +283,7 @@ pub(crate) async fn update_tracked_all<'m, M: TrackChanges + 'm, DB: Backend>(
         statement::<M, DB>(model, pending, session).await?;
         // Its statement ran (or had nothing to write): `after_rollback` if a later row's
         // statement or listener undoes the update.
-        crate::write::row::written::<DB>(&**model, session)?;
+        crate::write::row::written::<DB>(&**model, Event::AfterUpdate, session)?;
     }
     for ((model, _), pending) in rows.iter_mut().zip(&pending) {
         after::<M, DB>(model, pending, session).await?;
@@ -376,11 +382,40 @@ async fn statement<M: TrackChanges, DB: Backend>(
         None => query,
     };
     let query = M::__bind_version(key.__bind(query), *read);
+    let name = M::__TABLE.model;
+    // The generated columns come back: with `RETURNING` (`Statements::update_columns`
+    // asks for them), or read right after the statement, in its transaction.
+    let count = sql.read_back_count(false);
+    let by = if count > 0 { sql.read_by() } else { None };
+    if by.is_some() {
+        crate::write::row::begin_read_back(session, name).await?;
+    }
+    if by == Some(ReadBy::Returning) {
+        let returned = DB::fetch_optional(session.conn(), query)
+            .await
+            .map_err(|e| Error::from_sqlx(name, e))?;
+        let Some(returned) = returned else {
+            return Err(no_row::<M, DB>(key, session).await);
+        };
+        return model
+            .__read_back::<DB>(&returned, 0, count)
+            .map_err(|e| Error::from_sqlx(name, e));
+    }
     let affected = DB::execute(session.conn(), query)
         .await
-        .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+        .map_err(|e| Error::from_sqlx(name, e))?;
     if affected == 0 {
         return Err(no_row::<M, DB>(key, session).await);
+    }
+    if by == Some(ReadBy::Select) {
+        let query = key.__bind(sqlx::query(sql.select_read_back()));
+        let found = DB::fetch_optional(session.conn(), query)
+            .await
+            .map_err(|e| Error::from_sqlx(name, e))?
+            .ok_or_else(|| not_found::<M>(key))?;
+        model
+            .__read_back::<DB>(&found, 0, count)
+            .map_err(|e| Error::from_sqlx(name, e))?;
     }
     Ok(())
 }

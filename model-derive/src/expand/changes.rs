@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::event::Event;
-use crate::valid::{Field, Listener, Model};
+use crate::valid::{Field, Listener, Model, ReadBack};
 
 /// Whether `event`'s struct-side listeners are called with the change set (by
 /// `__before_update` / `__after_update`) rather than by `__run_mut` / `__run_ref`.
@@ -16,14 +16,26 @@ pub fn takes_changes(model: &Model<'_>, event: Event) -> bool {
     model.track_changes.is_some() && matches!(event, Event::BeforeUpdate | Event::AfterUpdate)
 }
 
-/// The columns in the change set, with their index in `COLUMNS`: all but the key and the
-/// version.
+/// The columns in the change set, with their index in `COLUMNS`: all but the key, the
+/// version and the `#[model(generated)]` columns, which the database writes.
 fn tracked<'m>(model: &'m Model<'_>) -> impl Iterator<Item = (usize, &'m Field<'m>)> + 'm {
     model
         .columns()
         .enumerate()
-        .filter(|&(_, (i, _, _))| !model.is_key(i) && Some(i) != model.version)
+        .filter(|&(_, (i, field, _))| {
+            !model.is_key(i)
+                && Some(i) != model.version
+                && !field.read_back.is_some_and(ReadBack::is_generated)
+        })
         .map(|(index, (_, field, _))| (index, field))
+}
+
+/// The `#[model(generated)]` columns' fields.
+fn generated<'m>(model: &'m Model<'_>) -> impl Iterator<Item = &'m Field<'m>> + 'm {
+    model
+        .columns()
+        .map(|(_, field, _)| field)
+        .filter(|field| field.read_back.is_some_and(ReadBack::is_generated))
 }
 
 fn version_index(model: &Model<'_>) -> Option<usize> {
@@ -50,8 +62,14 @@ fn track_bounds(model: &Model<'_>) -> TokenStream {
         let bound = quote_spanned!(ty.span()=> ::core::cmp::PartialEq + ::core::clone::Clone);
         quote!(#ty: #bound,)
     });
+    // A generated column's value is copied to the original values after an update.
+    let generated = generated(model).map(|field| {
+        let ty = field.ty;
+        let bound = quote_spanned!(ty.span()=> ::core::clone::Clone);
+        quote!(#ty: #bound,)
+    });
     let model_bounds = model_bounds(model);
-    quote!(#model_bounds #(#tracked)*)
+    quote!(#model_bounds #(#tracked)* #(#generated)*)
 }
 
 /// Inside `impl Model`: the version column's constant and accessors, and the tracked
@@ -174,6 +192,16 @@ pub fn definition(model: &Model<'_>) -> TokenStream {
             }
         }
     });
+    let copy_generated = generated(model)
+        .map(|field| field.ident)
+        .collect::<Vec<_>>();
+    let copy_generated = (!copy_generated.is_empty()).then(|| {
+        quote! {
+            fn __copy_generated(__original: &mut Self, __current: &Self) {
+                #(__original.#copy_generated = ::core::clone::Clone::clone(&__current.#copy_generated);)*
+            }
+        }
+    });
     let columns = model.columns().map(|(_, _, column)| column);
     let listeners = update_listeners(model, &name);
     let bounds = track_bounds(model);
@@ -222,6 +250,8 @@ pub fn definition(model: &Model<'_>) -> TokenStream {
             fn __apply(__original: &mut Self, __changes: #name) {
                 #(#applies)*
             }
+
+            #copy_generated
 
             #listeners
         }

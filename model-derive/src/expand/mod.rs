@@ -34,6 +34,20 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let bind = row::bind(model);
     let from_row = row::from_row(model);
     let prepare = row::prepare(model);
+    // Issue 27: the columns the database writes, read back.
+    let read_back = row::read_back(model);
+    let statements = match read_back.is_empty() {
+        true => {
+            quote!(STATEMENTS.get(dialect, &<Self as ::model_core::__private::Record>::__TABLE))
+        }
+        false => quote! {
+            STATEMENTS.get_with(
+                dialect,
+                &<Self as ::model_core::__private::Record>::__TABLE,
+                &<Self as ::model_core::__private::Record>::__READ_BACK,
+            )
+        },
+    };
     let where_clause = checks::where_clause(model);
     let handles = columns::handles(model);
     let columns_struct = columns::definition(model);
@@ -85,13 +99,14 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             ) -> &'static ::model_core::__private::Statements {
                 static STATEMENTS: ::model_core::__private::StatementCache =
                     ::model_core::__private::StatementCache::new();
-                STATEMENTS.get(dialect, &<Self as ::model_core::__private::Record>::__TABLE)
+                #statements
             }
 
             #key_accessors
             #bind
             #from_row
             #prepare
+            #read_back
             #run
             #change_items
         }

@@ -4,23 +4,32 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::valid::Model;
+use crate::valid::{Field, Model, ReadBack};
 
-/// `__bind`: every column in `COLUMNS` order; the key only when asked.
+/// Whether the model writes `field`'s column: not a `#[model(generated)]` one, which the
+/// database writes.
+fn written(field: &Field<'_>) -> bool {
+    !field.read_back.is_some_and(ReadBack::is_generated)
+}
+
+/// `__bind`: every column the model writes, in `COLUMNS` order; the key only when asked.
 pub fn bind(model: &Model<'_>) -> TokenStream {
-    let binds = model.columns().map(|(i, field, _)| {
-        let member = field.ident;
-        let ty = field.ty;
-        // Spanned at the field's type: a type that is not a column is reported there.
-        let bind = quote_spanned! {ty.span()=>
-            __DB::bind::<#ty>(__query, &self.#member)
-        };
-        if model.is_key(i) {
-            quote! { let __query = if __with_key { #bind } else { __query }; }
-        } else {
-            quote! { let __query = #bind; }
-        }
-    });
+    let binds = model
+        .columns()
+        .filter(|(_, field, _)| written(field))
+        .map(|(i, field, _)| {
+            let member = field.ident;
+            let ty = field.ty;
+            // Spanned at the field's type: a type that is not a column is reported there.
+            let bind = quote_spanned! {ty.span()=>
+                __DB::bind::<#ty>(__query, &self.#member)
+            };
+            if model.is_key(i) {
+                quote! { let __query = if __with_key { #bind } else { __query }; }
+            } else {
+                quote! { let __query = #bind; }
+            }
+        });
     quote! {
         fn __bind<'__q, __DB: ::model_core::__private::Backend>(
             &self,
@@ -33,9 +42,9 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
     }
 }
 
-/// `__prepare`: every column's value, in `COLUMNS` order.
+/// `__prepare`: every written column's value, in `COLUMNS` order.
 pub fn prepare(model: &Model<'_>) -> TokenStream {
-    let checks = model.columns().map(|(_, field, column)| {
+    let checks = model.columns().filter(|(_, field, _)| written(field)).map(|(_, field, column)| {
         let member = field.ident;
         let ty = field.ty;
         let length = field.schema.length.map(|(max, _)| {
@@ -104,6 +113,110 @@ pub fn from_row(model: &Model<'_>) -> TokenStream {
             __columns: ::model_core::__private::ColumnMap<'_>,
         ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {
             ::core::result::Result::Ok(Self { #(#inits),* })
+        }
+    }
+}
+
+/// Issue 27, for a model with generated or defaulted columns only: `__READ_BACK`, and how
+/// an insert leaves a defaulted `None` to the database (`__omitted`, `__bind_insert`) and
+/// a write reads the columns back (`__read_back`).
+pub fn read_back(model: &Model<'_>) -> TokenStream {
+    let generated = model.read_back(ReadBack::is_generated);
+    let defaulted = model.read_back(ReadBack::is_defaulted);
+    if generated.is_empty() && defaulted.is_empty() {
+        return TokenStream::new();
+    }
+    let by_trigger = model
+        .fields
+        .iter()
+        .any(|f| f.read_back == Some(ReadBack::Generated { by_trigger: true }));
+    let positions = generated
+        .iter()
+        .chain(&defaulted)
+        .map(|(position, _)| position);
+    let count = generated.len();
+    let reads = generated
+        .iter()
+        .chain(&defaulted)
+        .enumerate()
+        .map(|(n, (_, field))| {
+            let member = field.ident;
+            let ty = field.ty;
+            quote_spanned! {ty.span()=>
+                if __count > #n {
+                    self.#member = __DB::get::<#ty>(__row, __first + #n)?;
+                }
+            }
+        });
+    let insert = (!defaulted.is_empty()).then(|| bind_insert(model, &defaulted));
+    quote! {
+        const __READ_BACK: ::model_core::__private::ReadBack = ::model_core::__private::ReadBack {
+            columns: &[#(#positions),*],
+            generated: #count,
+            by_trigger: #by_trigger,
+        };
+
+        fn __read_back<__DB: ::model_core::__private::Backend>(
+            &mut self,
+            __row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
+            __first: usize,
+            __count: usize,
+        ) -> ::core::result::Result<(), ::model_core::__private::sqlx::Error> {
+            #(#reads)*
+            ::core::result::Result::Ok(())
+        }
+
+        #insert
+    }
+}
+
+/// `__omitted` and `__bind_insert`: an insert leaves each defaulted `Option` column that is
+/// `None` to the database (bit `j` for the `j`-th of `defaulted`).
+fn bind_insert(model: &Model<'_>, defaulted: &[(usize, &Field<'_>)]) -> TokenStream {
+    let omitted = defaulted.iter().enumerate().map(|(bit, (_, field))| {
+        let member = field.ident;
+        quote! {
+            if ::core::option::Option::is_none(&self.#member) {
+                __omitted |= 1 << #bit;
+            }
+        }
+    });
+    let binds = model
+        .columns()
+        .filter(|(_, field, _)| written(field))
+        .map(|(i, field, _)| {
+            let member = field.ident;
+            let ty = field.ty;
+            let bind = quote_spanned! {ty.span()=>
+                __DB::bind::<#ty>(__query, &self.#member)
+            };
+            if model.is_key(i) {
+                quote! { let __query = if __with_key { #bind } else { __query }; }
+            } else if field.read_back == Some(ReadBack::Defaulted) {
+                quote! {
+                    let __query = match &self.#member {
+                        ::core::option::Option::Some(_) => #bind,
+                        ::core::option::Option::None => __query,
+                    };
+                }
+            } else {
+                quote! { let __query = #bind; }
+            }
+        });
+    quote! {
+        fn __omitted(&self) -> u64 {
+            let mut __omitted = 0u64;
+            #(#omitted)*
+            __omitted
+        }
+
+        fn __bind_insert<'__q, __DB: ::model_core::__private::Backend>(
+            &self,
+            __query: ::model_core::__private::Query<'__q, __DB>,
+            __with_key: bool,
+        ) -> ::model_core::__private::Query<'__q, __DB> {
+            #(#binds)*
+            __query
         }
     }
 }

@@ -26,6 +26,10 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
             Some(sql) => quote!(::core::option::Option::Some(#sql)),
             None => quote!(::core::option::Option::None),
         };
+        let generated = match &schema.generated {
+            Some(sql) => quote!(::core::option::Option::Some(#sql)),
+            None => quote!(::core::option::Option::None),
+        };
         let references = match &schema.references {
             Some(references) => {
                 let path = &references.model;
@@ -63,6 +67,7 @@ pub fn columns(model: &Model<'_>) -> TokenStream {
                 unique: #unique,
                 index: #index,
                 default: #default,
+                generated: #generated,
                 references: #references,
             }
         }
