@@ -6,7 +6,8 @@
 #
 # -c sets wrk's connections (default 8; wrk runs 2 threads), -d its duration (default 10).
 # BINARY runs another build instead of building this tree's (to compare two commits); the
-# flags after it go to the server (e.g. `--group-commit off`).
+# flags after it go to the server (e.g. `--group-commit off`). With a `--database-url` among
+# them the server uses that database (fresh, migrated at start) and the rows are not counted.
 set -euo pipefail
 connections=8
 seconds=10
@@ -35,5 +36,6 @@ for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:5077/posts && brea
 wrk -t2 -c"$connections" -d"$seconds"s --latency http://127.0.0.1:5077/add_post | tee "$dir/wrk.txt"
 sleep 0.5
 requests=$(awk '/requests in/ {print $1}' "$dir/wrk.txt")
+case " $* " in *" --database-url"*) echo "requests answered: $requests (count the rows in that database)"; exit 0 ;; esac
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from posts').fetchone()[0])" "$dir/blog.db")
 echo "requests answered: $requests, rows stored: $rows (requests still in flight when wrk stops, at most one per connection, may add rows)"

@@ -4,14 +4,16 @@
 #
 #   seed/bench.sh [-c CONNECTIONS] [-d SECONDS] [-w WORKERS] [-k WORKER_CLASS] [-t THREADS]
 #
-# Defaults: 8 connections, 10 s, 4 sync workers. The packages (requirements.txt) are
-# installed from PyPI into a virtual environment at $SEED_VENV (default /tmp/seed-venv).
+# Defaults: 8 connections, 10 s, 2 gthread workers of 4 threads each, the best of the
+# configurations tried on this 2-core machine (2, 3, 4 and 8 sync workers; 2 and 4 gthread
+# workers). The packages (requirements.txt) are installed from PyPI into a virtual
+# environment at $SEED_VENV (default /tmp/seed-venv).
 set -euo pipefail
 connections=8
 seconds=10
-workers=4
-class=sync
-threads=1
+workers=2
+class=gthread
+threads=4
 while getopts c:d:w:k:t: option; do
   case $option in
     c) connections=$OPTARG ;;

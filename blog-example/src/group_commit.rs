@@ -164,13 +164,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
+    /// The groups a queue's writer was given, in order.
+    type Groups = Arc<std::sync::Mutex<Vec<Vec<u32>>>>;
+
     /// A queue whose groups are recorded, each taking `delay` to write.
-    fn recording(
-        delay: Duration,
-    ) -> (
-        GroupCommit<u32, Result<u32, String>>,
-        Arc<std::sync::Mutex<Vec<Vec<u32>>>>,
-    ) {
+    fn recording(delay: Duration) -> (GroupCommit<u32, Result<u32, String>>, Groups) {
         let groups = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = groups.clone();
         let queue = GroupCommit::spawn(1, 4, move |items: Vec<u32>| {

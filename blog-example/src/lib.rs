@@ -57,13 +57,13 @@ pub struct Config {
         help = "The address to listen on"
     )]
     pub bind: String,
-    /// Default `auto`: on for SQLite only (see `post_writer::GroupCommitMode`).
+    /// Default `on` (see `post_writer::GroupCommitMode`).
     #[arg(
         long,
-        value_name = "WHEN",
+        value_name = "ON_OFF",
         value_enum,
-        default_value_t = GroupCommitMode::Auto,
-        help = "Write concurrent new posts in one transaction: auto (SQLite only), on, off"
+        default_value_t = GroupCommitMode::On,
+        help = "Write the new posts of concurrent requests in one transaction"
     )]
     pub group_commit: GroupCommitMode,
 }
@@ -305,6 +305,9 @@ mod tests {
         assert_eq!(config.database_url, "mysql://y");
         let config = parse(&["--database-url", "mysql://z"], None).unwrap();
         assert_eq!(config.database_url, "mysql://z");
+        assert_eq!(config.group_commit, GroupCommitMode::On);
+        let config = parse(&["--group-commit", "off"], None).unwrap();
+        assert_eq!(config.group_commit, GroupCommitMode::Off);
     }
 
     #[test]
@@ -312,6 +315,11 @@ mod tests {
         use clap::error::ErrorKind;
         use clap::CommandFactory;
         let error = parse(&["--bind"], None).unwrap_err();
+        assert_eq!(
+            (error.kind(), error.exit_code()),
+            (ErrorKind::InvalidValue, 2)
+        );
+        let error = parse(&["--group-commit", "sometimes"], None).unwrap_err();
         assert_eq!(
             (error.kind(), error.exit_code()),
             (ErrorKind::InvalidValue, 2)
@@ -341,6 +349,9 @@ mod tests {
             "[default: sqlite://blog.db]",
             "--bind <ADDR>",
             "[default: 127.0.0.1:5000]",
+            "--group-commit <ON_OFF>",
+            "- off: One insert per request",
+            "[default: on]",
         ] {
             assert!(
                 text.contains(expected),

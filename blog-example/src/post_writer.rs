@@ -1,5 +1,6 @@
-//! Where `GET /add_post` and `POST /posts` store their post: through a group commit (many
-//! requests' posts in one transaction, each in a savepoint of its own), or one insert each.
+//! Where `GET /add_post` and `POST /posts` store their post: through a group commit (the
+//! posts of the requests waiting in one transaction, one multi-row insert, a savepoint each
+//! when one of them is refused), or one insert each.
 
 use std::sync::Arc;
 
@@ -14,34 +15,20 @@ use crate::model::Post;
 /// group this size takes about a millisecond on SQLite.
 pub const MAX_GROUP: usize = 256;
 
-/// Whether new posts go through the group commit: `--group-commit auto|on|off`.
+/// Whether new posts go through the group commit: `--group-commit on|off`.
+///
+/// On by default, for every backend. On SQLite, which has one writer, concurrent inserts
+/// wait for it in line anyway: taken together they share one transaction, one multi-row
+/// `INSERT` and one commit. PostgreSQL and MySQL can commit on many connections at once,
+/// but each commit still waits for its own log flush; a group's one commit waits for one.
+/// BENCHMARKS.md (issue 28) has the numbers for each backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum GroupCommitMode {
-    /// On for SQLite, off for PostgreSQL and MySQL (see [`GroupCommitMode::applies_to`]).
+    /// Concurrent posts share one transaction.
     #[default]
-    Auto,
-    /// On for every backend.
     On,
-    /// Off: one insert per request, each committing on its own.
+    /// One insert per request, each committing on its own.
     Off,
-}
-
-impl GroupCommitMode {
-    /// Whether posts on `dialect` go through the group commit.
-    ///
-    /// `Auto` turns it on for SQLite only. SQLite has one writer: concurrent inserts wait
-    /// for it in line anyway, so taking them together costs none of them anything and
-    /// shares one commit. PostgreSQL and MySQL write on many connections at once, each
-    /// insert committing on its own in one round trip; a group instead runs on a few
-    /// connections, one statement after another with a savepoint each (BENCHMARKS.md,
-    /// issue 28, has the numbers).
-    pub fn applies_to(self, dialect: Dialect) -> bool {
-        match self {
-            GroupCommitMode::Auto => dialect == Dialect::Sqlite,
-            GroupCommitMode::On => true,
-            GroupCommitMode::Off => false,
-        }
-    }
 }
 
 /// What a group answers each of its posts: the stored post, or why it was not stored. An
@@ -72,9 +59,10 @@ impl<DB: Backend> Clone for PostWriter<DB> {
 impl<DB: Backend> PostWriter<DB> {
     /// A writer into `pool`. With the group commit on, it starts the writer tasks, so it
     /// must be called inside a tokio runtime: one on SQLite (one writer at a time, the
-    /// write pool's one connection), four on the other backends.
+    /// write pool's one connection), four on the other backends (four groups committing
+    /// at once, on four of the pool's connections).
     pub fn new(pool: Pool<DB>, mode: GroupCommitMode) -> Self {
-        if !mode.applies_to(DB::DIALECT) {
+        if mode == GroupCommitMode::Off {
             return PostWriter {
                 how: How::OneByOne(pool),
             };
@@ -86,11 +74,6 @@ impl<DB: Backend> PostWriter<DB> {
         PostWriter {
             how: How::Grouped(queue),
         }
-    }
-
-    /// Whether posts go through the group commit.
-    pub fn is_grouped(&self) -> bool {
-        matches!(self.how, How::Grouped(_))
     }
 
     /// Inserts `post` and returns it stored (its `id` and `created_at` filled in), once
@@ -107,62 +90,31 @@ impl<DB: Backend> PostWriter<DB> {
     }
 }
 
-/// Writes `posts` in one transaction, each in a savepoint of its own, and answers each
-/// once the transaction is committed.
+/// Writes `posts` in one transaction and answers each once it is committed.
 ///
-/// A post refused on its own (a listener's veto, a value its column cannot hold, a
-/// constraint) has its savepoint rolled back and gets its own error; the others go on. Any
-/// other failure (the connection, the disk, a statement that should not fail) may have
-/// ended the transaction on the database's side (SQLite rolls back the whole transaction
-/// on a full disk or an I/O error, and then a savepoint would begin a new one that
-/// commits alone), so it fails the whole group: everything is rolled back and every post
-/// gets the error. So does a failed commit, `OutcomeUnknown` included.
+/// First all together: one `insert_all`, one transaction, each post through its own
+/// listeners (every `before_insert`, one multi-row `INSERT`, each post's `after_insert_commit`
+/// after the commit). One post refused on its own (see [`refused_on_its_own`]) refuses that
+/// whole insert, and nothing of it is written; the group is then written again post by post
+/// ([`insert_each`]), so that only the refused post fails. Any other failure fails the whole
+/// group: every post gets the error, `OutcomeUnknown` from a commit included.
 async fn write_group<DB: Backend>(pool: Pool<DB>, posts: Vec<Post>) -> Vec<Stored> {
     let count = posts.len();
     let mut conn = match pool.acquire().await {
         Ok(conn) => conn,
         Err(error) => return shared(Error::from_sqlx("Post", error), count),
     };
-    let written = model_core::transaction(Conn::<DB>::from_mut(&mut conn), move |conn| {
-        Box::pin(async move {
-            let variant = std::env::var("GC_VARIANT").unwrap_or_default();
-            let mut posts = posts;
-            if variant == "batch" {
-                let mut batch = posts.clone();
-                let ok = model_core::transaction(&mut *conn, |conn| {
-                    Box::pin(async move {
-                        Post::insert_all(&mut batch, conn).await?;
-                        Ok::<_, Error>(batch)
-                    })
-                })
-                .await;
-                if let Ok(batch) = ok {
-                    return Ok(batch.into_iter().map(Ok).collect());
-                }
-                posts = posts;
-            }
-            let mut stored = Vec::with_capacity(posts.len());
-            for mut post in posts {
-                let saved = if variant == "plain" {
-                    post.insert(&mut *conn).await.map(|()| post)
-                } else {
-                    model_core::transaction(&mut *conn, |conn| {
-                    Box::pin(async move {
-                        post.insert(conn).await?;
-                        Ok::<_, Error>(post)
-                    })
-                })
-                .await };
-                match saved {
-                    Ok(post) => stored.push(Ok(post)),
-                    Err(error) if refused_on_its_own(&error) => stored.push(Err(Arc::new(error))),
-                    Err(error) => return Err(error),
-                }
-            }
-            Ok(stored)
-        })
-    })
-    .await;
+    // The posts as submitted are kept for a second try: listeners may have changed the
+    // first try's copies.
+    let mut together = posts.clone();
+    let written = match Post::insert_all(&mut together, Conn::<DB>::from_mut(&mut conn)).await {
+        Ok(()) => Ok(together.into_iter().map(Ok).collect()),
+        Err(error) if count > 1 && refused_on_its_own(&error) => {
+            insert_each(Conn::<DB>::from_mut(&mut conn), posts).await
+        }
+        Err(error) if refused_on_its_own(&error) => Ok(vec![Err(Arc::new(error))]),
+        Err(error) => Err(error),
+    };
     match written {
         Ok(stored) => {
             tracing::debug!(posts = count, "group committed");
@@ -176,6 +128,42 @@ async fn write_group<DB: Backend>(pool: Pool<DB>, posts: Vec<Post>) -> Vec<Store
             shared(error, count)
         }
     }
+}
+
+/// Writes `posts` in one transaction, each in a savepoint of its own (a nested
+/// `transaction`): the slow way, for a group with a post refused in it.
+///
+/// A post refused on its own has its savepoint rolled back and gets its own error; the
+/// others go on. Any other failure (the connection, the disk, a statement that should not
+/// fail) may have ended the transaction on the database's side (SQLite rolls back the whole
+/// transaction on a full disk or an I/O error, and a savepoint after that would begin a new
+/// transaction that commits alone), so it fails the whole group: everything is rolled back.
+/// So does a failed commit.
+async fn insert_each<DB: Backend>(
+    conn: &mut Conn<DB>,
+    posts: Vec<Post>,
+) -> Result<Vec<Stored>, Error> {
+    model_core::transaction(conn, move |conn| {
+        Box::pin(async move {
+            let mut stored = Vec::with_capacity(posts.len());
+            for mut post in posts {
+                let saved = model_core::transaction(&mut *conn, |conn| {
+                    Box::pin(async move {
+                        post.insert(conn).await?;
+                        Ok::<_, Error>(post)
+                    })
+                })
+                .await;
+                match saved {
+                    Ok(post) => stored.push(Ok(post)),
+                    Err(error) if refused_on_its_own(&error) => stored.push(Err(Arc::new(error))),
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(stored)
+        })
+    })
+    .await
 }
 
 // Two ways a failed group can spoil its connection for every group after it, so that it is
@@ -298,12 +286,47 @@ mod tests {
         answers
     }
 
-    /// Ten posts in one group, one of them vetoed by `validate`: it alone is refused
-    /// (422), the nine others are stored with their own ids, every listener ran once per
-    /// post (`set_created_at` before each insert, `log_inserted` after the one commit, for
-    /// the stored nine only), and it took one transaction.
+    /// Ten valid posts waiting together: one group, one transaction, each post with its
+    /// own id and its own listeners' work, `log_inserted` once per post after the commit.
     #[tokio::test]
-    async fn a_vetoed_post_fails_only_itself_and_every_listener_runs_once_per_post() {
+    async fn posts_waiting_together_are_one_group_and_each_is_logged_once() {
+        let pool = memory_db().await;
+        let (log, _guard) = capture_log();
+        let writer = PostWriter::new(pool.clone(), GroupCommitMode::On);
+        let titles: Vec<String> = (0..10).map(|n| format!("post {n}")).collect();
+        let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+        let answers = insert_all(&writer, &titles).await;
+        let mut ids: Vec<i64> = answers
+            .iter()
+            .zip(&titles)
+            .map(|(answer, title)| {
+                let post = answer.as_ref().expect("stored");
+                assert_eq!(post.title, *title);
+                assert!(post.created_at.is_some());
+                post.id.expect("an id")
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 10);
+        let groups = lines_with(&log, "group committed");
+        assert_eq!(groups.len(), 1, "{groups:?}");
+        assert!(groups[0].contains("posts=10"), "{groups:?}");
+        let committed = lines_with(&log, "insert committed");
+        assert_eq!(committed.len(), 10, "{committed:?}");
+        for id in ids {
+            let key = format!("key={id}");
+            assert_eq!(committed.iter().filter(|l| l.ends_with(&key)).count(), 1);
+        }
+    }
+
+    /// Ten posts in one group, one of them vetoed by `validate`: it alone is refused
+    /// (422), the nine others are stored with their own ids, through their listeners
+    /// (`set_created_at` before each insert; `log_inserted` once per stored post after the
+    /// one commit, never for the refused one nor for the `insert_all` the veto refused),
+    /// and it took one commit.
+    #[tokio::test]
+    async fn a_vetoed_post_fails_only_itself_and_commit_listeners_run_once_per_stored_post() {
         let pool = memory_db().await;
         let (log, _guard) = capture_log();
         let writer = PostWriter::new(pool.clone(), GroupCommitMode::On);
@@ -396,14 +419,5 @@ mod tests {
             .unwrap();
         assert_eq!(count, 2);
         assert_eq!(lines_with(&log, "insert committed").len(), 2);
-    }
-
-    #[test]
-    fn auto_groups_on_sqlite_only() {
-        assert!(GroupCommitMode::Auto.applies_to(Dialect::Sqlite));
-        assert!(!GroupCommitMode::Auto.applies_to(Dialect::Postgres));
-        assert!(!GroupCommitMode::Auto.applies_to(Dialect::MySql));
-        assert!(GroupCommitMode::On.applies_to(Dialect::Postgres));
-        assert!(!GroupCommitMode::Off.applies_to(Dialect::Sqlite));
     }
 }

@@ -36,7 +36,7 @@ pub struct AppOptions {
     /// Default [`REQUEST_TIMEOUT`].
     pub request_timeout: Duration,
     /// Whether new posts are written through the group commit. Default
-    /// [`GroupCommitMode::Auto`]: on SQLite only.
+    /// [`GroupCommitMode::On`].
     pub group_commit: GroupCommitMode,
 }
 
@@ -44,7 +44,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             request_timeout: REQUEST_TIMEOUT,
-            group_commit: GroupCommitMode::Auto,
+            group_commit: GroupCommitMode::On,
         }
     }
 }

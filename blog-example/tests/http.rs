@@ -403,20 +403,12 @@ async fn sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored<DB: Test
     assert_eq!(db.count("posts").await, 64);
 }
 
-/// Concurrent `POST /posts` through the group commit (on here whatever the backend; by
-/// default it is on SQLite only), two of them invalid: each request gets its own answer.
+/// Concurrent `POST /posts` through the group commit, two of them invalid: each request
+/// gets its own answer.
 /// The valid ones 201 with ids of their own, each naming its own row; the refused ones
 /// 422 with their own reason, and nothing of them stored; exactly one row per 201.
 async fn concurrent_posts_in_a_group_each_get_their_own_answer<DB: TestBackend>(db: &TestDb<DB>) {
-    migrate(&db.pool).await.expect("migrations");
-    let options = AppOptions {
-        group_commit: GroupCommitMode::On,
-        ..AppOptions::default()
-    };
-    let addr = blog_example::spawn(app_with(Pools::single(db.pool.clone()), options))
-        .await
-        .expect("server");
-    let client = Client::new();
+    let (base, client) = start(db).await;
     let requests: Vec<_> = (0..48)
         .map(|n| {
             let title = match n {
@@ -425,7 +417,7 @@ async fn concurrent_posts_in_a_group_each_get_their_own_answer<DB: TestBackend>(
                 n => format!("grouped {n}"),
             };
             let request = client
-                .post(format!("http://{addr}/posts"))
+                .post(format!("{base}/posts"))
                 .json(&json!({"title": title, "content": format!("body {n}")}));
             tokio::spawn(async move {
                 let response = request.send().await.unwrap();
@@ -459,7 +451,7 @@ async fn concurrent_posts_in_a_group_each_get_their_own_answer<DB: TestBackend>(
     assert_eq!(db.count("posts").await, 46);
     let listed = json_of(
         client
-            .get(format!("http://{addr}/posts?limit=100"))
+            .get(format!("{base}/posts?limit=100"))
             .send()
             .await
             .unwrap(),
@@ -473,6 +465,38 @@ async fn concurrent_posts_in_a_group_each_get_their_own_answer<DB: TestBackend>(
             "row {id} is its request's"
         );
     }
+}
+
+/// With `--group-commit off` each request inserts its own post: the same answers.
+async fn without_the_group_commit_posts_are_stored_one_by_one<DB: TestBackend>(db: &TestDb<DB>) {
+    migrate(&db.pool).await.expect("migrations");
+    let options = AppOptions {
+        group_commit: GroupCommitMode::Off,
+        ..AppOptions::default()
+    };
+    let addr = blog_example::spawn(app_with(Pools::single(db.pool.clone()), options))
+        .await
+        .expect("server");
+    let (base, client) = (format!("http://{addr}"), Client::new());
+    let requests: Vec<_> = (0..16)
+        .map(|_| tokio::spawn(client.get(format!("{base}/add_post")).send()))
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    for (title, status) in [
+        ("one", StatusCode::CREATED),
+        (" ", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let response = client
+            .post(format!("{base}/posts"))
+            .json(&json!({"title": title, "content": "c"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+    }
+    assert_eq!(db.count("posts").await, 17);
 }
 
 /// A database failure is a 500 whose body names nothing of the server: no SQL, no table, no
@@ -682,6 +706,7 @@ per_backend!(
     client_mistakes_get_clear_4xx_and_write_nothing,
     sixty_four_concurrent_add_posts_all_succeed_and_all_are_stored,
     concurrent_posts_in_a_group_each_get_their_own_answer,
+    without_the_group_commit_posts_are_stored_one_by_one,
 );
 
 /// The binary's own SQLite set-up (file database, WAL, separate writer and reader pools)

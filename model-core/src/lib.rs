@@ -210,14 +210,14 @@ pub use base::statements::{StatementCache, Statements};
 pub use db::backend::Backend;
 pub use db::commit::{transaction, TransactionFuture};
 pub use db::conn::Conn;
-pub use db::transaction_events::{
-    TransactionInfo, TransactionListenerFuture, TransactionListeners, WrittenRow,
-};
 pub use db::key::PrimaryKey;
 pub use db::no_savepoints::transaction_without_savepoints;
 pub use db::retry::{retry, Retry, Retryable};
 pub use db::scope::Operation;
 pub use db::statement::{StatementEvent, StatementPhase};
+pub use db::transaction_events::{
+    TransactionInfo, TransactionListenerFuture, TransactionListeners, WrittenRow,
+};
 #[doc(hidden)]
 pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listen::listener::{CommitListener, MutListener, RefListener};

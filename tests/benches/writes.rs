@@ -1,7 +1,8 @@
 //! Writes through the model against the same writes by hand with sqlx 0.9, same process, same
 //! pool, criterion measuring each side (`writes/<backend>/<case>/model` and `.../hand`),
 //! median of each side over criterion's samples: one row per transaction, rows in a caller's
-//! transaction (1,000 per transaction), `insert_all` against `QueryBuilder::push_values`,
+//! transaction (1,000 per transaction; again in `transaction_without_savepoints`, against the
+//! same hand-written loop), `insert_all` against `QueryBuilder::push_values`,
 //! `delete_all` against a chunked `DELETE ... WHERE id IN (...)` (50,000 rows each). The ratio
 //! is hand-written time / model time, i.e. model rows/s / hand-written rows/s.
 //!

@@ -108,6 +108,29 @@ struct FolderFile {
 /// A delete listener: a folder's delete deletes its files through the listener path.
 fn deleting(_file: &FolderFile) {}
 
+#[derive(Debug, Clone, Model)]
+#[model(table = "stamps")]
+#[listens_for(after_insert, stamp)]
+struct Stamp {
+    id: Option<i64>,
+    seen: i64,
+}
+
+/// A listener that sends SQL of its own through its `Conn`: `Raw`, of the stamp's write.
+async fn stamp<DB: Backend>(_stamp: &Stamp, conn: &mut Conn<DB>) -> Result<(), Error> {
+    let dialect = conn.dialect();
+    let sql = format!(
+        "UPDATE {} SET {} = {} + 1",
+        dialect.quote("stamps"),
+        dialect.quote("seen"),
+        dialect.quote("seen")
+    );
+    conn.execute(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .await
+        .map_err(|e| Error::from_sqlx("Stamp", e))?;
+    Ok(())
+}
+
 /// One statement event, as a test keeps it.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -336,6 +359,23 @@ async fn a_cascade_reports_the_childrens_statements_as_the_childs<DB: TestBacken
         Some(Ok(2)),
         "{sent:#?}"
     );
+}
+
+async fn a_listeners_own_sql_is_raw_of_the_write_it_runs_in<DB: TestBackend>(db: &TestDb<DB>) {
+    capture(); // Before any statement: see `capture`.
+    let pool = &db.pool;
+    Stamp::create_table(pool).await.unwrap();
+    let (log, _listening) = record::<DB>(&["Stamp"]);
+    Stamp { id: None, seen: 0 }.insert(pool).await.unwrap();
+    let sent = statements(&log);
+    assert_eq!(
+        shape(&sent),
+        [
+            ("Stamp", Operation::Insert, Ok(1)),
+            ("Stamp", Operation::Raw, Ok(1)),
+        ]
+    );
+    assert!(sent[1].sql.starts_with("UPDATE"), "{}", sent[1].sql);
 }
 
 async fn a_failed_statement_is_reported_with_its_error<DB: TestBackend>(db: &TestDb<DB>) {
@@ -639,6 +679,7 @@ async fn writes_reads_and_listener_calls_are_tracing_spans<DB: TestBackend>(db: 
 per_backend!(
     every_statement_of_writes_and_reads_is_reported_in_order,
     a_cascade_reports_the_childrens_statements_as_the_childs,
+    a_listeners_own_sql_is_raw_of_the_write_it_runs_in,
     a_failed_statement_is_reported_with_its_error,
     a_removed_statement_listener_hears_nothing_more,
     writes_reads_and_listener_calls_are_tracing_spans,

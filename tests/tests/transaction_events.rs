@@ -137,7 +137,12 @@ async fn after_commit_sees_every_row_of_three_models_in_write_order<DB: TestBack
                 a.title = "a2".into();
                 a.update(&mut *conn).await?;
                 tag.delete(&mut *conn).await?;
-                Ok::<_, Error>((a.id.unwrap(), tag.id.unwrap(), notes[0].id.unwrap(), notes[1].id.unwrap()))
+                Ok::<_, Error>((
+                    a.id.unwrap(),
+                    tag.id.unwrap(),
+                    notes[0].id.unwrap(),
+                    notes[1].id.unwrap(),
+                ))
             })
         }))
         .await
@@ -234,7 +239,11 @@ async fn a_rolled_back_savepoint_is_undone_and_not_in_after_commit<DB: TestBacke
         ]
     );
     let log_now = log.lock().unwrap().clone();
-    assert_eq!((log_now[1].depth, log_now[2].depth), (1, 2), "nested depths");
+    assert_eq!(
+        (log_now[1].depth, log_now[2].depth),
+        (1, 2),
+        "nested depths"
+    );
     assert_eq!(log_now[3].written.len(), 1, "the inner savepoint's row");
     assert!(log_now[3].written[0].starts_with("Note after_insert"));
     let rolled_back = &log_now[4];
@@ -331,7 +340,11 @@ async fn a_before_commit_veto_rolls_back_everything<DB: TestBackend>(db: &TestDb
         .await
         .unwrap_err();
     assert!(error.listener_error::<Unbalanced>().is_some(), "{error:?}");
-    assert_eq!(db.count("tx_posts").await, 1, "the lone insert committed; the pair did not");
+    assert_eq!(
+        db.count("tx_posts").await,
+        1,
+        "the lone insert committed; the pair did not"
+    );
 }
 
 /// A listener that writes in the transaction right before the commit: its row commits with
@@ -339,8 +352,8 @@ async fn a_before_commit_veto_rolls_back_everything<DB: TestBackend>(db: &TestDb
 async fn a_before_commit_listener_writes_in_the_transaction<DB: TestBackend>(db: &TestDb<DB>) {
     tables(db).await;
     let log = Log::default();
-    let listeners = logging(&log).before_commit_with::<DB, _>(
-        |conn: &mut Conn<DB>, tx: &TransactionInfo| {
+    let listeners =
+        logging(&log).before_commit_with::<DB, _>(|conn: &mut Conn<DB>, tx: &TransactionInfo| {
             let count = tx.written().len();
             Box::pin(async move {
                 Note {
@@ -351,8 +364,7 @@ async fn a_before_commit_listener_writes_in_the_transaction<DB: TestBackend>(db:
                 .await?;
                 Ok(())
             })
-        },
-    );
+        });
     listeners
         .scope(transaction(&db.pool, |conn| {
             Box::pin(async move {
@@ -370,7 +382,8 @@ async fn a_before_commit_listener_writes_in_the_transaction<DB: TestBackend>(db:
     assert!(committed.written[1].starts_with("Note after_insert"));
 
     // Its statement fails (no such table): the transaction rolls back, the error says who.
-    db.exec(&format!("DROP TABLE {}", db.quote("tx_notes"))).await;
+    db.exec(&format!("DROP TABLE {}", db.quote("tx_notes")))
+        .await;
     let error = listeners
         .scope(async { post("q").insert(&db.pool).await })
         .await
@@ -437,7 +450,9 @@ async fn single_and_set_based_writes_are_reported<DB: TestBackend>(db: &TestDb<D
         after,
         [TransactionEvent::Begin, TransactionEvent::AfterRollback]
     );
-    assert!(last(&log, TransactionEvent::AfterRollback).undone.is_empty());
+    assert!(last(&log, TransactionEvent::AfterRollback)
+        .undone
+        .is_empty());
     // Out of the scope: nothing more is reported.
     let before = log.lock().unwrap().len();
     post("unseen").insert(&db.pool).await.unwrap();
@@ -468,7 +483,12 @@ async fn a_transaction_that_writes_nothing_is_reported<DB: TestBackend>(db: &Tes
     assert!(last(&log, TransactionEvent::AfterCommit).written.is_empty());
     logging(&log)
         .scope(transaction(&db.pool, |_conn| {
-            Box::pin(async move { Err::<(), _>(Error::NotFound { model: "Post", key: "0".into() }) })
+            Box::pin(async move {
+                Err::<(), _>(Error::NotFound {
+                    model: "Post",
+                    key: "0".into(),
+                })
+            })
         }))
         .await
         .unwrap_err();
@@ -480,28 +500,40 @@ async fn a_transaction_that_writes_nothing_is_reported<DB: TestBackend>(db: &Tes
 async fn a_begin_listener_runs_sql_first_in_the_transaction<DB: TestBackend>(db: &TestDb<DB>) {
     tables(db).await;
     let log = Log::default();
-    let listeners = logging(&log).begin_with::<DB, _>(|conn: &mut Conn<DB>, tx: &TransactionInfo| {
-        assert_eq!(tx.event(), TransactionEvent::Begin);
-        Box::pin(async move {
-            Note {
-                id: None,
-                body: "begun".into(),
-            }
-            .insert(conn)
-            .await?;
-            Ok(())
-        })
-    });
+    let listeners =
+        logging(&log).begin_with::<DB, _>(|conn: &mut Conn<DB>, tx: &TransactionInfo| {
+            assert_eq!(tx.event(), TransactionEvent::Begin);
+            Box::pin(async move {
+                Note {
+                    id: None,
+                    body: "begun".into(),
+                }
+                .insert(conn)
+                .await?;
+                Ok(())
+            })
+        });
     let mut first = post("first");
     listeners.scope(first.insert(&db.pool)).await.unwrap();
     let committed = last(&log, TransactionEvent::AfterCommit);
     assert_eq!(committed.written.len(), 2, "{committed:?}");
-    assert!(committed.written[0].starts_with("Note after_insert"), "{committed:?}");
-    assert!(committed.written[1].starts_with("Post after_insert"), "{committed:?}");
-    assert_eq!(log.lock().unwrap()[0].event, TransactionEvent::Begin, "observers first");
+    assert!(
+        committed.written[0].starts_with("Note after_insert"),
+        "{committed:?}"
+    );
+    assert!(
+        committed.written[1].starts_with("Post after_insert"),
+        "{committed:?}"
+    );
+    assert_eq!(
+        log.lock().unwrap()[0].event,
+        TransactionEvent::Begin,
+        "observers first"
+    );
 
     // Its SQL fails (no such table): nothing is written, the caller is told who failed.
-    db.exec(&format!("DROP TABLE {}", db.quote("tx_notes"))).await;
+    db.exec(&format!("DROP TABLE {}", db.quote("tx_notes")))
+        .await;
     let mut second = post("second");
     let error = listeners.scope(second.insert(&db.pool)).await.unwrap_err();
     assert!(
@@ -524,7 +556,10 @@ async fn a_begin_listener_runs_sql_first_in_the_transaction<DB: TestBackend>(db:
         }))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::TransactionListener { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::TransactionListener { .. }),
+        "{error:?}"
+    );
     assert_eq!(db.count("tx_posts").await, 1, "only the first post");
 }
 
@@ -584,7 +619,10 @@ async fn program_wide_listeners_see_every_transaction<DB: TestBackend>(db: &Test
     };
     assert_eq!(mine(&seen.lock().unwrap()), [name("one")]);
 
-    let vetoed = Signal { name: name("veto") }.insert(&db.pool).await.unwrap_err();
+    let vetoed = Signal { name: name("veto") }
+        .insert(&db.pool)
+        .await
+        .unwrap_err();
     match &vetoed {
         Error::TransactionListener { listener, .. } => {
             assert!(listener.ends_with("refuse_veto_signals"), "{listener}")

@@ -165,11 +165,9 @@ pub(crate) fn has_transaction_before_commit() -> bool {
 pub(crate) fn has_transaction_begin_with() -> bool {
     QUEUE
         .try_with(|queue| {
-            queue
-                .borrow()
-                .transaction
-                .as_ref()
-                .is_some_and(|record| !record.begin_ran && events::has_begin_with(&record.listeners))
+            queue.borrow().transaction.as_ref().is_some_and(|record| {
+                !record.begin_ran && events::has_begin_with(&record.listeners)
+            })
         })
         .unwrap_or(false)
 }
@@ -293,7 +291,8 @@ fn take_transaction_before_commit() -> bool {
             let mut queue = queue.borrow_mut();
             match queue.transaction.as_mut() {
                 Some(record)
-                    if !record.before_commit_ran && events::has_before_commit(&record.listeners) =>
+                    if !record.before_commit_ran
+                        && events::has_before_commit(&record.listeners) =>
                 {
                     record.before_commit_ran = true;
                     true

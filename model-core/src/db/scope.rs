@@ -134,6 +134,8 @@ impl Scope {
         let name = operation.name();
         // Two call sites, since a span's name is part of its static metadata.
         let span = match operation.writes() {
+            // See `enabled`.
+            _ if !enabled(tracing::Level::INFO) => Span::none(),
             true => tracing::info_span!(
                 target: "model_core",
                 "write",
@@ -163,8 +165,12 @@ impl Scope {
 
     /// Runs `f` inside the scope: its context current, its span entered.
     pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _span = self.span.enter();
         let _context = set(self.context);
+        if self.span.is_none() {
+            // No subscriber: nothing to enter (`enabled`).
+            return f();
+        }
+        let _span = self.span.enter();
         f()
     }
 
@@ -177,6 +183,7 @@ impl Scope {
     /// Records how the write or read ended: `rows` read or written, if known, and
     /// `outcome` `ok` or `error` (never the error itself: a database's message may quote a
     /// value).
+    ///
     /// Only the first call counts: a stream asked again after its end stays as it ended.
     pub(crate) fn finish(&mut self, rows: Option<usize>, ok: bool) {
         if std::mem::replace(&mut self.finished, true) || self.span.is_disabled() {
@@ -238,6 +245,9 @@ pub(crate) async fn raw<F: Future>(future: F) -> F::Output {
 /// `debug`): inside the span of the write or read that called it, around the statements
 /// and writes of its own.
 pub(crate) fn listener_span(model: &'static str, event: Event, listener: &'static str) -> Span {
+    if !enabled(tracing::Level::DEBUG) {
+        return Span::none();
+    }
     tracing::debug_span!(
         target: "model_core::listener",
         "listener",
@@ -245,4 +255,15 @@ pub(crate) fn listener_span(model: &'static str, event: Event, listener: &'stati
         event = event.name(),
         listener
     )
+}
+
+/// Whether any subscriber may want spans of `level`: one relaxed load when none is set.
+///
+/// Checked before a span is made, because sqlx turns on `tracing`'s `log` feature: until a
+/// subscriber is set, a span that the macros make disabled still carries its metadata, and
+/// making, entering and leaving it each ask the `log` crate whether it wants a record of
+/// it, hundreds of instructions a write. `Span::none()` carries nothing and asks nothing.
+#[inline]
+fn enabled(level: tracing::Level) -> bool {
+    tracing::level_enabled!(level)
 }

@@ -346,7 +346,11 @@ impl TransactionListeners {
             + 'static,
     {
         let name = type_name::<F>();
-        self.with(TransactionEvent::Begin, name, Call::Write(with_conn::<DB, F>(listener)))
+        self.with(
+            TransactionEvent::Begin,
+            name,
+            Call::Write(with_conn::<DB, F>(listener)),
+        )
     }
 
     /// Runs `work` with these listeners on for every outermost transaction it begins
@@ -354,9 +358,8 @@ impl TransactionListeners {
     /// program-wide ones. Scopes nest: an inner scope adds its listeners to the outer's.
     /// A task spawned inside is not in the scope.
     pub fn scope<F: Future>(&self, work: F) -> impl Future<Output = F::Output> {
-        let mut all: Vec<Arc<Listener>> = SCOPED
-            .try_with(|outer| outer.to_vec())
-            .unwrap_or_default();
+        let mut all: Vec<Arc<Listener>> =
+            SCOPED.try_with(|outer| outer.to_vec()).unwrap_or_default();
         all.extend(self.listeners.iter().cloned());
         SCOPED.scope(Arc::from(all), work)
     }
@@ -383,10 +386,12 @@ where
         + Sync
         + 'static,
 {
-    Box::new(move |conn, info| match conn.downcast_mut::<DB::Connection>() {
-        Some(conn) => listener(Conn::from_mut(conn), info),
-        None => Box::pin(std::future::ready(Ok(()))),
-    })
+    Box::new(
+        move |conn, info| match conn.downcast_mut::<DB::Connection>() {
+            Some(conn) => listener(Conn::from_mut(conn), info),
+            None => Box::pin(std::future::ready(Ok(()))),
+        },
+    )
 }
 
 /// Removes what [`TransactionListeners::register_global`] registered under `id`.
@@ -528,7 +533,9 @@ pub(crate) async fn with_connection(
             Call::Observe(_) if event == TransactionEvent::Begin => {}
             Call::Observe(call) => call(info),
             Call::Check(call) => call(info).map_err(|e| veto(listener, e))?,
-            Call::Write(call) => call(&mut *conn, info).await.map_err(|e| veto(listener, e))?,
+            Call::Write(call) => call(&mut *conn, info)
+                .await
+                .map_err(|e| veto(listener, e))?,
         }
     }
     Ok(())

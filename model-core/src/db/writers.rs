@@ -154,8 +154,8 @@ pub(crate) async fn settle(
     };
     let queue = registry(|r| r.queues.entry(file.clone()).or_default().clone());
     drop(alone);
-    // Free: any other turn at this file would hold `WRITERS` shared, and any writer waiting
-    // for one waits for `WRITERS` first.
+    // Nobody holds this file's turn (they would hold `WRITERS` shared); the writers that
+    // waited for `WRITERS` may now queue for it too, first come first served.
     let writers = writers.downgrade();
     let file_turn = queue.lock_owned().await;
     *turn = Some(named((file, tokio::task::try_id()), file_turn, writers));

@@ -5,12 +5,12 @@ use std::any::Any;
 use std::future::{ready, Future};
 
 use crate::base::error::BoxError;
+use crate::base::value::Value;
 use crate::db::backend::Backend;
 use crate::db::conn::Conn;
 use crate::db::session::Session;
 use crate::listen::listener::{marker, Failure, ListenerResult};
 use crate::listen::record::Record;
-use crate::base::value::Value;
 
 /// Any model, as a listener of every model sees it: its name, table, columns and their
 /// values. Object safe: such a listener takes `&dyn AnyModel`.

@@ -29,10 +29,9 @@ mod run;
 mod runtime;
 mod shim;
 
-
+pub use crate::base::value::{ToValue, Value};
 pub use every::{AnyModel, EveryModelCommitListener, EveryModelListener, ModelRow};
 pub use runtime::{listen, on, on_statement, once, EveryModel, Listening, RuntimeListener};
-pub use crate::base::value::{ToValue, Value};
 
 /// The listener state word of the model whose cell `cell` is, for the rest of `session`'s
 /// write ([`Session::listener_state`](crate::db::session::Session)): one atomic load per

@@ -85,7 +85,10 @@ impl<M: Record> Select<M> {
                 });
             }
             // Listeners of the transaction are told every row written: read them.
-            if has_listeners::<M>(&UPDATE) || self.plan.is_page() || transaction_events::any_active() {
+            if has_listeners::<M>(&UPDATE)
+                || self.plan.is_page()
+                || transaction_events::any_active()
+            {
                 return per_row(
                     self.plan,
                     db,
