@@ -88,6 +88,25 @@ struct Record {
 }
 
 impl Record {
+    /// Whether the listeners of `event` that take the connection (`BeforeCommit`'s, or
+    /// `Begin`'s registered with `begin_with`) are still to run.
+    fn due(&self, event: TransactionEvent) -> bool {
+        match event {
+            TransactionEvent::Begin => !self.begin_ran && events::has_begin_with(&self.listeners),
+            _ => !self.before_commit_ran && events::has_before_commit(&self.listeners),
+        }
+    }
+
+    /// [`Record::due`], and marks them run.
+    fn take(&mut self, event: TransactionEvent) -> bool {
+        let due = self.due(event);
+        match event {
+            TransactionEvent::Begin => self.begin_ran |= due,
+            _ => self.before_commit_ran |= due,
+        }
+        due
+    }
+
     /// The rows from `start` on: those still to commit, and those undone.
     fn split(&self, start: usize) -> (Vec<WrittenRow>, Vec<WrittenRow>) {
         let (mut written, mut undone) = (Vec::new(), Vec::new());
@@ -144,29 +163,14 @@ pub(crate) fn record(row: impl FnOnce() -> WrittenRow) {
     });
 }
 
-/// Whether the open queue's transaction has `BeforeCommit` listeners of its own: a write
-/// that owns it then needs a transaction (not a lone autocommitted statement) to run them
-/// in.
-pub(crate) fn has_transaction_before_commit() -> bool {
-    QUEUE
-        .try_with(|queue| {
-            queue
-                .borrow()
-                .transaction
-                .as_ref()
-                .is_some_and(|record| events::has_before_commit(&record.listeners))
-        })
-        .unwrap_or(false)
-}
-
-/// Whether the open queue's transaction has `Begin` listeners with a connection
-/// (`TransactionListeners::begin_with`) still to run: a write that owns it then needs a
-/// transaction to run them in.
-pub(crate) fn has_transaction_begin_with() -> bool {
+/// Whether the open queue's transaction has listeners that take its connection
+/// (`BeforeCommit`'s, `begin_with`'s) still to run: a write that owns it then needs a
+/// transaction (not a lone autocommitted statement) to run them in.
+pub(crate) fn transaction_listeners_need_a_transaction() -> bool {
     QUEUE
         .try_with(|queue| {
             queue.borrow().transaction.as_ref().is_some_and(|record| {
-                !record.begin_ran && events::has_begin_with(&record.listeners)
+                record.due(TransactionEvent::Begin) || record.due(TransactionEvent::BeforeCommit)
             })
         })
         .unwrap_or(false)
@@ -175,46 +179,46 @@ pub(crate) fn has_transaction_begin_with() -> bool {
 /// Right after the outermost transaction's `BEGIN`, on its connection: runs the
 /// transaction's `Begin` listeners with a connection, once.
 pub(crate) async fn after_begin<DB: Backend>(conn: &mut DB::Connection) -> Result<(), Error> {
-    let due = QUEUE
+    with_connection(TransactionEvent::Begin, conn)
+        .await
+        .map(drop)
+}
+
+/// Runs the transaction's listeners of `event` that take its connection `conn`, if they
+/// are still to run (marking them run); `Ok(false)` if they were not.
+async fn with_connection(
+    event: TransactionEvent,
+    conn: &mut (dyn Any + Send),
+) -> Result<bool, Error> {
+    let taken = QUEUE
         .try_with(|queue| {
             let mut queue = queue.borrow_mut();
-            let record = queue.transaction.as_mut()?;
-            if record.begin_ran || !events::has_begin_with(&record.listeners) {
-                return None;
-            }
-            record.begin_ran = true;
-            Some(record.listeners.clone())
+            queue
+                .transaction
+                .as_mut()
+                .is_some_and(|record| record.take(event))
         })
-        .ok()
-        .flatten();
-    match due {
-        Some(listeners) => {
-            let info = events::info(TransactionEvent::Begin, 0, Vec::new(), Vec::new());
-            events::with_connection(&listeners, conn, &info).await
-        }
-        None => Ok(()),
+        .unwrap_or(false);
+    if !taken {
+        return Ok(false);
     }
+    if let Some((listeners, info)) = transaction_info(event, 0) {
+        events::with_connection(&listeners, conn, &info).await?;
+    }
+    Ok(true)
 }
 
 /// The transaction's listeners, if it has any, and the info of `event` over the rows
-/// from `start` on (`all_undone`: every one of them is reported undone).
+/// from `start` on.
 fn transaction_info(
     event: TransactionEvent,
     start: usize,
-    all_undone: bool,
 ) -> Option<(Arc<[Arc<Listener>]>, events::TransactionInfo)> {
     QUEUE
         .try_with(|queue| {
             let queue = queue.borrow();
             let record = queue.transaction.as_ref()?;
-            let (mut written, mut undone) = record.split(start);
-            if all_undone {
-                undone = record.rows[start.min(record.rows.len())..]
-                    .iter()
-                    .map(|(row, _)| row.clone())
-                    .collect();
-                written.clear();
-            }
+            let (written, undone) = record.split(start);
             let info = events::info(event, record.depth, written, undone);
             Some((record.listeners.clone(), info))
         })
@@ -247,9 +251,10 @@ pub(crate) fn before_commit_pending() -> bool {
     QUEUE
         .try_with(|queue| {
             let queue = queue.borrow();
-            let transaction = queue.transaction.as_ref().is_some_and(|record| {
-                !record.before_commit_ran && events::has_before_commit(&record.listeners)
-            });
+            let transaction = queue
+                .transaction
+                .as_ref()
+                .is_some_and(|record| record.due(TransactionEvent::BeforeCommit));
             transaction
                 || queue.calls[queue.next_before_commit..]
                     .iter()
@@ -274,33 +279,10 @@ pub(crate) async fn before_commit<DB: Backend>(conn: &mut DB::Connection) -> Res
             }
         }
         let _ = QUEUE.try_with(|queue| queue.borrow_mut().running_round = None);
-        if outcome.is_err() || !take_transaction_before_commit() {
+        if outcome.is_err() || !with_connection(TransactionEvent::BeforeCommit, conn).await? {
             return outcome;
         }
-        if let Some((listeners, info)) = transaction_info(TransactionEvent::BeforeCommit, 0, false)
-        {
-            events::with_connection(&listeners, &mut *conn, &info).await?;
-        }
     }
-}
-
-/// Whether the transaction's own `BeforeCommit` listeners are still to run; marks them run.
-fn take_transaction_before_commit() -> bool {
-    QUEUE
-        .try_with(|queue| {
-            let mut queue = queue.borrow_mut();
-            match queue.transaction.as_mut() {
-                Some(record)
-                    if !record.before_commit_ran
-                        && events::has_before_commit(&record.listeners) =>
-                {
-                    record.before_commit_ran = true;
-                    true
-                }
-                _ => false,
-            }
-        })
-        .unwrap_or(false)
 }
 
 fn next_before_commit() -> Option<BeforeCommit> {
@@ -414,11 +396,12 @@ where
         }
     }
     let depth = Depth;
-    tell(TransactionEvent::SavepointBegin, start, false);
+    tell(TransactionEvent::SavepointBegin, start);
     let result = savepoint(work).await;
+    // A savepoint that failed has marked its rows undone (`Mark`): `undone()` has them all.
     match result.is_ok() {
-        true => tell(TransactionEvent::SavepointRelease, start, false),
-        false => tell(TransactionEvent::SavepointRollback, start, true),
+        true => tell(TransactionEvent::SavepointRelease, start),
+        false => tell(TransactionEvent::SavepointRollback, start),
     }
     drop(depth);
     result
@@ -426,8 +409,8 @@ where
 
 /// Calls the transaction's listeners of `event` (one that cannot veto) with the rows from
 /// `start` on.
-fn tell(event: TransactionEvent, start: usize, all_undone: bool) {
-    if let Some((listeners, info)) = transaction_info(event, start, all_undone) {
+fn tell(event: TransactionEvent, start: usize) {
+    if let Some((listeners, info)) = transaction_info(event, start) {
         events::observe(&listeners, &info);
     }
 }

@@ -400,9 +400,8 @@ async fn write_on<DB: Backend>(
     };
     let needs_transaction = rows.needs_transaction(state)
         || (pg_in_caller && !body_write.as_ref().is_some_and(BodyWrite::unguarded))
-        // The transaction's own `before_commit` listeners run in it, before its commit.
-        || (outermost
-            && (commit::has_transaction_before_commit() || commit::has_transaction_begin_with()));
+        // The transaction's own listeners that take its connection run in it.
+        || (outermost && commit::transaction_listeners_need_a_transaction());
     if needs_transaction {
         session
             .begin()
