@@ -222,12 +222,14 @@ pub use db::transaction_events::{
 pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listen::listener::{CommitListener, MutListener, RefListener};
 pub use listen::{
-    listen, on, on_statement, once, AnyModel, EveryModel, EveryModelCommitListener,
-    EveryModelListener, Listening, ModelRow, RuntimeListener, ToValue, Value,
+    configure, listen, listen_with, models, on, on_statement, once, AnyModel, ConfigureEvent,
+    EveryModel, EveryModelCommitListener, EveryModelListener, ListenOptions, Listening, ModelInfo,
+    ModelRow, RuntimeListener, ToValue, Value,
 };
-pub use model::Model;
+pub use model::{Model, ModelFuture};
 pub use query::{
-    Assignment, Column, Filter, FromSql, IntoValue, ModelStream, Nullable, Order, Select, Text,
+    Assignment, Column, Filter, FromSql, IntoValue, ModelStream, Nullable, Order, QueryListener,
+    Select, Text,
 };
 pub use relations::BelongsTo;
 // Issue 14: change sets and optimistic locking.

@@ -7,7 +7,7 @@ pub use crate::base::column::{
     check_length, decode_checked, ColumnType, GeneratedKey, MaxLength, Stored,
 };
 pub use crate::base::def::{ColumnDef, ForeignKey, HoldsKeyOf, OnDelete, SqlType};
-pub use crate::base::error::Error;
+pub use crate::base::error::{BoxError, Error};
 pub use crate::base::statements::{StatementCache, Statements};
 pub use crate::base::table::{ReadBack, Table};
 pub use crate::base::types::derived::{unknown_number, unknown_text};
@@ -27,7 +27,7 @@ pub use crate::listen::listener::{
 pub use crate::listen::private::*;
 pub use crate::listen::record::Record;
 pub use crate::model::Model;
-pub use crate::query::{from_row, BindValue, Column, ColumnMap, Filter};
+pub use crate::query::{from_row, shim_query, BindValue, Column, ColumnMap, Filter, QueryOf};
 pub use crate::relations::BelongsTo;
 pub use crate::schema::references;
 // Issue 14: change sets and optimistic locking.
@@ -94,3 +94,44 @@ impl<M> ShareFallback<M> for &ShareProbe<'_, M> {
 /// its listeners get a clone of the row at the commit.
 #[inline]
 pub fn before_commit_needs_clone<M: Clone>() {}
+
+/// A column's value as the derive's `__prepare` hands it to [`prepare_columns`]: one vtable
+/// per column type, shared by every model that has a column of it.
+pub trait PrepareValue {
+    /// [`ColumnType::__prepare`].
+    fn prepare(&mut self, dialect: Dialect) -> Result<(), &'static str>;
+    /// [`ColumnType::__text`].
+    fn text(&self) -> Option<&str>;
+}
+
+impl<T: ColumnType> PrepareValue for T {
+    #[inline]
+    fn prepare(&mut self, dialect: Dialect) -> Result<(), &'static str> {
+        self.__prepare(dialect)
+    }
+
+    #[inline]
+    fn text(&self) -> Option<&str> {
+        self.__text()
+    }
+}
+
+/// The derive's `__prepare`: each written column (its name, its value, its
+/// `#[model(length = n)]`), in `Model::COLUMNS` order, given the value `dialect` will store;
+/// the first that `dialect` cannot store, or that is too long, and why.
+///
+/// Why a loop over `dyn` values and not a check per field written out by the derive: that
+/// was a few hundred lines of code per model to compile (issue 28), this is one.
+pub fn prepare_columns(
+    columns: &mut [(&'static str, &mut dyn PrepareValue, Option<u32>)],
+    dialect: Dialect,
+) -> Result<(), (&'static str, &'static str)> {
+    for (column, value, length) in columns {
+        value.prepare(dialect).map_err(|reason| (*column, reason))?;
+        if let Some(max) = *length {
+            crate::base::column::check_text(value.text(), max)
+                .map_err(|reason| (*column, reason))?;
+        }
+    }
+    Ok(())
+}

@@ -104,8 +104,12 @@ impl Event {
 /// The message for an unknown event name: a suggestion for a typo or for another ORM's
 /// name for the same thing, then the list of events.
 pub fn unknown_event_message(name: &str) -> String {
-    let list = Event::ALL.map(Event::name).join(", ");
+    let list = Event::ALL.map(Event::name).join(", ") + ", " + crate::query_listener::EVENT;
     let hint = match name {
+        _ if crate::configure_listener::is_event(name) => Some(format!(
+            "`{name}` is a configuration event, run once before the first read or write: put \
+             `#[model_core::listens_for({name})]` on a function"
+        )),
         _ if crate::transaction_listener::is_event(name) => Some(format!(
             "`{name}` is an event of the transaction, not of a model's rows: put \
              `#[model_core::listens_for({name})]` on a function taking \
@@ -133,6 +137,9 @@ pub fn unknown_event_message(name: &str) -> String {
         }
         "before_destroy" | "pre_delete" => Some("did you mean `before_delete`?".to_owned()),
         "after_destroy" | "post_delete" => Some("did you mean `after_delete`?".to_owned()),
+        _ if edit_distance(&name.to_ascii_lowercase(), crate::query_listener::EVENT) <= 3 => {
+            Some(format!("did you mean `{}`?", crate::query_listener::EVENT))
+        }
         _ => closest(name).map(|event| format!("did you mean `{}`?", event.name())),
     };
     match hint {

@@ -8,11 +8,13 @@
 
 mod ast;
 mod column_type;
+mod configure_listener;
 mod ctxt;
 mod event;
 mod expand;
 mod fallback;
 mod listens_for;
+mod query_listener;
 mod transaction_listener;
 mod valid;
 

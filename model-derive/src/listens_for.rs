@@ -114,6 +114,14 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 if crate::transaction_listener::is_event(&event.to_string()) {
                     return crate::transaction_listener::expand(&event, function);
                 }
+                if crate::configure_listener::is_event(&event.to_string()) {
+                    return crate::configure_listener::expand(&event, function);
+                }
+            }
+            if let Ok(parsed) = parse_args(args.clone()) {
+                if parsed.event == crate::query_listener::EVENT {
+                    return crate::query_listener::expand_fn(parsed.model, function);
+                }
             }
             let result = parse_args(args).and_then(|args| {
                 duplicate_check(&function.attrs, &args)?;
@@ -192,6 +200,12 @@ fn is_listens_for(attr: &Attribute) -> bool {
 
 fn event_of(ident: &Ident) -> syn::Result<Event> {
     let name = ident.to_string();
+    if name == crate::query_listener::EVENT {
+        return Err(syn::Error::new(
+            ident.span(),
+            "a `before_query` listener is a free function, `#[model_core::listens_for(before_query)] fn f(query: Select<Post>) -> Select<Post>`, or is listed on the struct: `#[listens_for(before_query, f)]`",
+        ));
+    }
     if Event::from_name(&name).is_none() && name.starts_with(|c: char| c.is_ascii_uppercase()) {
         return Err(syn::Error::new(
             ident.span(),

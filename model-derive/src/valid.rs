@@ -28,6 +28,8 @@ pub struct Model<'a> {
     /// Index into `fields` of the `#[model(version)]` column.
     pub version: Option<usize>,
     pub listeners: Vec<Listener>,
+    /// `#[listens_for(before_query, f)]`: listeners of the model's queries, not of a row.
+    pub query_listeners: Vec<syn::Path>,
 }
 
 pub struct Field<'a> {
@@ -330,8 +332,13 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
     }
 
     let mut listeners: Vec<Listener> = Vec::with_capacity(input.listeners.len());
+    let mut query_listeners: Vec<syn::Path> = Vec::new();
     for attr in input.listeners {
         let name = attr.event.unraw().to_string();
+        if name == crate::query_listener::EVENT {
+            query_listeners.extend(attr.paths);
+            continue;
+        }
         let Some(event) = Event::from_name(&name) else {
             fail(attr.event.span(), unknown_event_message(&name));
             continue;
@@ -366,6 +373,7 @@ pub fn check<'a>(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
         track_changes: input.track_changes,
         version,
         listeners,
+        query_listeners,
     })
 }
 

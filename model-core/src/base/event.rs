@@ -39,11 +39,20 @@ pub enum Event {
     /// `after_update` or `after_delete` point was reached) and was then rolled back, never
     /// for a committed one.
     AfterRollback,
+    /// Before a query of the model runs: listeners get the [`Select`](crate::Select) and
+    /// return it, narrowed (a filter, an order, a limit) as every read and set-based write
+    /// of the model should see it: SQLAlchemy's `before_compile` with `retval=True`, the
+    /// soft-delete and tenant filters. Runs for [`Select`](crate::Select)'s reads and
+    /// set-based writes, [`Model::get`](crate::Model::get), [`Model::find`](crate::Model::find),
+    /// [`Model::all`](crate::Model::all), [`Model::page`](crate::Model::page) and eager
+    /// loading; not for raw SQL nor for the reads of cascades (see the guide's "Query
+    /// listeners").
+    BeforeQuery,
 }
 
 impl Event {
     /// Every event, in lifecycle order.
-    pub const ALL: [Event; 12] = [
+    pub const ALL: [Event; 13] = [
         Event::BeforeInsert,
         Event::AfterInsert,
         Event::BeforeUpdate,
@@ -56,6 +65,7 @@ impl Event {
         Event::AfterUpdateCommit,
         Event::AfterDeleteCommit,
         Event::AfterRollback,
+        Event::BeforeQuery,
     ];
 
     /// The event's name as written in `#[listens_for(...)]`, e.g. `"before_insert"`.
@@ -73,6 +83,7 @@ impl Event {
             Event::AfterUpdateCommit => "after_update_commit",
             Event::AfterDeleteCommit => "after_delete_commit",
             Event::AfterRollback => "after_rollback",
+            Event::BeforeQuery => "before_query",
         }
     }
 

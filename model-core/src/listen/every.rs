@@ -68,6 +68,18 @@ fn column_value_in(names: &[&str], values: Vec<Value>, column: &str) -> Option<V
     values.into_iter().nth(index)
 }
 
+/// `to_row` of a model: the trait's default body, compiled once rather than in every
+/// model's vtable (issue 28).
+fn to_row_in(model: &dyn AnyModel) -> ModelRow {
+    ModelRow {
+        model: model.model_name(),
+        table: model.table_name(),
+        columns: model.column_names(),
+        key: model.key_value(),
+        values: model.column_values(),
+    }
+}
+
 fn key_value_in(mut values: Vec<Value>, keys: &[usize]) -> Value {
     match keys {
         &[key] if key < values.len() => values.swap_remove(key),
@@ -104,6 +116,9 @@ impl<M: Record> AnyModel for M {
     }
     fn key_value(&self) -> Value {
         key_value_in(self.column_values(), M::__TABLE.key)
+    }
+    fn to_row(&self) -> ModelRow {
+        to_row_in(self)
     }
     fn __as_any(&self) -> &dyn Any {
         self

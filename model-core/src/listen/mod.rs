@@ -22,6 +22,7 @@
 
 mod every;
 pub(crate) mod listener;
+mod models;
 mod paths;
 pub(crate) mod record;
 mod registry;
@@ -31,7 +32,11 @@ mod shim;
 
 pub use crate::base::value::{ToValue, Value};
 pub use every::{AnyModel, EveryModelCommitListener, EveryModelListener, ModelRow};
-pub use runtime::{listen, on, on_statement, once, EveryModel, Listening, RuntimeListener};
+pub use models::{configure, models, ConfigureEvent, ModelInfo};
+pub use runtime::{
+    listen, listen_with, on, on_statement, once, EveryModel, ListenOptions, Listening,
+    RuntimeListener,
+};
 
 /// The listener state word of the model whose cell `cell` is, for the rest of `session`'s
 /// write ([`Session::listener_state`](crate::db::session::Session)): one atomic load per
@@ -47,8 +52,12 @@ pub(crate) fn state_of<DB: crate::db::backend::Backend>(
 /// What generated code names, through `__private`.
 pub(crate) mod private {
     pub use super::every::{AsyncEveryCommitFn, AsyncEveryFn};
+    pub use super::models::{
+        ConfigureCall, ConfigureListener, Configured, ModelConfigured, ModelParts, ModelProbe,
+        ViaNoRecord, ViaRecord, CONFIGURE_LISTENERS, MODELS,
+    };
     pub use super::registry::{
-        EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, RefShim, Registered,
+        EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, QueryShim, RefShim, Registered,
         RegisteredEvery, Registration, Shims, FUNCTION_LISTENERS,
     };
     pub use super::run::{after_commit, repeats, run_mut, run_ref};
@@ -59,8 +68,10 @@ pub(crate) mod private {
     pub use linkme;
 }
 
-pub(crate) use registry::for_backend;
+pub(crate) use registry::{bits, for_backend};
+pub(crate) use run::run_query;
 pub(crate) use run::{
     after_commit, before_commit_call, before_commit_listeners, cell_has, has_in,
     needs_commit_scope, run_mut, run_ref, vetoes_after_statement, SharedRow,
 };
+pub(crate) use runtime::register_query;

@@ -66,7 +66,14 @@ pub enum Shims {
     Ref(RefShim<Sqlite>, RefShim<Postgres>, RefShim<MySql>),
     /// `after_*_commit`, `after_rollback`: clones the model (a `&dyn Any`) into the call.
     Commit(fn(&dyn Any) -> Callback),
+    /// `before_query`: rewrites the query, which arrives as a `&mut dyn Any`.
+    Query(QueryShim),
 }
+
+/// A `before_query` listener of one model. The query arrives as `&mut dyn Any`: an
+/// `Option<Select<M>>` the shim takes, hands to the listener and puts back (the listener
+/// layer does not know queries; the query layer does).
+pub type QueryShim = fn(&mut dyn Any) -> Result<(), crate::base::error::BoxError>;
 
 /// How to call a function-side listener of every model.
 pub enum EveryShims {
@@ -104,6 +111,10 @@ pub enum Registration {
     Model(&'static Registered),
     /// A listener of every model.
     EveryModel(&'static RegisteredEvery),
+    /// A `before_query` listener named on the struct (`#[listens_for(before_query, f)]`):
+    /// its `name` is the path as written, resolved from the model's module, so that a
+    /// function named there that also carries `#[listens_for(before_query)]` runs once.
+    StructQuery(&'static Registered),
 }
 
 /// Every function-side listener in the binary, gathered by the linker.
@@ -191,17 +202,47 @@ impl FixedList {
                 .iter()
                 .any(|(e, paths)| *e == event && paths.iter().any(|p| p == name))
         };
+        // The struct's query listeners, each once (by the function its path names).
+        let mut struct_queries: Vec<(&'static Registered, Vec<String>)> = Vec::new();
+        for registration in FUNCTION_LISTENERS.iter() {
+            if let Registration::StructQuery(r) = registration {
+                let paths = super::paths::resolve(module, r.name);
+                let repeated = struct_queries
+                    .iter()
+                    .any(|(_, earlier)| earlier.iter().any(|p| paths.contains(p)));
+                if (r.model)() == model && !repeated {
+                    struct_queries.push((r, paths));
+                }
+            }
+        }
+        let on_struct_query = |event: Event, name: &str| {
+            event == Event::BeforeQuery
+                && struct_queries
+                    .iter()
+                    .any(|(_, paths)| paths.iter().any(|p| p == name))
+        };
         let mut listeners = Vec::new();
         for registration in FUNCTION_LISTENERS.iter() {
             match registration {
-                Registration::Model(r) if (r.model)() == model && !on_struct(r.event, r.name) => {
+                Registration::Model(r)
+                    if (r.model)() == model
+                        && !on_struct(r.event, r.name)
+                        && !on_struct_query(r.event, r.name) =>
+                {
                     listeners.push(Fixed::Model(r));
                 }
-                Registration::Model(_) => {}
+                Registration::Model(_) | Registration::StructQuery(_) => {}
                 Registration::EveryModel(r) => listeners.push(Fixed::Every(r)),
             }
         }
+        // The struct's query listeners first, as its row listeners are.
         listeners.sort_by_key(|l| (l.event().index(), matches!(l, Fixed::Every(_)), l.name()));
+        let structs = struct_queries.iter().map(|&(r, _)| Fixed::Model(r));
+        let at = listeners
+            .iter()
+            .position(|l| l.event() == Event::BeforeQuery)
+            .unwrap_or(listeners.len());
+        listeners.splice(at..at, structs);
         let mut mask = 0;
         let mut infos: Vec<ListenerInfo> = Vec::with_capacity(struct_side.len() + listeners.len());
         for event in Event::ALL {
@@ -339,6 +380,9 @@ impl Listeners {
 
     #[cold]
     fn init(&'static self) -> u32 {
+        // The first use of any model runs the configuration listeners first (before the
+        // lock: they may read models' listeners).
+        super::models::configure();
         let mut global = global();
         let state = self.state.load(Ordering::Relaxed);
         if state & INIT != 0 {

@@ -140,6 +140,7 @@ async fn before_commit_every<DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let event = Event::BeforeCommit;
+    run_every_runtime(cell, row, event, true)?;
     for listener in cell.fixed().listeners.iter() {
         if let Fixed::Every(r) = listener {
             if r.event == event {
@@ -150,7 +151,7 @@ async fn before_commit_every<DB: Backend>(
             }
         }
     }
-    run_every_runtime(cell, row, event)
+    run_every_runtime(cell, row, event, false)
 }
 
 fn error(cell: &Listeners, failure: Failure, event: Event, listener: &'static str) -> Error {
@@ -190,6 +191,10 @@ async fn run_mut_in<DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
+    let state = crate::listen::state_of(session, cell);
+    if state & runtime_bit(event) != 0 {
+        runtime_mut(cell, model, event, true)?;
+    }
     let mut index = 0;
     while let Some((shim, name)) = own(event, index) {
         if !cell.repeats(event, index) {
@@ -200,7 +205,6 @@ async fn run_mut_in<DB: Backend>(
         }
         index += 1;
     }
-    let state = crate::listen::state_of(session, cell);
     if state & bits(event) == 0 {
         return Ok(());
     }
@@ -213,7 +217,7 @@ async fn run_mut_in<DB: Backend>(
                         let shim: MutShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
                         shim(model.__as_any_mut(), session).instrument(span()).await
                     }
-                    Shims::Ref(..) | Shims::Commit(_) => Ok(()),
+                    Shims::Ref(..) | Shims::Commit(_) | Shims::Query(_) => Ok(()),
                 },
                 Fixed::Every(r) if r.event == event => {
                     every(&r.shims, &*model, session).instrument(span()).await
@@ -224,20 +228,34 @@ async fn run_mut_in<DB: Backend>(
         }
     }
     if state & runtime_bit(event) != 0 {
-        if let Some(typed) = cell.runtime.snapshot() {
-            for entry in typed.iter().filter(|e| e.event == event) {
-                if let TypedCall::Mut(call) = &entry.call {
-                    if entry.take_turn(|id| remove_typed(cell, id)) {
-                        listener_span(cell.name, event, entry.name)
-                            .in_scope(|| call(model.__as_any_mut()))
-                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
-                    }
+        runtime_mut(cell, model, event, false)?;
+    }
+    Ok(())
+}
+
+/// The run-time listeners of an event that hands out `&mut M`, the model's then every
+/// model's: those registered [`first`](crate::ListenOptions::first) or the others.
+fn runtime_mut(
+    cell: &'static Listeners,
+    model: &mut dyn AnyModel,
+    event: Event,
+    first: bool,
+) -> Result<(), Error> {
+    if let Some(typed) = cell.runtime.snapshot() {
+        for entry in typed
+            .iter()
+            .filter(|e| e.event == event && e.first == first)
+        {
+            if let TypedCall::Mut(call) = &entry.call {
+                if entry.take_turn(|id| remove_typed(cell, id)) {
+                    listener_span(cell.name, event, entry.name)
+                        .in_scope(|| call(model.__as_any_mut()))
+                        .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                 }
             }
         }
-        run_every_runtime(cell, &*model, event)?;
     }
-    Ok(())
+    run_every_runtime(cell, &*model, event, first)
 }
 
 /// The listeners of an event that hands out `&M`, as [`run_mut`].
@@ -263,6 +281,10 @@ async fn run_ref_in<DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
+    let state = crate::listen::state_of(session, cell);
+    if state & runtime_bit(event) != 0 {
+        runtime_ref(cell, model, event, true)?;
+    }
     let mut index = 0;
     while let Some((shim, name)) = own(event, index) {
         if !cell.repeats(event, index) {
@@ -273,7 +295,6 @@ async fn run_ref_in<DB: Backend>(
         }
         index += 1;
     }
-    let state = crate::listen::state_of(session, cell);
     if state & bits(event) == 0 {
         return Ok(());
     }
@@ -286,7 +307,7 @@ async fn run_ref_in<DB: Backend>(
                         let shim: RefShim<DB> = for_backend::<DB, _>(sqlite, postgres, mysql);
                         shim(model.__as_any(), session).instrument(span()).await
                     }
-                    Shims::Mut(..) | Shims::Commit(_) => Ok(()),
+                    Shims::Mut(..) | Shims::Commit(_) | Shims::Query(_) => Ok(()),
                 },
                 // A row's `before_commit` listeners of every model get its `ModelRow`
                 // (`before_commit_call`), not the model's clone, which only a model with
@@ -300,20 +321,87 @@ async fn run_ref_in<DB: Backend>(
         }
     }
     if state & runtime_bit(event) != 0 {
+        runtime_ref(cell, model, event, false)?;
+    }
+    Ok(())
+}
+
+/// The run-time listeners of an event that hands out `&M`, as [`runtime_mut`].
+fn runtime_ref(
+    cell: &'static Listeners,
+    model: &dyn AnyModel,
+    event: Event,
+    first: bool,
+) -> Result<(), Error> {
+    if let Some(typed) = cell.runtime.snapshot() {
+        for entry in typed
+            .iter()
+            .filter(|e| e.event == event && e.first == first)
+        {
+            if let TypedCall::Ref(call) = &entry.call {
+                if entry.take_turn(|id| remove_typed(cell, id)) {
+                    listener_span(cell.name, event, entry.name)
+                        .in_scope(|| call(model.__as_any()))
+                        .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
+                }
+            }
+        }
+    }
+    // A row's `before_commit` listeners of every model get its `ModelRow`
+    // (`before_commit_call`).
+    if event != Event::BeforeCommit {
+        run_every_runtime(cell, model, event, first)?;
+    }
+    Ok(())
+}
+
+/// The `before_query` listeners of the model whose cell `cell` is, on `query` (the
+/// `Option<Select<M>>` each takes and puts back): the run-time ones registered
+/// [`first`](crate::ListenOptions::first), the function-side ones (the struct's among
+/// them), then the other run-time ones.
+pub(crate) fn run_query(cell: &'static Listeners, query: &mut dyn Any) -> Result<(), Error> {
+    let event = Event::BeforeQuery;
+    let state = cell.state();
+    if state & bits(event) == 0 {
+        return Ok(());
+    }
+    let runtime = |query: &mut dyn Any, first: bool| -> Result<(), Error> {
         if let Some(typed) = cell.runtime.snapshot() {
-            for entry in typed.iter().filter(|e| e.event == event) {
-                if let TypedCall::Ref(call) = &entry.call {
+            for entry in typed
+                .iter()
+                .filter(|e| e.event == event && e.first == first)
+            {
+                if let TypedCall::Query(call) = &entry.call {
                     if entry.take_turn(|id| remove_typed(cell, id)) {
                         listener_span(cell.name, event, entry.name)
-                            .in_scope(|| call(model.__as_any()))
+                            .in_scope(|| call(&mut *query))
                             .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
                     }
                 }
             }
         }
-        if event != Event::BeforeCommit {
-            run_every_runtime(cell, model, event)?;
+        Ok(())
+    };
+    if state & runtime_bit(event) != 0 {
+        runtime(&mut *query, true)?;
+    }
+    if state & fixed_bit(event) != 0 {
+        for listener in cell.fixed().listeners.iter() {
+            if let Fixed::Model(crate::listen::registry::Registered {
+                event: Event::BeforeQuery,
+                shims: Shims::Query(call),
+                name,
+                ..
+            }) = listener
+            {
+                listener_span(cell.name, event, name)
+                    .in_scope(|| call(&mut *query))
+                    .map_err(|e| error(cell, Failure::Listener(e), event, name))?;
+            }
         }
+    }
+    if state & runtime_bit(event) != 0 {
+        runtime(query, false)?;
     }
     Ok(())
 }
@@ -333,11 +421,19 @@ async fn every<DB: Backend>(
     }
 }
 
-fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Result<(), Error> {
+fn run_every_runtime(
+    cell: &Listeners,
+    model: &dyn AnyModel,
+    event: Event,
+    first: bool,
+) -> Result<(), Error> {
     let Some(every) = EVERY.snapshot() else {
         return Ok(());
     };
-    for entry in every.iter().filter(|e| e.event == event) {
+    for entry in every
+        .iter()
+        .filter(|e| e.event == event && e.first == first)
+    {
         if let EveryCall::Ref(call) = &entry.call {
             if entry.take_turn(remove_every) {
                 listener_span(cell.name, event, entry.name)
@@ -354,8 +450,12 @@ fn run_every_runtime(cell: &Listeners, model: &dyn AnyModel, event: Event) -> Re
 /// does not use it up.
 #[inline]
 pub fn after_commit<M: Record>(model: &M, event: Event, queue: &mut Vec<Callback>) {
+    let cell = M::__listeners();
+    if cell.state() & runtime_bit(event) != 0 {
+        queue_runtime(model, cell, event, queue, true);
+    }
     model.__after_commit(event, queue);
-    after_commit_in(model, M::__listeners(), event, queue);
+    after_commit_in(model, cell, event, queue);
 }
 
 /// Whether the `index`-th struct-side listener of `event` of the model whose cell this is
@@ -392,11 +492,25 @@ fn after_commit_in(
             }
         }
     }
-    if state & runtime_bit(event) == 0 {
-        return;
+    if state & runtime_bit(event) != 0 {
+        queue_runtime(model, cell, event, queue, false);
     }
+}
+
+/// Queues the run-time after-commit (or after-rollback) listeners of an event, the model's
+/// then every model's: those registered [`first`](crate::ListenOptions::first) or the others.
+fn queue_runtime(
+    model: &dyn AnyModel,
+    cell: &'static Listeners,
+    event: Event,
+    queue: &mut Vec<Callback>,
+    first: bool,
+) {
     if let Some(typed) = cell.runtime.snapshot() {
-        for entry in typed.iter().filter(|e| e.event == event) {
+        for entry in typed
+            .iter()
+            .filter(|e| e.event == event && e.first == first)
+        {
             if let TypedCall::Commit(call) = &entry.call {
                 let run = call(model.__as_any());
                 let entry = entry.clone();
@@ -411,7 +525,10 @@ fn after_commit_in(
         }
     }
     if let Some(every) = EVERY.snapshot() {
-        for entry in every.iter().filter(|e| e.event == event) {
+        for entry in every
+            .iter()
+            .filter(|e| e.event == event && e.first == first)
+        {
             if let EveryCall::Commit(call) = &entry.call {
                 let run = call(model);
                 let entry = entry.clone();

@@ -21,6 +21,10 @@ pub(crate) struct Entry<C> {
     pub(crate) name: &'static str,
     /// `Some` for a [`once`] listener: set when its one call is taken.
     fired: Option<AtomicBool>,
+    /// Registered with [`ListenOptions::first`]: runs before the event's other listeners.
+    pub(crate) first: bool,
+    /// [`ListenOptions::key`]: a second registration with this key is this one.
+    key: Option<&'static str>,
     pub(crate) call: C,
 }
 
@@ -44,6 +48,9 @@ impl<C> Entry<C> {
 type MutCall<M> = Box<dyn Fn(&mut M) -> Result<(), BoxError> + Send + Sync>;
 type RefCall<M> = Box<dyn Fn(&M) -> Result<(), BoxError> + Send + Sync>;
 type CommitCall<M> = Box<dyn Fn(&M) -> Callback + Send + Sync>;
+/// A `before_query` listener: the query arrives as the `Option<Select<M>>` it takes and
+/// puts back ([`crate::listen::registry::QueryShim`]).
+pub(crate) type QueryCall = Box<dyn Fn(&mut dyn Any) -> Result<(), BoxError> + Send + Sync>;
 
 /// The call of a run-time listener of one model, which gets the model as `dyn Any` and
 /// downcasts it (one [`List`] type and one walk of it for every model: issue 10).
@@ -51,6 +58,7 @@ pub(crate) enum TypedCall {
     Mut(MutCall<dyn Any>),
     Ref(RefCall<dyn Any>),
     Commit(CommitCall<dyn Any>),
+    Query(QueryCall),
 }
 
 /// The model a run-time listener of `M` was registered for: a list only holds calls of its
@@ -160,6 +168,8 @@ pub mod on {
         pub struct Commit;
         /// `&M` (a clone; the model must be `Clone`), right before the commit.
         pub struct BeforeCommit;
+        /// `Select<M>`, returned narrowed.
+        pub struct Query;
     }
 
     macro_rules! events {
@@ -200,6 +210,8 @@ pub mod on {
         AfterDeleteCommit: Commit,
         /// [`Event::AfterRollback`].
         AfterRollback: Commit,
+        /// [`Event::BeforeQuery`].
+        BeforeQuery: Query,
     }
 }
 
@@ -221,33 +233,136 @@ pub struct EveryModel;
 )]
 pub trait RuntimeListener<Target, Shape, Marker>: Send + Sync + 'static {
     #[doc(hidden)]
-    fn __register(self, event: Event, once: bool) -> Listening;
+    fn __register(self, event: Event, options: ListenOptions) -> Listening;
 }
 
-fn new_entry<C>(id: u64, event: Event, name: &'static str, once: bool, call: C) -> Arc<Entry<C>> {
+/// How [`listen_with`] registers a listener: SQLAlchemy's `event.listen` flags `insert`,
+/// `once` and (by a key, since closures cannot be compared) its rule that one function
+/// listened twice is listened once.
+///
+/// ```
+/// use model_core::{listen_with, on, ListenOptions, Model};
+/// # #[derive(Model)] struct Post { id: Option<i64>, title: String }
+///
+/// // Runs before every other `before_insert` listener of `Post`, struct-side included.
+/// let first = listen_with(on::BeforeInsert, |p: &mut Post| p.title.push('!'), ListenOptions::new().first());
+/// // Registered once, however many times this line runs: one `remove` undoes it.
+/// let audit = listen_with(on::AfterInsert, |_: &Post| {}, ListenOptions::new().key("audit"));
+/// let again = listen_with(on::AfterInsert, |_: &Post| {}, ListenOptions::new().key("audit"));
+/// # let _ = (first, audit, again);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenOptions {
+    first: bool,
+    once: bool,
+    key: Option<&'static str>,
+}
+
+impl ListenOptions {
+    /// The options of [`listen`]: last in the order, every call, one registration per call.
+    pub const fn new() -> Self {
+        ListenOptions {
+            first: false,
+            once: false,
+            key: None,
+        }
+    }
+
+    /// Runs the listener before every other listener of the event, struct-side and
+    /// function-side included (SQLAlchemy's `insert=True`). Of several such listeners, the
+    /// one registered last runs first; a model's own run before those of every model.
+    #[must_use]
+    pub const fn first(mut self) -> Self {
+        self.first = true;
+        self
+    }
+
+    /// Runs the listener once, as [`once`] does.
+    #[must_use]
+    pub const fn once(mut self) -> Self {
+        self.once = true;
+        self
+    }
+
+    /// Registers the listener at most once under `key`, for its model (or every model) and
+    /// event: while a listener registered with the same key is listening, a second
+    /// registration adds nothing and its handle is the first's, so that one
+    /// [`Listening::remove`] (or drop) of either handle removes it (SQLAlchemy's rule for a
+    /// function listened twice, which a closure, having no identity, needs a key for).
+    #[must_use]
+    pub const fn key(mut self, key: &'static str) -> Self {
+        self.key = Some(key);
+        self
+    }
+}
+
+fn new_entry<C>(
+    id: u64,
+    event: Event,
+    name: &'static str,
+    options: ListenOptions,
+    call: C,
+) -> Arc<Entry<C>> {
     Arc::new(Entry {
         id,
         event,
         name,
-        fired: once.then(|| AtomicBool::new(false)),
+        fired: options.once.then(|| AtomicBool::new(false)),
+        first: options.first,
+        key: options.key,
         call,
     })
 }
 
+/// Adds `entry` to `list` as `options` say, or finds the entry already registered under
+/// its key: the id of the listener that is now listening.
+fn add<C>(
+    list: &List<C>,
+    id: u64,
+    options: ListenOptions,
+    entry: impl FnOnce() -> Arc<Entry<C>>,
+    event: Event,
+) -> u64 {
+    if let Some(key) = options.key {
+        if let Some(existing) = list.snapshot().and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| e.event == event && e.key == Some(key))
+                .map(|e| e.id)
+        }) {
+            return existing;
+        }
+    }
+    let entry = entry();
+    list.change(|entries| {
+        if options.first {
+            entries.insert(0, entry);
+        } else {
+            entries.push(entry);
+        }
+    });
+    id
+}
+
 /// Adds a listener of the model of `cell`.
-fn register_typed(
+pub(crate) fn register_typed(
     cell: &'static Listeners,
     event: Event,
     name: &'static str,
-    once: bool,
+    options: ListenOptions,
     call: TypedCall,
 ) -> Listening {
     cell.state(); // initialised, so that refresh keeps its bits current
     let mut global = global();
     let id = global.next_id;
     global.next_id += 1;
-    cell.runtime
-        .change(|list| list.push(new_entry(id, event, name, once, call)));
+    let id = add(
+        &cell.runtime,
+        id,
+        options,
+        || new_entry(id, event, name, options, call),
+        event,
+    );
     cell.refresh(global.every_mask);
     Listening {
         id,
@@ -255,12 +370,35 @@ fn register_typed(
     }
 }
 
+/// Adds a `before_query` listener of the model of `cell` (for [`crate::query`], which
+/// knows the query type this layer does not).
+pub(crate) fn register_query(
+    cell: &'static Listeners,
+    event: Event,
+    name: &'static str,
+    options: ListenOptions,
+    call: QueryCall,
+) -> Listening {
+    register_typed(cell, event, name, options, TypedCall::Query(call))
+}
+
 /// Adds a listener of every model.
-fn register_every(event: Event, name: &'static str, once: bool, call: EveryCall) -> Listening {
+fn register_every(
+    event: Event,
+    name: &'static str,
+    options: ListenOptions,
+    call: EveryCall,
+) -> Listening {
     let mut global = global();
     let id = global.next_id;
     global.next_id += 1;
-    EVERY.change(|list| list.push(new_entry(id, event, name, once, call)));
+    let id = add(
+        &EVERY,
+        id,
+        options,
+        || new_entry(id, event, name, options, call),
+        event,
+    );
     global.every_mask = EVERY.mask();
     for cell in &global.cells {
         cell.refresh(global.every_mask);
@@ -277,12 +415,12 @@ macro_rules! sync_impls {
         where
             L: Fn(& $($mut)? M) + Send + Sync + 'static,
         {
-            fn __register(self, event: Event, once: bool) -> Listening {
+            fn __register(self, event: Event, options: ListenOptions) -> Listening {
                 let call = Box::new(move |model: & $($mut)? dyn Any| {
                     self($cast::<M>(model));
                     Ok(())
                 });
-                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
+                register_typed(M::__listeners(), event, type_name::<L>(), options, TypedCall::$call(call))
             }
         }
 
@@ -291,11 +429,11 @@ macro_rules! sync_impls {
             L: Fn(& $($mut)? M) -> Result<(), E> + Send + Sync + 'static,
             E: Into<BoxError>,
         {
-            fn __register(self, event: Event, once: bool) -> Listening {
+            fn __register(self, event: Event, options: ListenOptions) -> Listening {
                 let call = Box::new(move |model: & $($mut)? dyn Any| {
                     self($cast::<M>(model)).map_err(Into::into)
                 });
-                register_typed(M::__listeners(), event, type_name::<L>(), once, TypedCall::$call(call))
+                register_typed(M::__listeners(), event, type_name::<L>(), options, TypedCall::$call(call))
             }
         }
 
@@ -303,12 +441,12 @@ macro_rules! sync_impls {
         where
             L: Fn(&dyn AnyModel) + Send + Sync + 'static,
         {
-            fn __register(self, event: Event, once: bool) -> Listening {
+            fn __register(self, event: Event, options: ListenOptions) -> Listening {
                 let call = Box::new(move |model: &dyn AnyModel| {
                     self(model);
                     Ok(())
                 });
-                register_every(event, type_name::<L>(), once, EveryCall::Ref(call))
+                register_every(event, type_name::<L>(), options, EveryCall::Ref(call))
             }
         }
 
@@ -317,9 +455,9 @@ macro_rules! sync_impls {
             L: Fn(&dyn AnyModel) -> Result<(), E> + Send + Sync + 'static,
             E: Into<BoxError>,
         {
-            fn __register(self, event: Event, once: bool) -> Listening {
+            fn __register(self, event: Event, options: ListenOptions) -> Listening {
                 let call = Box::new(move |model: &dyn AnyModel| self(model).map_err(Into::into));
-                register_every(event, type_name::<L>(), once, EveryCall::Ref(call))
+                register_every(event, type_name::<L>(), options, EveryCall::Ref(call))
             }
         }
     };
@@ -336,7 +474,7 @@ impl<M: Record + Clone, L, Mk> RuntimeListener<M, on::shape::Commit, (marker::Pl
 where
     L: CommitListener<M, Mk>,
 {
-    fn __register(self, event: Event, once: bool) -> Listening {
+    fn __register(self, event: Event, options: ListenOptions) -> Listening {
         let listener = Arc::new(self);
         let call = Box::new(move |model: &dyn Any| -> Callback {
             let listener = Arc::clone(&listener);
@@ -347,7 +485,7 @@ where
             M::__listeners(),
             event,
             type_name::<L>(),
-            once,
+            options,
             TypedCall::Commit(call),
         )
     }
@@ -359,14 +497,14 @@ impl<L, Mk> RuntimeListener<EveryModel, on::shape::Commit, (marker::Async, Mk)> 
 where
     L: EveryModelCommitListener<Mk>,
 {
-    fn __register(self, event: Event, once: bool) -> Listening {
+    fn __register(self, event: Event, options: ListenOptions) -> Listening {
         let listener = Arc::new(self);
         let call = Box::new(move |model: &dyn AnyModel| -> Callback {
             let listener = Arc::clone(&listener);
             let row = model.to_row();
             Box::new(move || Box::pin(async move { listener.call(&row).await }))
         });
-        register_every(event, type_name::<L>(), once, EveryCall::Commit(call))
+        register_every(event, type_name::<L>(), options, EveryCall::Commit(call))
     }
 }
 
@@ -400,7 +538,17 @@ where
     L: RuntimeListener<Target, E::Shape, Marker>,
 {
     let _ = event;
-    listener.__register(E::EVENT, false)
+    listener.__register(E::EVENT, ListenOptions::new())
+}
+
+/// [`listen`] with [`ListenOptions`]: first in the order, once, or once per key.
+pub fn listen_with<Target, E, Marker, L>(event: E, listener: L, options: ListenOptions) -> Listening
+where
+    E: on::EventType,
+    L: RuntimeListener<Target, E::Shape, Marker>,
+{
+    let _ = event;
+    listener.__register(E::EVENT, options)
 }
 
 /// Like [`listen`], but the listener runs once, for the first row that fires `event` (one
@@ -412,7 +560,7 @@ where
     L: RuntimeListener<Target, E::Shape, Marker>,
 {
     let _ = event;
-    listener.__register(E::EVENT, true)
+    listener.__register(E::EVENT, ListenOptions::new().once())
 }
 
 /// A run-time listener, registered by [`listen`] or [`once`] until this is dropped.

@@ -17,6 +17,7 @@
 mod column;
 pub(crate) mod eager;
 mod filter;
+mod listeners;
 mod pattern;
 mod read;
 mod sql;
@@ -31,6 +32,10 @@ pub use crate::db::rows::ColumnMap;
 pub use crate::db::value::Value as BindValue;
 pub use column::{Assignment, Column, IntoValue, Nullable, Order, Text};
 pub use filter::Filter;
+pub use listeners::QueryListener;
+pub(crate) use listeners::{fetch, find};
+#[doc(hidden)]
+pub use listeners::{shim_query, QueryOf};
 #[doc(hidden)]
 pub use read::from_row;
 pub use read::FromSql;
@@ -63,6 +68,9 @@ pub struct Select<M> {
     model: PhantomData<fn() -> M>,
 }
 
+/// Runs a model's `before_query` listeners on a plan ([`Plan::listened`]).
+type RunListeners = fn(&mut Plan) -> Result<(), Error>;
+
 /// What a [`Select`] holds, without its model type: building and running its SQL is
 /// generic over the backend only.
 #[derive(Clone)]
@@ -73,6 +81,10 @@ pub(crate) struct Plan {
     offset: i64,
     /// The row locks a read takes: [`Select::for_update`] and its kin.
     lock: Option<Lock>,
+    /// The model's `before_query` listeners, until they have run ([`Plan::listened`]).
+    listeners: Option<RunListeners>,
+    /// [`Select::option`]s, for those listeners.
+    options: Vec<&'static str>,
 }
 
 /// The row locks a locking read takes, and what it does about rows already locked.
@@ -96,14 +108,11 @@ pub(crate) enum Locked {
 
 impl<M: Record> Select<M> {
     pub(crate) fn new(filter: Option<Filter<M>>) -> Self {
+        let mut plan = Plan::empty();
+        plan.filter = filter.map(|f| f.node);
+        plan.listeners = Some(Plan::listeners_of::<M>());
         Select {
-            plan: Plan {
-                filter: filter.map(|f| f.node),
-                order: Vec::new(),
-                limit: None,
-                offset: 0,
-                lock: None,
-            },
+            plan,
             model: PhantomData,
         }
     }
@@ -253,6 +262,19 @@ fn clamp(n: u64) -> i64 {
 }
 
 impl Plan {
+    /// Every row, no listener.
+    fn empty() -> Plan {
+        Plan {
+            filter: None,
+            order: Vec::new(),
+            limit: None,
+            offset: 0,
+            lock: None,
+            listeners: None,
+            options: Vec::new(),
+        }
+    }
+
     /// Refuses a value `dialect` cannot compare as given (NaN on SQLite, ...), as a write
     /// refuses it: before any SQL is sent.
     ///
@@ -261,6 +283,7 @@ impl Plan {
     /// statement adds: `LIMIT`, `OFFSET`, a stream's last key, a set-based update's
     /// assignments; [`Sql::check_binds`](sql::Sql::check_binds) counts those exactly).
     fn prepare(&mut self, table: Table, dialect: crate::Dialect) -> Result<(), Error> {
+        self.listened()?;
         if let Some(node) = &self.filter {
             let limit = crate::base::statements::max_binds(dialect);
             let values = node.bind_count();

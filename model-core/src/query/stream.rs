@@ -93,6 +93,8 @@ impl<M: Record> Select<M> {
         let first: ChunkFuture<'c, M> = Box::pin(async move {
             let table = M::__TABLE;
             let mut plan = self.plan;
+            // Before the order is checked: a listener may order the query.
+            plan.listened()?;
             let descending = plan.order.first().is_some_and(|sort| sort.descending);
             // The key's columns (or the first of them), in key order, all one way.
             let in_key_order = plan.order.len() <= table.key.len()

@@ -84,35 +84,34 @@ impl<M: Record> Select<M> {
                            the row and insert it under the new key",
                 });
             }
+            let mut plan = self.plan;
+            plan.listened()?;
             // Listeners of the transaction are told every row written: read them.
-            if has_listeners::<M>(&UPDATE)
-                || self.plan.is_page()
-                || transaction_events::any_active()
-            {
-                return per_row(
-                    self.plan,
-                    db,
-                    Event::AfterUpdateCommit,
-                    move |models, conn| {
-                        for model in models.iter_mut() {
-                            for assignment in &set {
-                                assignment.change.apply(model);
-                            }
+            if has_listeners::<M>(&UPDATE) || plan.is_page() || transaction_events::any_active() {
+                return per_row(plan, db, Event::AfterUpdateCommit, move |models, conn| {
+                    for model in models.iter_mut() {
+                        for assignment in &set {
+                            assignment.change.apply(model);
                         }
-                        Box::pin(ops::update_all(models, conn))
-                    },
-                )
+                    }
+                    Box::pin(ops::update_all(models, conn))
+                })
                 .await;
             }
             if set.is_empty() {
-                return self.count(db).await;
+                return Select::<M> {
+                    plan,
+                    model: std::marker::PhantomData,
+                }
+                .count(db)
+                .await;
             }
             let mut set = set;
             let mut values: Vec<(usize, &mut dyn Value)> = set
                 .iter_mut()
                 .map(|a| (a.column, a.change.value_mut()))
                 .collect();
-            statement::<M, A>(self.plan, Some(values.as_mut_slice()), db).await
+            statement::<M, A>(plan, Some(values.as_mut_slice()), db).await
         };
         let rows = |rows: &u64| usize::try_from(*rows).ok();
         scope::within(M::__TABLE.model, Operation::Update, rows, update)
@@ -136,20 +135,22 @@ impl<M: Record> Select<M> {
             // A cascade that runs listeners deletes each row's children first: the rows
             // are read, and deleted as `delete_all` deletes them.
             let cascades = crate::write::cascade::listened(std::any::TypeId::of::<M>());
+            let mut plan = self.plan;
+            plan.listened()?;
             if has_listeners::<M>(&DELETE)
-                || self.plan.is_page()
+                || plan.is_page()
                 || cascades
                 || transaction_events::any_active()
             {
                 return per_row(
-                    self.plan,
+                    plan,
                     db,
                     Event::AfterDeleteCommit,
                     |models: &mut [M], conn| Box::pin(ops::delete_all(models, conn)),
                 )
                 .await;
             }
-            statement::<M, A>(self.plan, None, db).await
+            statement::<M, A>(plan, None, db).await
         };
         let rows = |rows: &u64| usize::try_from(*rows).ok();
         scope::within(M::__TABLE.model, Operation::Delete, rows, delete)

@@ -193,7 +193,7 @@ pub(crate) fn before_delete<'a, 'c, M: Record, DB: Backend>(
     cascade::<DB>(TypeId::of::<M>(), M::__TABLE.model, keys, session)
 }
 
-async fn cascade<DB: Backend>(
+pub(crate) async fn cascade<DB: Backend>(
     parent: TypeId,
     name: &'static str,
     keys: &dyn Keys<DB>,

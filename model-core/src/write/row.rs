@@ -299,16 +299,31 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn cascade<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> Option<RowFuture<'a>> {
-        if !cascade::any(std::any::TypeId::of::<M>()) {
+        let parent = std::any::TypeId::of::<M>();
+        if !cascade::any(parent) {
             return None;
         }
-        Some(Box::pin(async move {
-            let keys = vec![self.__key().ok_or(Error::Unsaved {
-                model: M::__TABLE.model,
-            })?];
-            cascade::before_delete::<M, DB>(&keys, session).await
-        }))
+        let name = M::__TABLE.model;
+        let keys = self
+            .__key()
+            .map(|key| Box::new(vec![key]) as Box<dyn cascade::Keys<DB>>);
+        Some(cascade_keys(parent, name, keys, session))
     }
+}
+
+/// [`WriteRow::cascade`]'s future: compiled once per backend, the row's key boxed
+/// (an async block in the generic method would be a state machine per model). `None` is a
+/// row without a key.
+fn cascade_keys<'a, DB: Backend>(
+    parent: std::any::TypeId,
+    name: &'static str,
+    keys: Option<Box<dyn cascade::Keys<DB>>>,
+    session: &'a mut Session<'_, DB>,
+) -> RowFuture<'a> {
+    Box::pin(async move {
+        let keys = keys.ok_or(Error::Unsaved { model: name })?;
+        cascade::cascade::<DB>(parent, name, &*keys, session).await
+    })
 }
 
 /// The type of `M`'s generated key.

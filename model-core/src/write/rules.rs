@@ -10,13 +10,21 @@ use crate::listen::record::Record;
 /// the stored precision: after the `before_*` listeners (they may have set it) and before
 /// any SQL.
 pub(crate) fn prepare<M: Record>(model: &mut M, dialect: Dialect) -> Result<(), Error> {
-    model
-        .__prepare(dialect)
-        .map_err(|(column, reason)| Error::Value {
-            model: M::__TABLE.model,
-            column,
-            reason,
-        })
+    value_error(M::__TABLE.model, model.__prepare(dialect))
+}
+
+// The generic functions here are compiled once per model: their bodies are in functions
+// that are not generic, or generic over the key type only (issue 28).
+
+fn value_error(
+    model: &'static str,
+    prepared: Result<(), (&'static str, &'static str)>,
+) -> Result<(), Error> {
+    prepared.map_err(|(column, reason)| Error::Value {
+        model,
+        column,
+        reason,
+    })
 }
 
 pub(crate) fn not_found<M: Record>(key: &M::__Key) -> Error {
@@ -41,10 +49,14 @@ pub(crate) fn bump<M: Record>(model: &mut M) -> i64 {
 /// was read, or by a `before_update` listener, is refused rather than ignored (the model
 /// would then claim a key that names another row, or none).
 pub(crate) fn same_key<M: Record>(model: &M, key: &M::__Key) -> Result<(), Error> {
-    match model.__key() {
+    key_unchanged(M::__TABLE.model, model.__key(), key)
+}
+
+fn key_unchanged<K: PartialEq>(model: &'static str, now: Option<K>, key: &K) -> Result<(), Error> {
+    match now {
         Some(now) if now == *key => Ok(()),
         _ => Err(Error::Unsupported {
-            model: M::__TABLE.model,
+            model,
             what: "an update cannot change the primary key: it names the row to update and \
                    is never written; delete the row and insert it under the new key",
         }),

@@ -64,6 +64,28 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     // listeners.
     let cascades = cascades::registrations(model);
     let belongs_to = belongs_to::impls(model);
+    let query_listeners = crate::query_listener::struct_side(ident, &model.query_listeners);
+    // Issue 27: `model_core::models()` lists every model of the binary.
+    let listed = quote! {
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]
+        const _: () = {
+            fn __parts() -> ::model_core::__private::ModelParts {
+                #[allow(unused_imports)]
+                use ::model_core::__private::{ViaNoRecord as _, ViaRecord as _};
+                (&::model_core::__private::ModelProbe::<#ident>(::core::marker::PhantomData))
+                    .__parts()
+            }
+            static __INFO: ::model_core::ModelInfo = ::model_core::ModelInfo {
+                name: #name,
+                module: ::core::module_path!(),
+                type_id: ::core::any::TypeId::of::<#ident>,
+                parts: __parts,
+            };
+            #[::model_core::__private::linkme::distributed_slice(::model_core::__private::MODELS)]
+            #[linkme(crate = ::model_core::__private::linkme)]
+            static __MODEL: &'static ::model_core::ModelInfo = &__INFO;
+        };
+    };
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic, clippy::nursery)]
@@ -118,6 +140,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         #from_row_impl
         #cascades
         #belongs_to
+        #query_listeners
+        #listed
     }
 }
 

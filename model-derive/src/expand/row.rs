@@ -42,36 +42,30 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
     }
 }
 
-/// `__prepare`: every written column's value, in `COLUMNS` order.
+/// `__prepare`: every written column's value, in `COLUMNS` order, checked by one loop in
+/// model-core (`prepare_columns`) rather than by code written out per field.
 pub fn prepare(model: &Model<'_>) -> TokenStream {
-    let checks = model.columns().filter(|(_, field, _)| written(field)).map(|(_, field, column)| {
-        let member = field.ident;
-        let ty = field.ty;
-        let length = field.schema.length.map(|(max, _)| {
-            quote! {
-                if let ::core::result::Result::Err(reason) =
-                    ::model_core::__private::check_length(&self.#member, #max)
-                {
-                    return ::core::result::Result::Err((#column, reason));
-                }
-            }
-        });
-        quote! {
-            if let ::core::result::Result::Err(reason) =
-                <#ty as ::model_core::__private::ColumnType>::__prepare(&mut self.#member, __dialect)
-            {
-                return ::core::result::Result::Err((#column, reason));
-            }
-            #length
-        }
-    });
+    let columns =
+        model
+            .columns()
+            .filter(|(_, field, _)| written(field))
+            .map(|(_, field, column)| {
+                let member = field.ident;
+                let value = quote_spanned! {field.ty.span()=>
+                    &mut self.#member as &mut dyn ::model_core::__private::PrepareValue
+                };
+                let length = match field.schema.length {
+                    Some((max, _)) => quote!(::core::option::Option::Some(#max)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote! { (#column, #value, #length) }
+            });
     quote! {
         fn __prepare(
             &mut self,
             __dialect: ::model_core::__private::Dialect,
         ) -> ::core::result::Result<(), (&'static str, &'static str)> {
-            #(#checks)*
-            ::core::result::Result::Ok(())
+            ::model_core::__private::prepare_columns(&mut [#(#columns),*], __dialect)
         }
     }
 }

@@ -435,4 +435,40 @@ pub mod from_a_macro {
 
     model_with_listeners!(Made, "made", shout, written, committed, updating);
     listener!(deleted);
+
+    macro_rules! query_and_configure_listeners {
+        ($model:ident, $table:literal, $hide:ident, $configured:ident, $all:ident) => {
+            /// A model whose queries a macro-declared listener narrows.
+            #[derive(Debug, Clone, model_core::Model)]
+            #[model(table = $table)]
+            #[listens_for(before_query, $hide)]
+            pub struct $model {
+                /// The key.
+                pub id: Option<i64>,
+                /// Hidden from queries when set.
+                pub hidden: bool,
+            }
+
+            /// A function-side query listener a macro declared.
+            #[model_core::listens_for(before_query)]
+            #[must_use]
+            pub fn $hide(query: model_core::Select<$model>) -> model_core::Select<$model> {
+                query.filter(|row| row.hidden.eq(false))
+            }
+
+            /// A configuration listener a macro declared.
+            #[model_core::listens_for(model_configured)]
+            pub fn $configured(model: &model_core::ModelInfo) {
+                let _ = model.table();
+            }
+
+            /// A configuration listener of every model a macro declared.
+            #[model_core::listens_for(after_configured)]
+            pub fn $all(models: &[&model_core::ModelInfo]) {
+                let _ = models.len();
+            }
+        };
+    }
+
+    query_and_configure_listeners!(Hidden, "hidden_rows", hide, configured, all_configured);
 }

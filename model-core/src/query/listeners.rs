@@ -1,0 +1,253 @@
+//! `before_query` listeners: what every query of a model runs through before its SQL is
+//! written (a soft-delete filter, a tenant filter), and the options a caller passes them.
+//!
+//! A [`Select`] remembers its model's listeners as a plain `fn` (its [`Plan`] knows no
+//! model type) and runs them once, at its first run ([`Plan::listened`]); the listeners
+//! themselves live in the model's listener cell with every other listener, so the order,
+//! [`ListenOptions::first`](crate::ListenOptions::first) and removal work as they do there.
+
+use std::any::Any;
+use std::future::Future;
+
+use sqlx::Acquire;
+
+use crate::base::error::{BoxError, Error};
+use crate::base::map::{map, Either};
+use crate::db::backend::Backend;
+use crate::db::key::PrimaryKey;
+use crate::listen::listener::{marker, Event};
+use crate::listen::record::Record;
+use crate::listen::{on, ListenOptions, Listening, RuntimeListener};
+use crate::write::ops::{self, Page};
+
+use super::column::Sort;
+use super::filter::{Node, Op};
+use super::{Filter, Plan, Select};
+
+/// A function or closure that can listen to `before_query` for model `M`: it gets the
+/// query and returns it, narrowed (`fn(Select<M>) -> Select<M>`), or refuses it
+/// (`fn(Select<M>) -> Result<Select<M>, E>`: the read or write fails with
+/// [`Error::Listener`] naming the listener and holding `E`, and sends nothing).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to `before_query` of `{M}`",
+    label = "expected `fn(Select<{M}>) -> Select<{M}>` or `fn(Select<{M}>) -> Result<Select<{M}>, E>`",
+    note = "a query listener takes the query and returns it, narrowed: `|q: Select<{M}>| q.filter(|p| p.deleted.eq(false))`"
+)]
+pub trait QueryListener<M, Marker>: Send + Sync + 'static {
+    /// Runs the listener on `query`.
+    #[doc(hidden)]
+    fn __call(&self, query: Select<M>) -> Result<Select<M>, BoxError>;
+}
+
+impl<M, L> QueryListener<M, marker::Plain> for L
+where
+    L: Fn(Select<M>) -> Select<M> + Send + Sync + 'static,
+{
+    fn __call(&self, query: Select<M>) -> Result<Select<M>, BoxError> {
+        Ok(self(query))
+    }
+}
+
+impl<M, L, E> QueryListener<M, marker::Fallible<E>> for L
+where
+    L: Fn(Select<M>) -> Result<Select<M>, E> + Send + Sync + 'static,
+    E: Into<BoxError>,
+{
+    fn __call(&self, query: Select<M>) -> Result<Select<M>, BoxError> {
+        self(query).map_err(Into::into)
+    }
+}
+
+/// Calls `listener` on the query in `slot` (an `Option<Select<M>>` as `dyn Any`): the
+/// erased call the model's listener cell holds.
+fn call<M: Record, Mk, L: QueryListener<M, Mk>>(
+    listener: &L,
+    slot: &mut dyn Any,
+) -> Result<(), BoxError> {
+    let slot: &mut Option<Select<M>> = slot
+        .downcast_mut()
+        .expect("a model's query listeners get that model's query");
+    let query = slot.take().expect("a query is in the slot");
+    *slot = Some(listener.__call(query)?);
+    Ok(())
+}
+
+/// What the function-side shim the derive writes for `#[listens_for(before_query)]` calls.
+#[doc(hidden)]
+pub fn shim_query<M: Record, Mk, L: QueryListener<M, Mk>>(
+    listener: L,
+    slot: &mut dyn Any,
+) -> Result<(), BoxError> {
+    call::<M, Mk, L>(&listener, slot)
+}
+
+/// The model a `before_query` listener's argument names: `Select<Post>` is `Post`'s query.
+/// For the derive, which sees the argument's type but not the model's.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `before_query` listener takes the query, `Select<Post>`, not `{Self}`",
+    label = "expected `Select<Post>` (the model's query); a row listener takes `&Post`",
+    note = "`#[model_core::listens_for(before_query)] fn hide_deleted(query: Select<Post>) -> Select<Post>`"
+)]
+pub trait QueryOf {
+    /// The model.
+    type Model: Record;
+}
+
+impl<M: Record> QueryOf for Select<M> {
+    type Model = M;
+}
+
+/// Runs the `before_query` listeners of `M` on `plan`: [`Plan::listened`]'s hook.
+fn run<M: Record>(plan: &mut Plan) -> Result<(), Error> {
+    let cell = M::__listeners();
+    if cell.state() & crate::listen::bits(Event::BeforeQuery) == 0 {
+        return Ok(());
+    }
+    let mut slot = Some(Select::<M> {
+        plan: std::mem::replace(plan, Plan::empty()),
+        model: std::marker::PhantomData,
+    });
+    let ran = crate::listen::run_query(cell, &mut slot);
+    // A listener that failed took the query with it: the caller gets its error and runs
+    // nothing, so the empty plan left behind is never run.
+    if let Some(select) = slot {
+        *plan = select.plan;
+    }
+    ran
+}
+
+impl Plan {
+    /// The hook that runs the `before_query` listeners of model `M`.
+    pub(crate) fn listeners_of<M: Record>() -> super::RunListeners {
+        run::<M>
+    }
+
+    /// Runs the model's `before_query` listeners if they have not run on this plan yet:
+    /// once per query, however many statements it takes (a stream's chunks).
+    pub(crate) fn listened(&mut self) -> Result<(), Error> {
+        match self.listeners.take() {
+            Some(run) => run(self),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<M: Record> Select<M> {
+    /// Sets an option the model's `before_query` listeners can read with
+    /// [`Select::has_option`], SQLAlchemy's `execution_options`: `.option("with_deleted")`
+    /// for a listener that otherwise hides deleted rows. It changes nothing else.
+    #[must_use]
+    pub fn option(mut self, option: &'static str) -> Self {
+        if !self.plan.options.contains(&option) {
+            self.plan.options.push(option);
+        }
+        self
+    }
+
+    /// Whether [`Select::option`] set `option` on this query: for `before_query` listeners.
+    pub fn has_option(&self, option: &str) -> bool {
+        self.plan.options.contains(&option)
+    }
+}
+
+/// `listen(on::BeforeQuery, |q: Select<Post>| ..)`.
+impl<M: Record, L, Mk> RuntimeListener<M, on::shape::Query, (marker::Plain, Mk)> for L
+where
+    L: QueryListener<M, Mk>,
+{
+    fn __register(self, event: Event, options: ListenOptions) -> Listening {
+        let call = Box::new(move |slot: &mut dyn Any| call::<M, Mk, L>(&self, slot));
+        crate::listen::register_query(
+            M::__listeners(),
+            event,
+            std::any::type_name::<L>(),
+            options,
+            call,
+        )
+    }
+}
+
+/// Whether `M` has `before_query` listeners: then [`find`] and [`fetch`] read through a
+/// [`Select`], which runs them.
+fn listened<M: Record>() -> bool {
+    M::__listeners().state() & crate::listen::bits(Event::BeforeQuery) != 0
+}
+
+/// [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get): the row of
+/// `key`, read by the model's prepared statement, or through a [`Select`] when the model
+/// has `before_query` listeners.
+pub(crate) fn find<'c, M, A, T, F>(
+    db: A,
+    key: M::__Key,
+    then: F,
+) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+    F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
+{
+    if listened::<M>() {
+        let select = Select::<M>::new(Some(Filter::new(key_is::<M>(&key))));
+        Either::Left {
+            future: map(select.all(db), move |found| then(found?.pop(), key)),
+        }
+    } else {
+        Either::Right {
+            future: ops::find(db, key, then),
+        }
+    }
+}
+
+/// [`Model::all`](crate::Model::all) and [`Model::page`](crate::Model::page), as [`find`].
+pub(crate) fn fetch<'c, M, A>(
+    db: A,
+    page: Option<Page>,
+) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'c, M, A>
+where
+    M: Record,
+    A: Acquire<'c> + Send,
+    A::Database: Backend,
+{
+    if listened::<M>() {
+        let mut select = Select::<M>::new(None);
+        if let Some(page) = page {
+            select.plan.order = M::__TABLE
+                .key
+                .iter()
+                .map(|&column| Sort {
+                    column,
+                    descending: page.descending,
+                    nullable: false,
+                })
+                .collect();
+            select = select.limit(u64::from(page.limit)).offset(page.offset);
+        }
+        Either::Left {
+            future: select.all(db),
+        }
+    } else {
+        Either::Right {
+            future: ops::fetch(db, page),
+        }
+    }
+}
+
+/// Each column of the key equal to its part of `key`.
+fn key_is<M: Record>(key: &M::__Key) -> Node {
+    let mut parts = Vec::new();
+    key.__values(&mut parts);
+    M::__TABLE
+        .key
+        .iter()
+        .zip(parts)
+        .map(|(&column, value)| Node::Compare {
+            column,
+            op: Op::Eq,
+            value: value.clone_box(),
+            null_aware: false,
+        })
+        .reduce(|a, b| Node::And(Box::new(a), Box::new(b)))
+        .expect("a key has a column")
+}

@@ -1,0 +1,423 @@
+//! `before_query` listeners (issue 27, SQLAlchemy's `before_compile` with `retval=True` and
+//! the `do_orm_execute` options), and the run-time listener options `first` (`insert=True`)
+//! and `key` (one function listened twice is listened once).
+//!
+//! A query listener narrows every read and set-based write of its model: `Select`'s reads
+//! (a stream past its first chunk included), `get`, `find`, `all`, `page`, set-based
+//! `update` and `delete`. `Select::option` reaches it. A listener that returns `Err` fails
+//! the query, which sends nothing.
+//!
+//! Run-time listeners are global and the three backends' tests run at once: the tests that
+//! register them take [`RUNTIME`] first.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use model_core::{
+    listen, listen_with, on, on_statement, Error, Event, ListenOptions, Model, Page, Select,
+    StatementPhase,
+};
+use model_tests::{per_backend, TestBackend, TestDb};
+
+/// Held by the tests that register run-time listeners.
+static RUNTIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Soft-deleted rows are hidden by a struct-side query listener.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_notes")]
+#[listens_for(before_query, hide_deleted)]
+struct Note {
+    id: Option<i64>,
+    body: String,
+    deleted: bool,
+}
+
+fn hide_deleted(query: Select<Note>) -> Select<Note> {
+    if query.has_option("with_deleted") {
+        query
+    } else {
+        query.filter(|n| n.deleted.eq(false))
+    }
+}
+
+fn note(body: &str, deleted: bool) -> Note {
+    Note {
+        id: None,
+        body: body.to_owned(),
+        deleted,
+    }
+}
+
+async fn every_read_and_set_based_write_sees_the_filter<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    Note::create_table(pool).await.unwrap();
+    let mut kept = note("kept", false);
+    kept.insert(pool).await.unwrap();
+    let mut gone = note("gone", true);
+    gone.insert(pool).await.unwrap();
+    let gone_id = gone.id.unwrap();
+
+    assert_eq!(Note::query().count(pool).await.unwrap(), 1);
+    assert_eq!(Note::all(pool).await.unwrap().len(), 1);
+    assert_eq!(Note::page(pool, Page::first(10)).await.unwrap().len(), 1);
+    assert!(Note::find(pool, gone_id).await.unwrap().is_none());
+    assert!(matches!(
+        Note::get(pool, gone_id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(Note::get(pool, kept.id.unwrap()).await.is_ok());
+    assert!(!Note::filter(|n| n.body.eq("gone"))
+        .exists(pool)
+        .await
+        .unwrap());
+    assert_eq!(Note::query().one(pool).await.unwrap().body, "kept");
+    assert_eq!(
+        Note::query().first(pool).await.unwrap().unwrap().body,
+        "kept"
+    );
+
+    // The option reaches the listener.
+    let all = Note::query().option("with_deleted");
+    assert!(all.has_option("with_deleted"));
+    assert_eq!(all.clone().count(pool).await.unwrap(), 2);
+    assert_eq!(
+        Note::filter(|n| n.id.eq(gone_id))
+            .option("with_deleted")
+            .one(pool)
+            .await
+            .unwrap()
+            .body,
+        "gone"
+    );
+
+    // Set-based writes change only the rows the listener lets through.
+    let updated = Note::query()
+        .update(|n| n.body.set("edited".to_owned()), pool)
+        .await
+        .unwrap();
+    assert_eq!(updated, 1);
+    let stored = Note::filter(|n| n.id.eq(gone_id))
+        .option("with_deleted")
+        .one(pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.body, "gone", "a hidden row is not updated");
+    assert_eq!(Note::query().delete(pool).await.unwrap(), 1);
+    assert_eq!(
+        Note::query()
+            .option("with_deleted")
+            .count(pool)
+            .await
+            .unwrap(),
+        1,
+        "a hidden row is not deleted"
+    );
+}
+
+async fn a_stream_past_its_first_chunk_sees_the_filter<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    Note::create_table(pool).await.unwrap();
+    let mut rows: Vec<Note> = (0..2_500)
+        .map(|i| note(&format!("n{i}"), i % 2 == 1))
+        .collect();
+    Note::insert_all(&mut rows, pool).await.unwrap();
+    let mut stream = Note::query().stream(pool);
+    let mut seen = 0;
+    let mut last = 0;
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        assert!(!row.deleted);
+        let id = row.id.unwrap();
+        assert!(id > last, "no row twice, in key order");
+        last = id;
+        seen += 1;
+    }
+    assert_eq!(seen, 1_250);
+    let mut every = Note::query().option("with_deleted").stream(pool);
+    let mut all = 0;
+    while let Some(row) = every.next().await {
+        row.unwrap();
+        all += 1;
+    }
+    assert_eq!(all, 2_500);
+}
+
+/// A tenant filter declared on the function, which refuses a query without a tenant.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_docs")]
+struct Doc {
+    id: Option<i64>,
+    tenant: i64,
+    title: String,
+}
+
+#[derive(Debug)]
+struct NoTenant;
+
+impl std::fmt::Display for NoTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no tenant set for this query")
+    }
+}
+
+impl std::error::Error for NoTenant {}
+
+tokio::task_local! {
+    static TENANT: i64;
+}
+
+#[model_core::listens_for(before_query)]
+fn tenant_only(query: Select<Doc>) -> Result<Select<Doc>, NoTenant> {
+    let tenant = TENANT.try_with(|t| *t).map_err(|_| NoTenant)?;
+    Ok(query.filter(|d| d.tenant.eq(tenant)))
+}
+
+async fn a_function_side_listener_filters_and_refuses<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    let pool2 = pool.clone();
+    TENANT
+        .scope(0, async move {
+            let pool = &pool2;
+            Doc::create_table(pool).await.unwrap();
+            for (tenant, title) in [(1, "a"), (1, "b"), (2, "c")] {
+                Doc {
+                    id: None,
+                    tenant,
+                    title: title.to_owned(),
+                }
+                .insert(pool)
+                .await
+                .unwrap();
+            }
+        })
+        .await;
+    let p = pool.clone();
+    let one = TENANT
+        .scope(1, async move { Doc::query().count(&p).await.unwrap() })
+        .await;
+    assert_eq!(one, 2);
+    let p = pool.clone();
+    let two = TENANT
+        .scope(2, async move { Doc::all(&p).await.unwrap() })
+        .await;
+    assert_eq!(two.len(), 1);
+    assert_eq!(two[0].title, "c");
+
+    // Without a tenant the listener refuses, and nothing is sent.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let watching = on_statement(move |s| {
+        if s.model == Some("Doc") && matches!(s.phase, StatementPhase::Before) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let before = sent.load(Ordering::SeqCst);
+    match Doc::query().count(pool).await {
+        Err(Error::Listener {
+            model,
+            event,
+            listener,
+            source,
+        }) => {
+            assert_eq!(model, "Doc");
+            assert_eq!(event, Event::BeforeQuery);
+            assert!(listener.ends_with("tenant_only"), "{listener}");
+            assert!(source.downcast_ref::<NoTenant>().is_some());
+        }
+        other => panic!("expected the listener's refusal, got {other:?}"),
+    }
+    assert!(matches!(
+        Doc::query().delete(pool).await,
+        Err(Error::Listener { .. })
+    ));
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        before,
+        "a refused query sends nothing"
+    );
+    drop(watching);
+    let p = pool.clone();
+    let left = TENANT
+        .scope(0, async move { Doc::query().count(&p).await.unwrap() })
+        .await;
+    assert_eq!(left, 0, "tenant 0 has no documents");
+    let p = pool.clone();
+    let all = TENANT
+        .scope(1, async move { Doc::query().count(&p).await.unwrap() })
+        .await;
+    assert_eq!(all, 2, "the refused delete deleted nothing");
+}
+
+/// A model for the run-time listener tests.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_items")]
+#[listens_for(before_insert, mark_struct)]
+struct Item {
+    id: Option<i64>,
+    trail: String,
+    hidden: bool,
+}
+
+fn mark_struct(item: &mut Item) {
+    item.trail.push_str("struct,");
+}
+
+async fn run_time_query_listeners_come_and_go<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    Item::create_table(pool).await.unwrap();
+    for hidden in [false, true, true] {
+        Item {
+            id: None,
+            trail: String::new(),
+            hidden,
+        }
+        .insert(pool)
+        .await
+        .unwrap();
+    }
+    assert_eq!(Item::query().count(pool).await.unwrap(), 3);
+    let listening = listen(on::BeforeQuery, |q: Select<Item>| {
+        q.filter(|i| i.hidden.eq(false))
+    });
+    assert_eq!(Item::query().count(pool).await.unwrap(), 1);
+    assert_eq!(Item::all(pool).await.unwrap().len(), 1);
+    drop(listening);
+    assert_eq!(Item::query().count(pool).await.unwrap(), 3);
+}
+
+async fn first_runs_before_the_declared_listeners<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    Item::create_table(pool).await.unwrap();
+    let _last = listen(on::BeforeInsert, |i: &mut Item| i.trail.push_str("last,"));
+    let _one = listen_with(
+        on::BeforeInsert,
+        |i: &mut Item| i.trail.push_str("first1,"),
+        ListenOptions::new().first(),
+    );
+    let _two = listen_with(
+        on::BeforeInsert,
+        |i: &mut Item| i.trail.push_str("first2,"),
+        ListenOptions::new().first(),
+    );
+    let mut item = Item {
+        id: None,
+        trail: String::new(),
+        hidden: false,
+    };
+    item.insert(pool).await.unwrap();
+    // SQLAlchemy's `insert=True`: the one inserted last runs first.
+    assert_eq!(item.trail, "first2,first1,struct,last,");
+    let stored = Item::get(pool, item.id.unwrap()).await.unwrap();
+    assert_eq!(stored.trail, item.trail);
+}
+
+async fn a_key_registers_a_listener_once<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    Item::create_table(pool).await.unwrap();
+    let calls = Arc::new(Mutex::new(0));
+    let register = || {
+        let calls = Arc::clone(&calls);
+        listen_with(
+            on::AfterInsert,
+            move |_: &Item| *calls.lock().unwrap() += 1,
+            ListenOptions::new().key("count-inserts"),
+        )
+    };
+    let first = register();
+    let second = register();
+    let mut item = Item {
+        id: None,
+        trail: String::new(),
+        hidden: false,
+    };
+    item.insert(pool).await.unwrap();
+    assert_eq!(*calls.lock().unwrap(), 1, "listened twice, called once");
+    // One removal undoes it, whichever handle.
+    second.remove();
+    item.id = None;
+    item.insert(pool).await.unwrap();
+    assert_eq!(*calls.lock().unwrap(), 1, "removed by either handle");
+    drop(first);
+    // After removal the key is free again.
+    let again = register();
+    item.id = None;
+    item.insert(pool).await.unwrap();
+    assert_eq!(*calls.lock().unwrap(), 2);
+    drop(again);
+    let once_ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&once_ran);
+    let _once = listen_with(
+        on::AfterInsert,
+        move |_: &Item| {
+            assert!(
+                !flag.swap(true, Ordering::SeqCst),
+                "a once listener runs once"
+            );
+        },
+        ListenOptions::new().once(),
+    );
+    for _ in 0..2 {
+        item.id = None;
+        item.insert(pool).await.unwrap();
+    }
+    assert!(once_ran.load(Ordering::SeqCst));
+}
+
+/// One query listener reached three ways: twice on the struct (`counted`,
+/// `self::counted`) and by its own `#[listens_for]`. It runs once per query.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_counted")]
+#[listens_for(before_query, counted, self::counted)]
+struct Counted {
+    id: Option<i64>,
+    note: String,
+}
+
+static COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+#[model_core::listens_for(before_query)]
+fn counted(query: Select<Counted>) -> Select<Counted> {
+    COUNTED.fetch_add(1, Ordering::SeqCst);
+    query
+}
+
+async fn a_listener_reached_three_ways_runs_once<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    Counted::create_table(pool).await.unwrap();
+    assert_eq!(Counted::listeners(Event::BeforeQuery).count(), 1);
+    let before = COUNTED.load(Ordering::SeqCst);
+    Counted::query().count(pool).await.unwrap();
+    assert_eq!(COUNTED.load(Ordering::SeqCst) - before, 1);
+    // A stream of several chunks is one query.
+    let mut rows: Vec<Counted> = (0..1_500)
+        .map(|i| Counted {
+            id: None,
+            note: format!("{i}"),
+        })
+        .collect();
+    Counted::insert_all(&mut rows, pool).await.unwrap();
+    let before = COUNTED.load(Ordering::SeqCst);
+    let mut stream = Counted::query().stream(pool);
+    let mut n = 0;
+    while let Some(row) = stream.next().await {
+        row.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 1_500);
+    assert_eq!(COUNTED.load(Ordering::SeqCst) - before, 1);
+}
+
+per_backend!(
+    a_listener_reached_three_ways_runs_once,
+    every_read_and_set_based_write_sees_the_filter,
+    a_stream_past_its_first_chunk_sees_the_filter,
+    a_function_side_listener_filters_and_refuses,
+    run_time_query_listeners_come_and_go,
+    first_runs_before_the_declared_listeners,
+    a_key_registers_a_listener_once,
+);
