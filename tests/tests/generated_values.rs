@@ -355,6 +355,29 @@ async fn a_generated_always_as_column_is_read_back_and_never_written<DB: TestBac
         gone.update(&db.pool).await,
         Err(model_core::Error::NotFound { .. })
     ));
+
+    // A set-based update refuses a generated column, before anything is sent, and leaves
+    // the rows as they were.
+    assert!(matches!(
+        Line::query().update(|l| l.total.set(0), &db.pool).await,
+        Err(model_core::Error::Unsupported { .. })
+    ));
+    for line in &lines {
+        assert_eq!(*line, Line::get(&db.pool, line.id.unwrap()).await.unwrap());
+    }
+    // Setting the columns it is computed from recomputes it.
+    let changed = Line::filter(|l| l.qty.eq(1))
+        .update(|l| l.price.set(5), &db.pool)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_eq!(
+        Line::get(&db.pool, lines[0].id.unwrap())
+            .await
+            .unwrap()
+            .total,
+        5
+    );
 }
 
 /// MySQL reads the values back with a `SELECT` by key after the statement: the two are one

@@ -412,7 +412,90 @@ async fn a_listener_reached_three_ways_runs_once<DB: TestBackend>(db: &TestDb<DB
     assert_eq!(COUNTED.load(Ordering::SeqCst) - before, 1);
 }
 
+/// Eager loading reads a model's rows through its query listeners too.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_threads")]
+struct Thread {
+    id: Option<i64>,
+    title: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_replies")]
+#[listens_for(before_query, visible_replies)]
+#[listens_for(before_delete, count_reply_delete)]
+struct Reply {
+    id: Option<i64>,
+    #[model(references = Thread, on_delete = "cascade")]
+    thread_id: i64,
+    deleted: bool,
+}
+
+/// The same table, without the listener.
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_replies")]
+struct RawReply {
+    id: Option<i64>,
+    thread_id: i64,
+    deleted: bool,
+}
+
+fn visible_replies(query: Select<Reply>) -> Select<Reply> {
+    query.filter(|r| r.deleted.eq(false))
+}
+
+static REPLY_DELETES: AtomicUsize = AtomicUsize::new(0);
+
+fn count_reply_delete(_: &Reply) {
+    REPLY_DELETES.fetch_add(1, Ordering::SeqCst);
+}
+
+async fn eager_loading_and_cascades<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    let _guard = RUNTIME.lock().await;
+    Thread::create_table(pool).await.unwrap();
+    Reply::create_table(pool).await.unwrap();
+    let mut threads: Vec<Thread> = ["a", "b"]
+        .iter()
+        .map(|t| Thread {
+            id: None,
+            title: (*t).to_owned(),
+        })
+        .collect();
+    Thread::insert_all(&mut threads, pool).await.unwrap();
+    for (thread, deleted) in [(0, false), (0, true), (1, true)] {
+        Reply {
+            id: None,
+            thread_id: threads[thread].id.unwrap(),
+            deleted,
+        }
+        .insert(pool)
+        .await
+        .unwrap();
+    }
+    let replies: Vec<Vec<Reply>> = Thread::load_children(&threads, pool).await.unwrap();
+    assert_eq!(
+        replies.iter().map(Vec::len).collect::<Vec<_>>(),
+        [1, 0],
+        "hidden replies are not loaded"
+    );
+    assert_eq!(threads[0].children::<Reply>().count(pool).await.unwrap(), 1);
+    // A cascade deletes every child the foreign key names through its listeners, hidden
+    // or not.
+    let before = REPLY_DELETES.load(Ordering::SeqCst);
+    threads[0].clone().delete(pool).await.unwrap();
+    assert_eq!(REPLY_DELETES.load(Ordering::SeqCst) - before, 2);
+    assert_eq!(
+        Reply::query().option("all").count(pool).await.unwrap(),
+        0,
+        "the listener hides deleted replies from every query, options or not"
+    );
+    let left = RawReply::query().count(pool).await.unwrap();
+    assert_eq!(left, 1, "only thread b's hidden reply is left");
+}
+
 per_backend!(
+    eager_loading_and_cascades,
     a_listener_reached_three_ways_runs_once,
     every_read_and_set_based_write_sees_the_filter,
     a_stream_past_its_first_chunk_sees_the_filter,

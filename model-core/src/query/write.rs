@@ -84,6 +84,15 @@ impl<M: Record> Select<M> {
                            the row and insert it under the new key",
                 });
             }
+            // As `Model::update`, which never writes them: the database keeps these.
+            let generated = &M::__READ_BACK.columns[..M::__READ_BACK.generated];
+            if set.iter().any(|a| generated.contains(&a.column)) {
+                return Err(Error::Unsupported {
+                    model: M::__TABLE.model,
+                    what: "an update cannot set a `#[model(generated)]` column: the database \
+                           computes it (a trigger or a `GENERATED` expression)",
+                });
+            }
             let mut plan = self.plan;
             plan.listened()?;
             // Listeners of the transaction are told every row written: read them.
