@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tracing::Instrument as _;
 
-use crate::base::error::Error;
+use crate::base::error::{BoxError, Error};
 use crate::db::backend::Backend;
 use crate::db::commit::{self, Callback};
 use crate::db::scope::listener_span;
@@ -26,7 +26,7 @@ use crate::listen::registry::{
     bits, fixed_bit, for_backend, runtime_bit, EveryShim, EveryShims, Fixed, Listeners, MutShim,
     OwnMut, OwnRef, RefShim, Shims,
 };
-use crate::listen::runtime::{remove_every, remove_typed, EveryCall, TypedCall, EVERY};
+use crate::listen::runtime::{remove_every, remove_typed, EveryCall, List, TypedCall, EVERY};
 
 /// Whether `M` has a listener of `event` of any kind: struct-side (a constant), function-side
 /// or run-time, given its state word (`Listeners::state`, or the session's copy of it).
@@ -241,21 +241,52 @@ fn runtime_mut(
     event: Event,
     first: bool,
 ) -> Result<(), Error> {
-    if let Some(typed) = cell.runtime.snapshot() {
-        for entry in typed
-            .iter()
-            .filter(|e| e.event == event && e.first == first)
-        {
-            if let TypedCall::Mut(call) = &entry.call {
-                if entry.take_turn(|id| remove_typed(cell, id)) {
-                    listener_span(cell.name, event, entry.name)
-                        .in_scope(|| call(model.__as_any_mut()))
-                        .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
-                }
+    run_runtime(
+        &cell.runtime,
+        cell,
+        event,
+        first,
+        |id| remove_typed(cell, id),
+        |call| match call {
+            TypedCall::Mut(call) => Some(call),
+            _ => None,
+        },
+        |call| call(model.__as_any_mut()),
+    )?;
+    run_every_runtime(cell, &*model, event, first)
+}
+
+/// Runs one pass (those registered [`first`](crate::ListenOptions::first), or the others)
+/// of the synchronous run-time listeners of `event` in `list`, the model's or every
+/// model's: each entry whose call `pick` finds of the event's shape, if its turn is
+/// there to take (a [`crate::once`] listener's is taken once), in a listener span, its
+/// error named after the model, the event and the listener. `remove` removes a `once`
+/// listener from `list`.
+fn run_runtime<C, F>(
+    list: &List<C>,
+    cell: &Listeners,
+    event: Event,
+    first: bool,
+    remove: impl Fn(u64),
+    pick: fn(&C) -> Option<&F>,
+    mut invoke: impl FnMut(&F) -> Result<(), BoxError>,
+) -> Result<(), Error> {
+    let Some(entries) = list.snapshot() else {
+        return Ok(());
+    };
+    for entry in entries
+        .iter()
+        .filter(|e| e.event == event && e.first == first)
+    {
+        if let Some(call) = pick(&entry.call) {
+            if entry.take_turn(&remove) {
+                listener_span(cell.name, event, entry.name)
+                    .in_scope(|| invoke(call))
+                    .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
             }
         }
     }
-    run_every_runtime(cell, &*model, event, first)
+    Ok(())
 }
 
 /// The listeners of an event that hands out `&M`, as [`run_mut`].
@@ -333,20 +364,18 @@ fn runtime_ref(
     event: Event,
     first: bool,
 ) -> Result<(), Error> {
-    if let Some(typed) = cell.runtime.snapshot() {
-        for entry in typed
-            .iter()
-            .filter(|e| e.event == event && e.first == first)
-        {
-            if let TypedCall::Ref(call) = &entry.call {
-                if entry.take_turn(|id| remove_typed(cell, id)) {
-                    listener_span(cell.name, event, entry.name)
-                        .in_scope(|| call(model.__as_any()))
-                        .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
-                }
-            }
-        }
-    }
+    run_runtime(
+        &cell.runtime,
+        cell,
+        event,
+        first,
+        |id| remove_typed(cell, id),
+        |call| match call {
+            TypedCall::Ref(call) => Some(call),
+            _ => None,
+        },
+        |call| call(model.__as_any()),
+    )?;
     // A row's `before_commit` listeners of every model get its `ModelRow`
     // (`before_commit_call`).
     if event != Event::BeforeCommit {
@@ -365,22 +394,19 @@ pub(crate) fn run_query(cell: &'static Listeners, query: &mut dyn Any) -> Result
     if state & bits(event) == 0 {
         return Ok(());
     }
-    let runtime = |query: &mut dyn Any, first: bool| -> Result<(), Error> {
-        if let Some(typed) = cell.runtime.snapshot() {
-            for entry in typed
-                .iter()
-                .filter(|e| e.event == event && e.first == first)
-            {
-                if let TypedCall::Query(call) = &entry.call {
-                    if entry.take_turn(|id| remove_typed(cell, id)) {
-                        listener_span(cell.name, event, entry.name)
-                            .in_scope(|| call(&mut *query))
-                            .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
-                    }
-                }
-            }
-        }
-        Ok(())
+    let runtime = |query: &mut dyn Any, first: bool| {
+        run_runtime(
+            &cell.runtime,
+            cell,
+            event,
+            first,
+            |id| remove_typed(cell, id),
+            |call| match call {
+                TypedCall::Query(call) => Some(call),
+                _ => None,
+            },
+            |call| call(&mut *query),
+        )
     };
     if state & runtime_bit(event) != 0 {
         runtime(&mut *query, true)?;
@@ -427,22 +453,18 @@ fn run_every_runtime(
     event: Event,
     first: bool,
 ) -> Result<(), Error> {
-    let Some(every) = EVERY.snapshot() else {
-        return Ok(());
-    };
-    for entry in every
-        .iter()
-        .filter(|e| e.event == event && e.first == first)
-    {
-        if let EveryCall::Ref(call) = &entry.call {
-            if entry.take_turn(remove_every) {
-                listener_span(cell.name, event, entry.name)
-                    .in_scope(|| call(model))
-                    .map_err(|e| error(cell, Failure::Listener(e), event, entry.name))?;
-            }
-        }
-    }
-    Ok(())
+    run_runtime(
+        &EVERY,
+        cell,
+        event,
+        first,
+        remove_every,
+        |call| match call {
+            EveryCall::Ref(call) => Some(call),
+            EveryCall::Commit(_) => None,
+        },
+        |call| call(model),
+    )
 }
 
 /// Queues the function-side and run-time listeners of an `after_*_commit` event. A
@@ -451,11 +473,12 @@ fn run_every_runtime(
 #[inline]
 pub fn after_commit<M: Record>(model: &M, event: Event, queue: &mut Vec<Callback>) {
     let cell = M::__listeners();
-    if cell.state() & runtime_bit(event) != 0 {
+    let state = cell.state();
+    if state & runtime_bit(event) != 0 {
         queue_runtime(model, cell, event, queue, true);
     }
     model.__after_commit(event, queue);
-    after_commit_in(model, cell, event, queue);
+    after_commit_in(model, cell, state, event, queue);
 }
 
 /// Whether the `index`-th struct-side listener of `event` of the model whose cell this is
@@ -468,10 +491,10 @@ pub fn repeats(cell: &'static Listeners, event: Event, index: usize) -> bool {
 fn after_commit_in(
     model: &dyn AnyModel,
     cell: &'static Listeners,
+    state: u32,
     event: Event,
     queue: &mut Vec<Callback>,
 ) {
-    let state = cell.state();
     if state & bits(event) == 0 {
         return;
     }

@@ -100,15 +100,14 @@ impl<M: Record> QueryOf for Select<M> {
 
 /// Runs the `before_query` listeners of `M` on `plan`: [`Plan::listened`]'s hook.
 fn run<M: Record>(plan: &mut Plan) -> Result<(), Error> {
-    let cell = M::__listeners();
-    if cell.state() & crate::listen::bits(Event::BeforeQuery) == 0 {
+    if !listened::<M>() {
         return Ok(());
     }
     let mut slot = Some(Select::<M> {
         plan: std::mem::replace(plan, Plan::empty()),
         model: std::marker::PhantomData,
     });
-    let ran = crate::listen::run_query(cell, &mut slot);
+    let ran = crate::listen::run_query(M::__listeners(), &mut slot);
     // A listener that failed took the query with it: the caller gets its error and runs
     // nothing, so the empty plan left behind is never run.
     if let Some(select) = slot {
