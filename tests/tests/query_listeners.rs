@@ -133,6 +133,22 @@ async fn a_stream_past_its_first_chunk_sees_the_filter<DB: TestBackend>(db: &Tes
         seen += 1;
     }
     assert_eq!(seen, 1_250);
+    // Descending, with an `or` and a `not` of the caller's beside the listener's filter:
+    // the listener's condition holds for the whole of the caller's, chunk after chunk.
+    let mut stream = Note::filter(|n| n.body.eq("n0".to_owned()).or(!n.body.eq("n2".to_owned())))
+        .order_by(|n| n.id.desc())
+        .stream(pool);
+    let (mut seen, mut last) = (0, i64::MAX);
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        assert!(!row.deleted, "{row:?}");
+        assert_ne!(row.body, "n2");
+        let id = row.id.unwrap();
+        assert!(id < last, "no row twice, in descending key order");
+        last = id;
+        seen += 1;
+    }
+    assert_eq!(seen, 1_249);
     let mut every = Note::query().option("with_deleted").stream(pool);
     let mut all = 0;
     while let Some(row) = every.next().await {
