@@ -222,9 +222,9 @@ pub use db::transaction_events::{
 pub use listen::listener::{marker, AsyncCommitFn, AsyncMutFn, AsyncRefFn, ListenerResult};
 pub use listen::listener::{CommitListener, MutListener, RefListener};
 pub use listen::{
-    configure, listen, listen_with, models, on, on_statement, once, AnyModel, ConfigureEvent,
-    EveryModel, EveryModelCommitListener, EveryModelListener, ListenOptions, Listening, ModelInfo,
-    ModelRow, RuntimeListener, ToValue, Value,
+    configure, listen, listen_with, models, on, on_statement, once, AnyModel, Configure,
+    ConfigureEvent, EveryModel, EveryModelCommitListener, EveryModelListener, ListenOptions,
+    Listening, ModelInfo, ModelRow, RuntimeListener, ToValue, Value,
 };
 pub use model::{Model, ModelFuture};
 pub use query::{

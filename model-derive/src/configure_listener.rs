@@ -1,19 +1,34 @@
-//! `#[model_core::listens_for(model_configured)]` (and `before_configured`,
-//! `after_configured`) on a function: a configuration listener, registered in the
-//! linker-gathered `CONFIGURE_LISTENERS` and run once, before the program's first read or
-//! write (`model_core::configure`). The compiler checks its shape through the shim, at the
-//! function's name.
+//! `#[model_core::listens_for(model_configured)]` (and `before_model_configured`,
+//! `before_configured`, `after_configured`) on a function: a configuration listener,
+//! registered in the linker-gathered `CONFIGURE_LISTENERS` and run before the program's
+//! first read or write of each model (`model_core::configure`). The compiler checks its
+//! shape through the shim, at the function's name.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::{Ident, ItemFn};
 
-/// The configuration events by name: their `ConfigureEvent` variant, and whether the
-/// listener gets one model (else every model).
-const EVENTS: [(&str, &str, bool); 3] = [
-    ("before_configured", "BeforeConfigured", false),
-    ("model_configured", "ModelConfigured", true),
-    ("after_configured", "AfterConfigured", false),
+/// What a configuration listener gets and returns.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `fn(&[&ModelInfo])`.
+    Models,
+    /// `fn(&ModelInfo)`.
+    Model,
+    /// `fn(&ModelInfo) -> Configure`.
+    Decide,
+}
+
+/// The configuration events by name, with their `ConfigureEvent` variant and shape.
+const EVENTS: [(&str, &str, Shape); 4] = [
+    (
+        "before_model_configured",
+        "BeforeModelConfigured",
+        Shape::Decide,
+    ),
+    ("before_configured", "BeforeConfigured", Shape::Models),
+    ("model_configured", "ModelConfigured", Shape::Model),
+    ("after_configured", "AfterConfigured", Shape::Models),
 ];
 
 /// Whether `name` is a configuration event.
@@ -24,13 +39,13 @@ pub fn is_event(name: &str) -> bool {
 /// The function, and its registration; or the function with the error.
 pub fn expand(event: &Ident, function: ItemFn) -> TokenStream {
     let name = event.to_string();
-    let Some(&(_, variant, one_model)) = EVENTS.iter().find(|(e, ..)| *e == name) else {
+    let Some(&(_, variant, shape)) = EVENTS.iter().find(|(e, ..)| *e == name) else {
         unreachable!("expand is called for a configuration event");
     };
     if let Some(asyncness) = &function.sig.asyncness {
         let error = syn::Error::new_spanned(
             asyncness,
-            format!("a `{name}` listener is a plain function: it runs once, before the first read or write, where nothing awaits it"),
+            format!("{} `{name}` listener is a plain function: it runs before the first read or write, where nothing awaits it", if name.starts_with('a') { "an" } else { "a" }),
         )
         .to_compile_error();
         return quote!(#error #function);
@@ -39,24 +54,31 @@ pub fn expand(event: &Ident, function: ItemFn) -> TokenStream {
     let ident = &function.sig.ident;
     let span = ident.span();
     let variant = Ident::new(variant, span);
-    let (shim, call) = if one_model {
-        (
+    let (shim, call) = match shape {
+        Shape::Model => (
             quote_spanned! {span=>
                 fn __shim(__model: &'static ::model_core::ModelInfo) {
                     #p::ModelConfigured::__call(&#ident, __model)
                 }
             },
             quote!(#p::ConfigureCall::Model(__shim)),
-        )
-    } else {
-        (
+        ),
+        Shape::Decide => (
+            quote_spanned! {span=>
+                fn __shim(__model: &'static ::model_core::ModelInfo) -> ::model_core::Configure {
+                    #p::BeforeModelConfigured::__call(&#ident, __model)
+                }
+            },
+            quote!(#p::ConfigureCall::Decide(__shim)),
+        ),
+        Shape::Models => (
             quote_spanned! {span=>
                 fn __shim(__models: &'static [&'static ::model_core::ModelInfo]) {
                     #p::Configured::__call(&#ident, __models)
                 }
             },
             quote!(#p::ConfigureCall::Models(__shim)),
-        )
+        ),
     };
     let fn_name = ident.to_string();
     let registration = crate::hygienic(quote! {

@@ -1,13 +1,15 @@
 //! The model registry and the configuration events (issue 27; SQLAlchemy's
 //! `after_mapper_constructed`, `mapper_configured`, `before_configured` and
-//! `after_configured`): `model_core::models()` lists every model of the binary, and the
-//! configuration listeners run once per program, in order, before its first read or write
-//! of any model, on whichever backend that is.
+//! `after_configured`; `before_mapper_configured` and its `EXT_SKIP` as
+//! `before_model_configured` and `Configure::Postpone`): `model_core::models()` lists every
+//! model of the binary, and the configuration listeners run once per model, in order,
+//! before the program's first read or write, on whichever backend that is; a postponed
+//! model waits for a later run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use model_core::{Event, Model, ModelInfo};
+use model_core::{Configure, Event, Model, ModelInfo};
 use model_tests::{per_backend, TestBackend, TestDb};
 
 #[derive(Debug, Clone, Model)]
@@ -26,6 +28,27 @@ struct Book {
     title: String,
     #[model(references = Shelf)]
     shelf_id: i64,
+}
+
+/// A model whose configuration waits until the program says it is ready (SQLAlchemy's
+/// `before_mapper_configured` returning `EXT_SKIP`).
+#[derive(Debug, Clone, Model)]
+#[model(table = "cfg_drafts")]
+struct Draft {
+    id: Option<i64>,
+    text: String,
+}
+
+/// Set by the test when `Draft` may be configured.
+static READY: AtomicBool = AtomicBool::new(false);
+
+#[model_core::listens_for(before_model_configured)]
+fn drafts_when_ready(model: &ModelInfo) -> Configure {
+    if model.is::<Draft>() && !READY.load(Ordering::SeqCst) {
+        Configure::Postpone
+    } else {
+        Configure::Continue
+    }
 }
 
 /// What the configuration listeners saw, in the order they ran.
@@ -116,14 +139,39 @@ async fn configuration_runs_once_before_the_first_write<DB: TestBackend>(db: &Te
     .insert(pool)
     .await
     .unwrap();
-    model_core::configure(); // later calls do nothing
+    // A postponed model is read and written meanwhile.
+    Draft::create_table(pool).await.unwrap();
+    let mut draft = Draft {
+        id: None,
+        text: "d".into(),
+    };
+    draft.insert(pool).await.unwrap();
+    assert_eq!(Draft::query().count(pool).await.unwrap(), 1);
+    READY.store(true, Ordering::SeqCst);
+    model_core::configure(); // configures `Draft`, in a second run
+    model_core::configure(); // every model is configured: nothing runs
     let seen = SEEN.lock().unwrap().clone();
     let count = model_core::models().len();
-    assert_eq!(seen.first(), Some(&format!("before:{count}")));
-    assert_eq!(seen.last(), Some(&format!("after:{count}")));
-    assert_eq!(seen.len(), count + 2, "once per program: {seen:?}");
-    let each: Vec<&str> = seen[1..=count].iter().map(String::as_str).collect();
-    assert!(each.contains(&"model:Shelf") && each.contains(&"model:Book"));
+    // The first run: every model but `Draft`; the second: `Draft` alone.
+    let mut expected = vec![format!("before:{count}")];
+    let mut names: Vec<&str> = model_core::models()
+        .iter()
+        .map(|m| m.name)
+        .filter(|&n| n != "Draft")
+        .collect();
+    let first_run: Vec<&str> = seen[1..count].iter().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut ran: Vec<&str> = first_run.iter().map(|s| &s["model:".len()..]).collect();
+    ran.sort_unstable();
+    assert_eq!(ran, names, "{seen:?}");
+    expected.extend(first_run.iter().map(|s| (*s).to_owned()));
+    expected.extend([
+        format!("after:{count}"),
+        format!("before:{count}"),
+        "model:Draft".to_owned(),
+        format!("after:{count}"),
+    ]);
+    assert_eq!(seen, expected);
     assert!(CONFIGURED.load(Ordering::SeqCst));
 }
 

@@ -510,7 +510,244 @@ async fn eager_loading_and_cascades<DB: TestBackend>(db: &TestDb<DB>) {
     assert_eq!(left, 1, "only thread b's hidden reply is left");
 }
 
+/// A listener that answers queries from a cache (SQLAlchemy's `do_orm_execute` returning
+/// a result): nothing is sent, and no `load` listener runs again.
+#[derive(Debug, Clone, PartialEq, Model)]
+#[model(table = "ql_countries")]
+#[listens_for(before_query, from_cache)]
+#[listens_for(load, count_country_load)]
+struct Country {
+    #[model(primary_key)]
+    code: String,
+    name: String,
+}
+
+tokio::task_local! {
+    static CACHED: Vec<Country>;
+}
+
+fn from_cache(query: Select<Country>) -> Select<Country> {
+    match CACHED.try_with(Clone::clone) {
+        Ok(rows) => query.answer(rows),
+        Err(_) => query,
+    }
+}
+
+static COUNTRY_LOADS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_country_load(_: &mut Country) {
+    COUNTRY_LOADS.fetch_add(1, Ordering::SeqCst);
+}
+
+fn country(code: &str, name: &str) -> Country {
+    Country {
+        code: code.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+async fn a_listener_answers_from_a_cache<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    // The load counter and the statement counter are the process's: one backend at a time.
+    let _guard = RUNTIME.lock().await;
+    Country::create_table(pool).await.unwrap();
+    for (code, name) in [("de", "Germany"), ("fr", "France")] {
+        country(code, name).insert(pool).await.unwrap();
+    }
+    assert_eq!(Country::query().count(pool).await.unwrap(), 2);
+
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let watching = on_statement(move |s| {
+        if s.model == Some("Country") && matches!(s.phase, StatementPhase::Before) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let loads = COUNTRY_LOADS.load(Ordering::SeqCst);
+    let cached = vec![
+        country("it", "Italy (cached)"),
+        country("es", "Spain (cached)"),
+    ];
+    let p = pool.clone();
+    CACHED
+        .scope(cached.clone(), async move {
+            let pool = &p;
+            assert_eq!(Country::query().all(pool).await.unwrap(), cached);
+            assert_eq!(Country::all(pool).await.unwrap(), cached);
+            // The first of the answer, not its last.
+            assert_eq!(
+                Country::query().first(pool).await.unwrap(),
+                Some(cached[0].clone())
+            );
+            assert!(matches!(
+                Country::query().one(pool).await,
+                Err(Error::TooManyRows { model: "Country" })
+            ));
+            assert_eq!(Country::query().count(pool).await.unwrap(), 2);
+            assert!(Country::filter(|c| c.code.eq("none"))
+                .exists(pool)
+                .await
+                .unwrap());
+            assert_eq!(
+                Country::find(pool, "it".to_owned()).await.unwrap(),
+                Some(cached[0].clone())
+            );
+            let mut stream = Country::query().stream(pool);
+            let mut streamed = Vec::new();
+            while let Some(c) = stream.next().await {
+                streamed.push(c.unwrap());
+            }
+            assert_eq!(streamed, cached);
+            // A set-based write reads its rows from the database, never from a copy.
+            for refused in [
+                Country::query().update(|c| [c.name.set("x")], pool).await,
+                Country::query().delete(pool).await,
+            ] {
+                assert!(
+                    matches!(
+                        refused,
+                        Err(Error::Unsupported {
+                            model: "Country",
+                            ..
+                        })
+                    ),
+                    "{refused:?}"
+                );
+            }
+        })
+        .await;
+    CACHED
+        .scope(vec![country("pt", "Portugal")], async {
+            assert_eq!(Country::query().one(pool).await.unwrap().code, "pt");
+        })
+        .await;
+    CACHED
+        .scope(Vec::new(), async {
+            assert!(matches!(
+                Country::query().one(pool).await,
+                Err(Error::NoRows { .. })
+            ));
+        })
+        .await;
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        0,
+        "an answered query sends nothing"
+    );
+    assert_eq!(
+        COUNTRY_LOADS.load(Ordering::SeqCst),
+        loads,
+        "answered rows are not loaded again"
+    );
+    drop(watching);
+    // Without the answer the database is read, with its `load` listeners, and the refused
+    // writes changed nothing.
+    let stored = Country::query().all(pool).await.unwrap();
+    assert_eq!(
+        stored,
+        vec![country("de", "Germany"), country("fr", "France")]
+    );
+    assert_eq!(COUNTRY_LOADS.load(Ordering::SeqCst), loads + 2);
+}
+
+/// A listener that replaces a value the caller's filter compares (SQLAlchemy's
+/// `do_orm_execute` changing the statement's parameters).
+#[derive(Debug, Clone, Model)]
+#[model(table = "ql_tickets")]
+#[listens_for(before_query, own_tickets)]
+struct Ticket {
+    id: Option<i64>,
+    owner: i64,
+    title: String,
+    note: Option<String>,
+}
+
+tokio::task_local! {
+    static OWNER: i64;
+}
+
+fn own_tickets(query: Select<Ticket>) -> Select<Ticket> {
+    let query = match OWNER.try_with(|o| *o) {
+        Ok(owner) => query.rebind(|t| t.owner, owner),
+        Err(_) => query,
+    };
+    if query.has_option("without_note") {
+        query.rebind(|t| t.note, None::<String>)
+    } else {
+        query
+    }
+}
+
+async fn a_listener_replaces_a_bound_value<DB: TestBackend>(db: &TestDb<DB>) {
+    let pool = &db.pool;
+    Ticket::create_table(pool).await.unwrap();
+    for (owner, title, note) in [(1, "a", Some("n")), (1, "b", None), (2, "c", None)] {
+        Ticket {
+            id: None,
+            owner,
+            title: title.to_owned(),
+            note: note.map(str::to_owned),
+        }
+        .insert(pool)
+        .await
+        .unwrap();
+    }
+    let titles = |tickets: Vec<Ticket>| -> Vec<String> {
+        let mut titles: Vec<String> = tickets.into_iter().map(|t| t.title).collect();
+        titles.sort();
+        titles
+    };
+    // Without an owner in scope the caller's values stand.
+    let ones = Ticket::filter(|t| t.owner.eq(1)).all(pool).await.unwrap();
+    assert_eq!(titles(ones), ["a", "b"]);
+
+    let p = pool.clone();
+    OWNER
+        .scope(2, async move {
+            let pool = &p;
+            let asked_one = Ticket::filter(|t| t.owner.eq(1)).all(pool).await.unwrap();
+            assert_eq!(titles(asked_one), ["c"], "`= 1` now binds 2");
+            let listed = Ticket::filter(|t| t.owner.in_([1, 3]))
+                .all(pool)
+                .await
+                .unwrap();
+            assert_eq!(titles(listed), ["c"], "an IN list becomes the one value");
+            let either = Ticket::filter(|t| t.owner.eq(1).or(t.title.eq("a")))
+                .all(pool)
+                .await
+                .unwrap();
+            assert_eq!(
+                titles(either),
+                ["a", "c"],
+                "only the owner's value is replaced"
+            );
+            let negated = Ticket::filter(|t| !t.owner.ne(1)).all(pool).await.unwrap();
+            assert_eq!(titles(negated), ["c"], "inside a `not` too");
+            let updated = Ticket::filter(|t| t.owner.eq(1))
+                .update(|t| [t.title.set("c2")], pool)
+                .await
+                .unwrap();
+            assert_eq!(updated, 1, "a set-based write is rewritten as a read is");
+        })
+        .await;
+    let ones = Ticket::filter(|t| t.owner.eq(1)).all(pool).await.unwrap();
+    assert_eq!(
+        titles(ones),
+        ["a", "b"],
+        "owner 1's tickets were not updated"
+    );
+    // An `Option` column rebound to `None` compares as `IS NULL`.
+    let without = Ticket::filter(|t| t.note.eq("n").and(t.owner.eq(1)))
+        .option("without_note")
+        .all(pool)
+        .await
+        .unwrap();
+    assert_eq!(titles(without), ["b"]);
+}
+
 per_backend!(
+    a_listener_answers_from_a_cache,
+    a_listener_replaces_a_bound_value,
     eager_loading_and_cascades,
     a_listener_reached_three_ways_runs_once,
     every_read_and_set_based_write_sees_the_filter,

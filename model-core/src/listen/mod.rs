@@ -32,7 +32,7 @@ mod shim;
 
 pub use crate::base::value::{ToValue, Value};
 pub use every::{AnyModel, EveryModelCommitListener, EveryModelListener, ModelRow};
-pub use models::{configure, models, ConfigureEvent, ModelInfo};
+pub use models::{configure, models, Configure, ConfigureEvent, ModelInfo};
 pub use runtime::{
     listen, listen_with, on, on_statement, once, EveryModel, ListenOptions, Listening,
     RuntimeListener,
@@ -53,8 +53,8 @@ pub(crate) fn state_of<DB: crate::db::backend::Backend>(
 pub(crate) mod private {
     pub use super::every::{AsyncEveryCommitFn, AsyncEveryFn};
     pub use super::models::{
-        ConfigureCall, ConfigureListener, Configured, ModelConfigured, ModelParts, ModelProbe,
-        ViaNoRecord, ViaRecord, CONFIGURE_LISTENERS, MODELS,
+        BeforeModelConfigured, ConfigureCall, ConfigureListener, Configured, ModelConfigured,
+        ModelParts, ModelProbe, ViaNoRecord, ViaRecord, CONFIGURE_LISTENERS, MODELS,
     };
     pub use super::registry::{
         EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, QueryShim, RefShim, Registered,

@@ -129,21 +129,42 @@ pub fn models() -> &'static [&'static ModelInfo] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigureEvent {
-    /// Once, before the models' `model_configured` listeners (`before_configured`).
+    /// For each model not configured yet, at each configuration run, before anything else
+    /// of the run (`before_model_configured`: SQLAlchemy's `before_mapper_configured`). Its
+    /// listeners return a [`Configure`]: [`Configure::Postpone`] leaves the model out of
+    /// this run, to a later one.
+    BeforeModelConfigured,
+    /// Once per run that configures a model, before the models' `model_configured`
+    /// listeners (`before_configured`).
     BeforeConfigured,
     /// Once per model, in [`models`] order, with its [`ModelInfo`] (`model_configured`:
     /// SQLAlchemy's `mapper_configured`, and its `after_mapper_constructed`, which a model
     /// defined at compile time has no separate moment for).
     ModelConfigured,
-    /// Once, after every model's `model_configured` listeners, with [`models`]
-    /// (`after_configured`).
+    /// Once per run that configures a model, after its models' `model_configured`
+    /// listeners, with [`models`] (`after_configured`).
     AfterConfigured,
+}
+
+/// What a `before_model_configured` listener decides about a model: SQLAlchemy's
+/// `EXT_CONTINUE` and `EXT_SKIP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Configure {
+    /// Configure it in this run.
+    Continue,
+    /// Leave it out of this run: its `model_configured` listeners run at a later run (the
+    /// next [`configure`] call, or the first read or write of a model not used yet), when
+    /// every listener says [`Configure::Continue`]. The model can be read and written
+    /// meanwhile: its table and row listeners are compiled in, only its configuration
+    /// listeners wait.
+    Postpone,
 }
 
 impl ConfigureEvent {
     /// The event's name as written in `#[model_core::listens_for(...)]`.
     pub const fn name(self) -> &'static str {
         match self {
+            ConfigureEvent::BeforeModelConfigured => "before_model_configured",
             ConfigureEvent::BeforeConfigured => "before_configured",
             ConfigureEvent::ModelConfigured => "model_configured",
             ConfigureEvent::AfterConfigured => "after_configured",
@@ -158,6 +179,8 @@ pub enum ConfigureCall {
     Models(fn(&'static [&'static ModelInfo])),
     /// `model_configured`: `fn(&ModelInfo)`.
     Model(fn(&'static ModelInfo)),
+    /// `before_model_configured`: `fn(&ModelInfo) -> Configure`.
+    Decide(fn(&'static ModelInfo) -> Configure),
 }
 
 /// One configuration listener, as `#[model_core::listens_for(model_configured)]` registers it.
@@ -176,9 +199,9 @@ pub struct ConfigureListener {
 #[linkme::distributed_slice]
 pub static CONFIGURE_LISTENERS: [ConfigureListener];
 
-/// Whether the configuration listeners have run (under the lock: a second caller waits
-/// for the first to finish).
-static CONFIGURED: Mutex<bool> = Mutex::new(false);
+/// The models whose `model_configured` listeners have not run, `None` before the first
+/// run (under the lock: a second caller waits for the first to finish).
+static PENDING: Mutex<Option<Vec<&'static ModelInfo>>> = Mutex::new(None);
 
 thread_local! {
     /// Set while this thread runs the configuration listeners: a listener that reads a
@@ -186,10 +209,13 @@ thread_local! {
     static CONFIGURING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs the configuration listeners, once per program: `before_configured`, then
-/// `model_configured` for each model of [`models`], then `after_configured`, each event's
-/// listeners by name. The first read or write of any model calls it; call it at start-up
-/// to run them (and their checks) before serving. Later calls do nothing.
+/// Runs the configuration listeners of the models not configured yet. The first read or
+/// write of each model calls it; call it at start-up to run them (and their checks) before
+/// serving. A run asks the `before_model_configured` listeners about each such model, then,
+/// if any model is to be configured: `before_configured`, `model_configured` for each of
+/// them in [`models`] order, `after_configured`; each event's listeners by name. A model a
+/// listener postponed ([`Configure::Postpone`]) waits for a later run; when every model is
+/// configured, calls do nothing.
 ///
 /// ```
 /// use model_core::ModelInfo;
@@ -207,12 +233,11 @@ pub fn configure() {
     if CONFIGURING.with(Cell::get) {
         return;
     }
-    let mut configured = CONFIGURED.lock().unwrap_or_else(PoisonError::into_inner);
-    if *configured {
+    let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
+    let waiting = pending.get_or_insert_with(|| models().to_vec());
+    if waiting.is_empty() {
         return;
     }
-    // Set first: a listener that panics is not run again by every later read.
-    *configured = true;
     CONFIGURING.with(|c| c.set(true));
     struct Reset;
     impl Drop for Reset {
@@ -224,12 +249,24 @@ pub fn configure() {
     let mut listeners: Vec<&ConfigureListener> = CONFIGURE_LISTENERS.iter().collect();
     listeners.sort_by_key(|l| l.name);
     let of = |event: ConfigureEvent| listeners.iter().filter(move |l| l.event == event);
+    let postponed = |model: &'static ModelInfo| {
+        of(ConfigureEvent::BeforeModelConfigured).any(|listener| match listener.call {
+            ConfigureCall::Decide(decide) => decide(model) == Configure::Postpone,
+            _ => false,
+        })
+    };
+    let (later, now): (Vec<_>, Vec<_>) = waiting.iter().partition(|&&model| postponed(model));
+    if now.is_empty() {
+        return;
+    }
+    // Set first: a listener that panics is not run again by every later read.
+    *waiting = later;
     for listener in of(ConfigureEvent::BeforeConfigured) {
         if let ConfigureCall::Models(call) = listener.call {
             call(models());
         }
     }
-    for &model in models() {
+    for model in now {
         for listener in of(ConfigureEvent::ModelConfigured) {
             if let ConfigureCall::Model(call) = listener.call {
                 call(model);
@@ -240,6 +277,24 @@ pub fn configure() {
         if let ConfigureCall::Models(call) = listener.call {
             call(models());
         }
+    }
+}
+
+/// A function that can listen to `before_model_configured`: `fn(&ModelInfo) -> Configure`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot listen to `before_model_configured`",
+    label = "expected `fn(model: &model_core::ModelInfo) -> model_core::Configure`",
+    note = "return `Configure::Continue` to configure the model now, `Configure::Postpone` to leave it to a later run"
+)]
+pub trait BeforeModelConfigured {
+    /// Calls it.
+    fn __call(&self, model: &'static ModelInfo) -> Configure;
+}
+
+impl<F: Fn(&ModelInfo) -> Configure> BeforeModelConfigured for F {
+    fn __call(&self, model: &'static ModelInfo) -> Configure {
+        self(model)
     }
 }
 

@@ -41,6 +41,11 @@ impl<M, T> Column<M, T> {
             types: PhantomData,
         }
     }
+
+    /// Its index into `M::__TABLE.columns`.
+    pub(crate) fn index(self) -> usize {
+        self.index
+    }
 }
 
 impl<M: Record, T: ColumnType + Clone> Column<M, T> {

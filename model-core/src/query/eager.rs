@@ -11,7 +11,6 @@ use sqlx::Acquire;
 
 use super::filter::{Filter, Node};
 use super::read::acquire;
-use super::sql::Columns;
 use super::Select;
 use crate::base::error::Error;
 use crate::base::statements::max_binds;
@@ -19,7 +18,6 @@ use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey;
 use crate::db::scope::{self, Operation};
 use crate::listen::record::Record;
-use crate::write::ops;
 
 /// A key as a map's key. Model keys are `PartialEq` and `Debug`, not `Hash` (a float may
 /// be a column): integer keys, by far the most common, are themselves; any other is the
@@ -94,10 +92,7 @@ where
     while !rest.is_empty() {
         let later = rest.split_off(rest.len().min(per_statement));
         let plan = Select::new(Some(children_of(rest))).plan;
-        let rows = plan
-            .rows::<A::Database>(&mut conn, C::__TABLE, Columns::All)
-            .await?;
-        for child in ops::load::<C, A::Database>(rows, &mut conn).await? {
+        for child in plan.models::<C, A::Database>(&mut conn).await? {
             let at = parent_key(&child).and_then(|key| place.get(&id(&key)).copied());
             if let Some(at) = at {
                 groups[at].push(child);
@@ -151,10 +146,7 @@ where
         let columns = P::__Key::__COLUMNS;
         for chunk in unique.chunks(max_binds(<A::Database as Backend>::DIALECT) / columns) {
             let plan = Select::new(Some(keys_in::<P>(chunk))).plan;
-            let rows = plan
-                .rows::<A::Database>(&mut conn, P::__TABLE, Columns::All)
-                .await?;
-            for parent in ops::load::<P, A::Database>(rows, &mut conn).await? {
+            for parent in plan.models::<P, A::Database>(&mut conn).await? {
                 if let Some(key) = parent.__key() {
                     found.insert(id(&key), parent);
                 }

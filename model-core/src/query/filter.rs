@@ -201,6 +201,39 @@ impl Node {
         }
     }
 
+    /// Replaces the value every comparison of `column` binds (`=`, `<>`, `<`, `<=`, `>`,
+    /// `>=`; an `IN` list becomes the one value) with `value`, and returns how many it
+    /// replaced: [`Select::rebind`](super::Select::rebind). `null_aware` is the
+    /// `null_aware` of an `=` or `<>` with the new value. Patterns, `IS NULL` and a related
+    /// model's filter (other columns) are left as they are.
+    pub(crate) fn rebind(&mut self, target: usize, new: &dyn Value, may_be_null: bool) -> usize {
+        match self {
+            Node::Compare {
+                column,
+                op,
+                value,
+                null_aware,
+            } if *column == target => {
+                *value = new.clone_box();
+                *null_aware = matches!(op, Op::Eq | Op::Ne) && may_be_null;
+                1
+            }
+            Node::In { column, values } if *column == target => {
+                *values = vec![new.clone_box()];
+                1
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.rebind(target, new, may_be_null) + b.rebind(target, new, may_be_null)
+            }
+            Node::Not(inner) => inner.rebind(target, new, may_be_null),
+            Node::Compare { .. }
+            | Node::In { .. }
+            | Node::Null { .. }
+            | Node::Match { .. }
+            | Node::Exists(_) => 0,
+        }
+    }
+
     /// The first pattern that cannot be sent, with its column: see [`super::pattern::check`].
     pub(crate) fn check_patterns(&self) -> Result<(), (usize, &'static str)> {
         match self {

@@ -20,9 +20,10 @@ use crate::listen::record::Record;
 use crate::listen::{on, ListenOptions, Listening, RuntimeListener};
 use crate::write::ops::{self, Page};
 
-use super::column::Sort;
+use super::column::{Column, IntoValue, Sort};
 use super::filter::{Node, Op};
 use super::{Filter, Plan, Select};
+use crate::base::column::ColumnType;
 
 /// A function or closure that can listen to `before_query` for model `M`: it gets the
 /// query and returns it, narrowed (`fn(Select<M>) -> Select<M>`), or refuses it
@@ -148,6 +149,135 @@ impl<M: Record> Select<M> {
     pub fn has_option(&self, option: &str) -> bool {
         self.plan.options.contains(&option)
     }
+
+    /// Answers the query with `rows` instead of reading the database: for a `before_query`
+    /// listener that keeps a cache (SQLAlchemy's `do_orm_execute` returning a result).
+    /// Nothing is sent. The rows are the query's answer as given: no `load` listener runs
+    /// (they ran when the rows were first read), and no filter, order, `limit` or `offset`
+    /// is applied to them. [`Select::all`] returns them, [`Select::first`] the first,
+    /// [`Select::one`] the one (or [`Error::NoRows`], [`Error::TooManyRows`]),
+    /// [`Select::count`] how many, [`Select::exists`] whether any, [`Select::stream`] streams
+    /// them; `get`, `find`, `all`, `page` and eager loading read through the same path. A
+    /// set-based [`Select::update`] or [`Select::delete`] of an answered query is refused
+    /// with [`Error::Unsupported`] before anything is written: a write must read the rows it
+    /// changes from the database, not from a copy. Call it again to replace the answer.
+    ///
+    /// ```
+    /// # use model_core::{Model, Select};
+    /// # #[derive(Clone, Model)] struct Country { #[model(primary_key)] code: String, name: String }
+    /// // Countries never change while the program runs: read them once.
+    /// static CACHE: std::sync::OnceLock<Vec<Country>> = std::sync::OnceLock::new();
+    ///
+    /// fn from_cache(query: Select<Country>) -> Select<Country> {
+    ///     match CACHE.get() {
+    ///         Some(all) if query.has_option("all_countries") => query.answer(all.clone()),
+    ///         _ => query,
+    ///     }
+    /// }
+    /// # let _ = from_cache;
+    /// ```
+    #[must_use]
+    pub fn answer(mut self, rows: Vec<M>) -> Self
+    where
+        M: Clone,
+    {
+        self.plan.answer = Some(Answer::new(rows));
+        self
+    }
+
+    /// Replaces the value the query compares `column` with: every `=`, `<>`, `<`, `<=`,
+    /// `>` and `>=` of that column in its filter now binds `value` (an `in_` list on it
+    /// becomes `value` alone). For a `before_query` listener that rewrites what a caller
+    /// asked for (SQLAlchemy's `do_orm_execute` changing the statement's parameters); to
+    /// narrow a query, add a [`Select::filter`] instead. Patterns (`like`, `contains`, ...),
+    /// `is_null` and the filters of related models (`any_child`, `has_parent`) are left as
+    /// they are. Replaces nothing if the query does not compare `column`.
+    ///
+    /// ```
+    /// # use model_core::{Model, Select};
+    /// # #[derive(Model)] struct Post { id: Option<i64>, tenant: i64, title: String }
+    /// # fn current_tenant() -> i64 { 7 }
+    /// // Whatever tenant the caller named, the query reads the current one's rows.
+    /// fn own_tenant(query: Select<Post>) -> Select<Post> {
+    ///     query.rebind(|p| p.tenant, current_tenant())
+    /// }
+    /// # let _ = own_tenant;
+    /// ```
+    #[must_use]
+    pub fn rebind<T, V>(
+        mut self,
+        column: impl FnOnce(&M::__Columns) -> Column<M, T>,
+        value: V,
+    ) -> Self
+    where
+        T: ColumnType + Clone,
+        V: IntoValue<T>,
+    {
+        let column = column(&M::__HANDLES).index();
+        let may_be_null = T::__NULLABLE && V::__MAY_BE_NONE;
+        let value = value.into_value();
+        if let Some(filter) = &mut self.plan.filter {
+            filter.rebind(column, &value, may_be_null);
+        }
+        self
+    }
+}
+
+/// The rows a `before_query` listener answered a query with: a `Vec<M>` kept without its
+/// type (a [`Plan`] has none), with the function that clones it, so that a plan stays
+/// `Clone`.
+pub(crate) struct Answer {
+    rows: Box<dyn Any + Send + Sync>,
+    clone: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send + Sync>,
+}
+
+impl Answer {
+    fn new<M: Record + Clone>(rows: Vec<M>) -> Answer {
+        Answer {
+            rows: Box::new(rows),
+            clone: |rows| {
+                let rows: &Vec<M> = rows.downcast_ref().expect("an answer holds its rows");
+                Box::new(rows.clone())
+            },
+        }
+    }
+}
+
+impl Clone for Answer {
+    fn clone(&self) -> Answer {
+        Answer {
+            rows: (self.clone)(&*self.rows),
+            clone: self.clone,
+        }
+    }
+}
+
+impl Plan {
+    /// Runs the model's `before_query` listeners (once); the rows one of them answered the
+    /// query with, if one did ([`Select::answer`]).
+    pub(crate) fn answered<M: Record>(&mut self) -> Result<Option<Vec<M>>, Error> {
+        self.listened()?;
+        Ok(self.answer.take().map(|answer| {
+            *answer
+                .rows
+                .downcast::<Vec<M>>()
+                .expect("a model's query is answered with that model's rows")
+        }))
+    }
+
+    /// Refuses to send the statement of an answered query: what reads the answer took it
+    /// already, so what is left (a set-based write) needs the database's rows.
+    pub(crate) fn unanswered(&self, model: &'static str) -> Result<(), Error> {
+        match self.answer {
+            Some(_) => Err(Error::Unsupported {
+                model,
+                what: "a `before_query` listener answered this query with rows \
+                       (`Select::answer`), and a set-based update or delete writes the \
+                       rows it reads from the database: answer only reads",
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `listen(on::BeforeQuery, |q: Select<Post>| ..)`.
@@ -190,7 +320,10 @@ where
     if listened::<M>() {
         let select = Select::<M>::new(Some(Filter::new(key_is::<M>(&key))));
         Either::Left {
-            future: map(select.all(db), move |found| then(found?.pop(), key)),
+            // The first: a listener's answer may hold more rows.
+            future: map(select.all(db), move |found| {
+                then(found?.into_iter().next(), key)
+            }),
         }
     } else {
         Either::Right {

@@ -85,6 +85,8 @@ pub(crate) struct Plan {
     listeners: Option<RunListeners>,
     /// [`Select::option`]s, for those listeners.
     options: Vec<&'static str>,
+    /// The rows a `before_query` listener answered the query with ([`Select::answer`]).
+    answer: Option<listeners::Answer>,
 }
 
 /// The row locks a locking read takes, and what it does about rows already locked.
@@ -272,6 +274,7 @@ impl Plan {
             lock: None,
             listeners: None,
             options: Vec::new(),
+            answer: None,
         }
     }
 
@@ -284,6 +287,7 @@ impl Plan {
     /// assignments; [`Sql::check_binds`](sql::Sql::check_binds) counts those exactly).
     fn prepare(&mut self, table: Table, dialect: crate::Dialect) -> Result<(), Error> {
         self.listened()?;
+        self.unanswered(table.model)?;
         if let Some(node) = &self.filter {
             let limit = crate::base::statements::max_binds(dialect);
             let values = node.bind_count();

@@ -44,12 +44,12 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         let read = async move {
+            let mut plan = self.plan;
+            if let Some(answer) = plan.answered::<M>()? {
+                return Ok(answer);
+            }
             let mut conn = acquire::<M, A>(db).await?;
-            let rows = self
-                .plan
-                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
-                .await?;
-            ops::load::<M, A::Database>(rows, &mut conn).await
+            plan.models::<M, A::Database>(&mut conn).await
         };
         scope::within(
             M::__TABLE.model,
@@ -65,7 +65,8 @@ impl<M: Record> Select<M> {
         A: Acquire<'c> + Send,
         A::Database: Backend,
     {
-        async move { Ok(self.at_most(1).all(db).await?.pop()) }
+        // The first: a listener's answer may hold more than the one row asked for.
+        async move { Ok(self.at_most(1).all(db).await?.into_iter().next()) }
     }
 
     /// The one selected row: [`Error::NoRows`] if there is none, [`Error::TooManyRows`] if
@@ -76,23 +77,21 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         let read = async move {
-            let mut conn = acquire::<M, A>(db).await?;
-            let mut rows = self
-                .at_most(2)
-                .plan
-                .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
-                .await?;
-            match rows.len() {
-                0 => Err(Error::NoRows {
-                    model: M::__TABLE.model,
-                }),
-                1 => Ok(ops::load::<M, A::Database>(rows.split_off(0), &mut conn)
-                    .await?
-                    .remove(0)),
-                _ => Err(Error::TooManyRows {
-                    model: M::__TABLE.model,
-                }),
-            }
+            let mut plan = self.at_most(2).plan;
+            let mut models = match plan.answered::<M>()? {
+                Some(answer) => answer,
+                None => {
+                    let mut conn = acquire::<M, A>(db).await?;
+                    let rows = plan
+                        .rows::<A::Database>(&mut conn, M::__TABLE, Columns::All)
+                        .await?;
+                    // `load` listeners run on the one row only.
+                    exactly_one(M::__TABLE.model, rows.len())?;
+                    ops::load::<M, A::Database>(rows, &mut conn).await?
+                }
+            };
+            exactly_one(M::__TABLE.model, models.len())?;
+            Ok(models.remove(0))
         };
         scope::within(M::__TABLE.model, Operation::Select, |_| Some(1), read)
     }
@@ -105,9 +104,12 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         let count = async move {
+            let mut plan = self.plan;
+            if let Some(answer) = plan.answered::<M>()? {
+                return Ok(u64::try_from(answer.len()).unwrap_or(u64::MAX));
+            }
             let mut conn = acquire::<M, A>(db).await?;
-            let rows = self
-                .plan
+            let rows = plan
                 .rows::<A::Database>(&mut conn, M::__TABLE, Columns::Count)
                 .await?;
             let count = match rows.first() {
@@ -128,15 +130,26 @@ impl<M: Record> Select<M> {
         A::Database: Backend,
     {
         let exists = async move {
+            let mut plan = self.at_most(1).plan;
+            if let Some(answer) = plan.answered::<M>()? {
+                return Ok(!answer.is_empty());
+            }
             let mut conn = acquire::<M, A>(db).await?;
-            let rows = self
-                .at_most(1)
-                .plan
+            let rows = plan
                 .rows::<A::Database>(&mut conn, M::__TABLE, Columns::One)
                 .await?;
             Ok(!rows.is_empty())
         };
         scope::within(M::__TABLE.model, Operation::Exists, |_| None, exists)
+    }
+}
+
+/// [`Error::NoRows`] or [`Error::TooManyRows`] unless `count` is 1: [`Select::one`].
+fn exactly_one(model: &'static str, count: usize) -> Result<(), Error> {
+    match count {
+        1 => Ok(()),
+        0 => Err(Error::NoRows { model }),
+        _ => Err(Error::TooManyRows { model }),
     }
 }
 
@@ -147,6 +160,19 @@ pub(crate) async fn acquire<'c, M: Record, A: Acquire<'c>>(db: A) -> Result<A::C
 }
 
 impl Plan {
+    /// The selected models, with their `load` listeners run; or the rows a `before_query`
+    /// listener answered the query with.
+    pub(crate) async fn models<M: Record, DB: Backend>(
+        mut self,
+        conn: &mut DB::Connection,
+    ) -> Result<Vec<M>, Error> {
+        if let Some(answer) = self.answered::<M>()? {
+            return Ok(answer);
+        }
+        let rows = self.rows::<DB>(conn, M::__TABLE, Columns::All).await?;
+        ops::load::<M, DB>(rows, conn).await
+    }
+
     /// Runs the `SELECT` of `columns` and returns its rows.
     pub(crate) async fn rows<DB: Backend>(
         mut self,

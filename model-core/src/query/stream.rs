@@ -93,8 +93,10 @@ impl<M: Record> Select<M> {
         let first: ChunkFuture<'c, M> = Box::pin(async move {
             let table = M::__TABLE;
             let mut plan = self.plan;
-            // Before the order is checked: a listener may order the query.
-            plan.listened()?;
+            // Before the order is checked: a listener may order the query, or answer it.
+            if let Some(models) = plan.answered::<M>()? {
+                return Ok(Chunk { models, next: None });
+            }
             let descending = plan.order.first().is_some_and(|sort| sort.descending);
             // The key's columns (or the first of them), in key order, all one way.
             let in_key_order = plan.order.len() <= table.key.len()

@@ -95,6 +95,7 @@ impl<M: Record> Select<M> {
             }
             let mut plan = self.plan;
             plan.listened()?;
+            plan.unanswered(M::__TABLE.model)?;
             // Listeners of the transaction are told every row written: read them.
             if has_listeners::<M>(&UPDATE) || plan.is_page() || transaction_events::any_active() {
                 return per_row(plan, db, Event::AfterUpdateCommit, move |models, conn| {
@@ -146,6 +147,7 @@ impl<M: Record> Select<M> {
             let cascades = crate::write::cascade::listened(std::any::TypeId::of::<M>());
             let mut plan = self.plan;
             plan.listened()?;
+            plan.unanswered(M::__TABLE.model)?;
             if has_listeners::<M>(&DELETE)
                 || plan.is_page()
                 || cascades

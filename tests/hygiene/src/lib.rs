@@ -437,7 +437,7 @@ pub mod from_a_macro {
     listener!(deleted);
 
     macro_rules! query_and_configure_listeners {
-        ($model:ident, $table:literal, $hide:ident, $configured:ident, $all:ident) => {
+        ($model:ident, $table:literal, $hide:ident, $configured:ident, $all:ident, $decide:ident) => {
             /// A model whose queries a macro-declared listener narrows.
             #[derive(Debug, Clone, model_core::Model)]
             #[model(table = $table)]
@@ -467,8 +467,23 @@ pub mod from_a_macro {
             pub fn $all(models: &[&model_core::ModelInfo]) {
                 let _ = models.len();
             }
+
+            /// A macro-declared listener that postpones no model.
+            #[model_core::listens_for(before_model_configured)]
+            #[must_use]
+            pub fn $decide(model: &model_core::ModelInfo) -> model_core::Configure {
+                let _ = model.name;
+                model_core::Configure::Continue
+            }
         };
     }
 
-    query_and_configure_listeners!(Hidden, "hidden_rows", hide, configured, all_configured);
+    query_and_configure_listeners!(
+        Hidden,
+        "hidden_rows",
+        hide,
+        configured,
+        all_configured,
+        decide
+    );
 }
