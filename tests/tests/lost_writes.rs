@@ -226,6 +226,115 @@ async fn full_disk(dir: PathBuf) {
     pool.close().await;
 }
 
+/// A note whose inserts run in a transaction of their own (two rows at a time) and report
+/// their commits: on a full disk the `COMMIT` itself fails.
+#[derive(Debug, Clone, PartialEq, Model)]
+#[model(table = "notes")]
+#[listens_for(after_insert_commit, count_commit)]
+struct CommittedNote {
+    id: Option<i64>,
+    body: String,
+    created_at: Option<DateTime<Utc>>,
+}
+
+static COMMITTED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_commit(_: &CommittedNote) {
+    COMMITTED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Transactions on a full file system: every batch whose `BEGIN`, statement or `COMMIT`
+/// fails is an error with no row stored and no after-commit listener run; every batch
+/// answered `Ok` is stored and reported once; and once space is back the pool's one
+/// connection writes in transactions again (a failed `COMMIT` leaves it no transaction
+/// behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_transactions_on_a_full_disk_answer_errors_and_the_pool_recovers() {
+    let dir = scratch_dir("full-tx");
+    let dir_text = dir.display().to_string();
+    run(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &dir_text],
+    );
+    let result = tokio::spawn(full_disk_transactions(dir.clone())).await;
+    run("umount", &[&dir_text]);
+    std::fs::remove_dir_all(&dir).ok();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+async fn full_disk_transactions(dir: PathBuf) {
+    let path = dir.join("blog.db");
+    let pool = sqlite_file(&path, 1).await;
+    notes_table(&pool).await;
+    let filler = dir.join("filler");
+    {
+        use std::io::Write;
+        let chunk = vec![7u8; 4096];
+        let mut file = std::fs::File::create(&filler).unwrap();
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+    }
+    let body = "y".repeat(2000);
+    let pair = |n: usize| -> Vec<CommittedNote> {
+        (0..2)
+            .map(|i| CommittedNote {
+                id: None,
+                body: format!("{n}.{i}:{body}"),
+                created_at: None,
+            })
+            .collect()
+    };
+    let before = COMMITTED.load(Ordering::SeqCst);
+    let (mut ok, mut failed) = (Vec::new(), 0);
+    for n in 0..200 {
+        let mut rows = pair(n);
+        match CommittedNote::insert_all(&mut rows, &pool).await {
+            Ok(()) => ok.extend(rows.into_iter().map(|r| r.body)),
+            Err(error) => {
+                failed += 1;
+                assert!(
+                    rows.iter().all(|r| r.id.is_none()),
+                    "a failed batch leaves no key: {error}"
+                );
+            }
+        }
+    }
+    assert!(failed > 0, "the disk never filled up");
+    assert_eq!(
+        COMMITTED.load(Ordering::SeqCst) - before,
+        ok.len(),
+        "after-commit listeners ran for exactly the rows answered Ok"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, ok.len(), "stored = answered Ok");
+    // Space is back: the one connection commits transactions again, and says so.
+    let mut rows = pair(1000);
+    CommittedNote::insert_all(&mut rows, &pool).await.unwrap();
+    assert_eq!(COMMITTED.load(Ordering::SeqCst) - before, ok.len() + 2);
+    let in_transaction = {
+        use sqlx::Connection as _;
+        let mut conn = pool.acquire().await.unwrap();
+        conn.ping().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(left as usize, ok.len() + 2);
+        sqlx::Connection::is_in_transaction(&*conn)
+    };
+    assert!(
+        !in_transaction,
+        "the pooled connection holds no transaction"
+    );
+    pool.close().await;
+}
+
 /// The table the deferred-key tests write to, with a foreign key checked only at COMMIT.
 async fn deferred_schema(pool: &SqlitePool) {
     for sql in [
