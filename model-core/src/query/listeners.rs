@@ -12,7 +12,7 @@ use std::future::Future;
 use sqlx::Acquire;
 
 use crate::base::error::{BoxError, Error};
-use crate::base::map::{map, Either};
+use crate::base::map::Either;
 use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey;
 use crate::listen::listener::{marker, Event};
@@ -22,7 +22,7 @@ use crate::write::ops::{self, Page};
 
 use super::column::{Column, IntoValue, Sort};
 use super::filter::{Node, Op};
-use super::{Filter, Plan, Select};
+use super::{Plan, Select};
 use crate::base::column::ColumnType;
 
 /// A function or closure that can listen to `before_query` for model `M`: it gets the
@@ -304,8 +304,10 @@ fn listened<M: Record>() -> bool {
 }
 
 /// [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get): the row of
-/// `key`, read by the model's prepared statement, or through a [`Select`] when the model
-/// has `before_query` listeners.
+/// `key`, read by the model's prepared statement; when the model has `before_query`
+/// listeners, by the `SELECT` they leave (or from their answer). Both ways are one read
+/// ([`ops::find`]): only the statement differs, so a model compiles one read by key, not
+/// two (issue 28: compile cost per model).
 pub(crate) fn find<'c, M, A, T, F>(
     db: A,
     key: M::__Key,
@@ -315,20 +317,29 @@ where
     M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
+    T: Send,
     F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
-    if listened::<M>() {
-        let select = Select::<M>::new(Some(Filter::new(key_is::<M>(&key))));
-        Either::Left {
+    let query = if listened::<M>() {
+        match listened_read::<M, A::Database>(Some(key_is::<M>(&key)), None) {
+            Ok(Read::Statement(query)) => Some(query),
             // The first: a listener's answer may hold more rows.
-            future: map(select.all(db), move |found| {
-                then(found?.into_iter().next(), key)
-            }),
+            Ok(Read::Answer(rows)) => {
+                return Either::Left {
+                    future: std::future::ready(then(rows.into_iter().next(), key)),
+                }
+            }
+            Err(error) => {
+                return Either::Left {
+                    future: std::future::ready(Err(error)),
+                }
+            }
         }
     } else {
-        Either::Right {
-            future: ops::find(db, key, then),
-        }
+        None
+    };
+    Either::Right {
+        future: ops::find(db, key, query, then),
     }
 }
 
@@ -342,27 +353,67 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    if listened::<M>() {
-        let mut select = Select::<M>::new(None);
-        if let Some(page) = page {
-            select.plan.order = M::__TABLE
-                .key
-                .iter()
-                .map(|&column| Sort {
-                    column,
-                    descending: page.descending,
-                    nullable: false,
-                })
-                .collect();
-            select = select.limit(u64::from(page.limit)).offset(page.offset);
-        }
-        Either::Left {
-            future: select.all(db),
+    let query = if listened::<M>() {
+        match listened_read::<M, A::Database>(None, page) {
+            Ok(Read::Statement(query)) => Some(query),
+            Ok(Read::Answer(rows)) => {
+                return Either::Left {
+                    future: std::future::ready(Ok(rows)),
+                }
+            }
+            Err(error) => {
+                return Either::Left {
+                    future: std::future::ready(Err(error)),
+                }
+            }
         }
     } else {
-        Either::Right {
-            future: ops::fetch(db, page),
-        }
+        None
+    };
+    Either::Right {
+        future: ops::fetch(db, page, query),
+    }
+}
+
+/// What a read by key or of every row does when its model has `before_query` listeners.
+enum Read<M, DB: Backend> {
+    /// Sends this statement.
+    Statement(crate::db::backend::Query<'static, DB>),
+    /// Returns these rows: a listener answered ([`Select::answer`]).
+    Answer(Vec<M>),
+}
+
+/// Runs `M`'s `before_query` listeners on the query of the rows `filter` selects (a page of
+/// them, in key order, if `page`): the statement to send, or the listeners' answer.
+fn listened_read<M: Record, DB: Backend>(
+    filter: Option<Node>,
+    page: Option<Page>,
+) -> Result<Read<M, DB>, Error> {
+    let mut plan = Plan::empty();
+    plan.filter = filter;
+    plan.listeners = Some(Plan::listeners_of::<M>());
+    if let Some(page) = page {
+        plan.paged(M::__TABLE.key, page);
+    }
+    match plan.answered::<M>()? {
+        Some(rows) => Ok(Read::Answer(rows)),
+        None => plan.statement::<DB>(M::__TABLE).map(Read::Statement),
+    }
+}
+
+impl Plan {
+    /// One page of rows in key order: `page`'s limit and offset, ordered by `key`'s columns.
+    fn paged(&mut self, key: &[usize], page: Page) {
+        self.order = key
+            .iter()
+            .map(|&column| Sort {
+                column,
+                descending: page.descending,
+                nullable: false,
+            })
+            .collect();
+        self.limit = Some(i64::from(page.limit));
+        self.offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
     }
 }
 
@@ -370,10 +421,14 @@ where
 fn key_is<M: Record>(key: &M::__Key) -> Node {
     let mut parts = Vec::new();
     key.__values(&mut parts);
-    M::__TABLE
-        .key
+    columns_are(M::__TABLE.key, &parts)
+}
+
+/// Each of `columns` equal to its value in `values`: [`key_is`], compiled once.
+fn columns_are(columns: &[usize], values: &[&dyn crate::db::value::Value]) -> Node {
+    columns
         .iter()
-        .zip(parts)
+        .zip(values)
         .map(|(&column, value)| Node::Compare {
             column,
             op: Op::Eq,

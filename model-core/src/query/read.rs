@@ -218,13 +218,34 @@ pub(crate) async fn fetch<DB: Backend>(
     sql: Sql<'_>,
 ) -> Result<Vec<DB::Row>, Error> {
     let model = sql.model();
-    sql.check_binds()?;
-    // Safe: the text is quoted identifiers from the model's constants and placeholders;
-    // every value is bound.
-    let query = bind_all::<DB>(sqlx::query(AssertSqlSafe(sql.text)), &sql.values);
+    let query = statement::<DB>(sql)?;
     DB::fetch_all(conn, query)
         .await
         .map_err(|e| Error::from_sqlx(model, e))
+}
+
+/// The statement of `sql`, its values bound (owned by the statement).
+fn statement<DB: Backend>(sql: Sql<'_>) -> Result<Query<'static, DB>, Error> {
+    sql.check_binds()?;
+    // Safe: the text is quoted identifiers from the model's constants and placeholders;
+    // every value is bound.
+    Ok(bind_all::<DB>(
+        sqlx::query(AssertSqlSafe(sql.text)),
+        &sql.values,
+    ))
+}
+
+impl Plan {
+    /// The plan's `SELECT` of every column, ready to send: what a read by key or of every
+    /// row sends instead of its prepared statement when the model has `before_query`
+    /// listeners (`listeners::find`). The listeners have run.
+    pub(crate) fn statement<DB: Backend>(
+        mut self,
+        table: Table,
+    ) -> Result<Query<'static, DB>, Error> {
+        self.prepare(table, DB::DIALECT)?;
+        statement::<DB>(self.select(table, DB::DIALECT, Columns::All))
+    }
 }
 
 /// A raw SQL read of model `M`, made by [`Model::from_sql`](crate::Model::from_sql): its rows are decoded by column

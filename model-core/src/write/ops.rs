@@ -555,9 +555,13 @@ async fn write_in<M: Record, DB: Backend>(
 /// `Option`, `get` turns `None` into [`Error::NotFound`]): one future per method, not one
 /// wrapped in another. Only the binding and `then` are compiled per model: the read is
 /// [`read`]'s, once per connection type.
+///
+/// `query`, when given, is sent instead of the prepared statement: the `SELECT` of a model
+/// with `before_query` listeners, as they left it (`query::find`).
 pub(crate) fn find<'c, M, A, T, F>(
     db: A,
     key: M::__Key,
+    query: Option<crate::base::dialect::Query<'static, A::Database>>,
     then: F,
 ) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
 where
@@ -566,18 +570,24 @@ where
     A::Database: Backend,
     F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
-    let sql = M::__statements(<A::Database as Backend>::DIALECT);
-    let query = key.__bind(sqlx::query(sql.select_by_key.as_str()));
+    let query = match query {
+        Some(query) => query,
+        None => {
+            let sql = M::__statements(<A::Database as Backend>::DIALECT);
+            key.__bind(sqlx::query(sql.select_by_key.as_str()))
+        }
+    };
     map(
         read(db, query, Box::new(Loaded::<M>(Vec::new()))),
         move |loaded| then(models::<M, A::Database>(loaded?).pop(), key),
     )
 }
 
-/// Every row, or one page of them, in key order.
+/// Every row, or one page of them, in key order; or what `query` selects (as [`find`]).
 pub(crate) fn fetch<'c, M, A>(
     db: A,
     page: Option<Page>,
+    query: Option<crate::base::dialect::Query<'static, A::Database>>,
 ) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'c, M, A>
 where
     M: Record,
@@ -585,9 +595,10 @@ where
     A::Database: Backend,
 {
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
-    let query = match page {
-        None => sqlx::query(sql.select_all.as_str()),
-        Some(page) => {
+    let query = match (query, page) {
+        (Some(query), _) => query,
+        (None, None) => sqlx::query(sql.select_all.as_str()),
+        (None, Some(page)) => {
             let text = if page.descending {
                 &sql.select_page_desc
             } else {
