@@ -229,6 +229,10 @@ impl<M: Record> Select<M> {
 pub(crate) struct Answer {
     rows: Box<dyn Any + Send + Sync>,
     clone: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send + Sync>,
+    /// Moves the rows into a `Vec` of their model behind `&mut dyn Any`. A `fn` made where
+    /// the rows are given: the typed code is compiled for the models that answer, not for
+    /// every model that reads (issue 28: compile cost per model).
+    take: fn(Box<dyn Any + Send + Sync>, &mut dyn Any),
 }
 
 impl Answer {
@@ -239,7 +243,19 @@ impl Answer {
                 let rows: &Vec<M> = rows.downcast_ref().expect("an answer holds its rows");
                 Box::new(rows.clone())
             },
+            take: |rows, into| {
+                let rows: Box<Vec<M>> = rows.downcast().expect("an answer holds its rows");
+                let into: &mut Vec<M> = into
+                    .downcast_mut()
+                    .expect("a model's query is answered with that model's rows");
+                *into = *rows;
+            },
         }
+    }
+
+    /// The rows, into `into` (a `Vec` of the model).
+    fn take(self, into: &mut dyn Any) {
+        (self.take)(self.rows, into);
     }
 }
 
@@ -248,6 +264,7 @@ impl Clone for Answer {
         Answer {
             rows: (self.clone)(&*self.rows),
             clone: self.clone,
+            take: self.take,
         }
     }
 }
@@ -257,12 +274,12 @@ impl Plan {
     /// query with, if one did ([`Select::answer`]).
     pub(crate) fn answered<M: Record>(&mut self) -> Result<Option<Vec<M>>, Error> {
         self.listened()?;
-        Ok(self.answer.take().map(|answer| {
-            *answer
-                .rows
-                .downcast::<Vec<M>>()
-                .expect("a model's query is answered with that model's rows")
-        }))
+        let Some(answer) = self.answer.take() else {
+            return Ok(None);
+        };
+        let mut rows = Vec::<M>::new();
+        answer.take(&mut rows);
+        Ok(Some(rows))
     }
 
     /// Refuses to send the statement of an answered query: what reads the answer took it
@@ -389,12 +406,7 @@ fn listened_read<M: Record, DB: Backend>(
     filter: Option<Node>,
     page: Option<Page>,
 ) -> Result<Read<M, DB>, Error> {
-    let mut plan = Plan::empty();
-    plan.filter = filter;
-    plan.listeners = Some(Plan::listeners_of::<M>());
-    if let Some(page) = page {
-        plan.paged(M::__TABLE.key, page);
-    }
+    let mut plan = Plan::listened_by(Plan::listeners_of::<M>(), filter, page, M::__TABLE.key);
     match plan.answered::<M>()? {
         Some(rows) => Ok(Read::Answer(rows)),
         None => plan.statement::<DB>(M::__TABLE).map(Read::Statement),
@@ -402,6 +414,23 @@ fn listened_read<M: Record, DB: Backend>(
 }
 
 impl Plan {
+    /// The query of the rows `filter` selects (a page of them in key order, if `page`),
+    /// for the listeners `run`: [`listened_read`]'s, compiled once.
+    fn listened_by(
+        run: super::RunListeners,
+        filter: Option<Node>,
+        page: Option<Page>,
+        key: &[usize],
+    ) -> Plan {
+        let mut plan = Plan::empty();
+        plan.filter = filter;
+        plan.listeners = Some(run);
+        if let Some(page) = page {
+            plan.paged(key, page);
+        }
+        plan
+    }
+
     /// One page of rows in key order: `page`'s limit and offset, ordered by `key`'s columns.
     fn paged(&mut self, key: &[usize], page: Page) {
         self.order = key
