@@ -203,8 +203,10 @@ pub trait Model:
         A: Acquire<'c> + Send + 'f,
         A::Database: Backend,
     {
-        Box::pin(crate::query::find(db, key, |found, key| {
-            found.ok_or_else(|| crate::write::rules::not_found::<Self>(&key))
+        // A `match`: `ok_or_else` and its closure would be compiled once more per model.
+        Box::pin(crate::query::find(db, key, |found, key| match found {
+            Some(found) => Ok(found),
+            None => Err(crate::write::rules::not_found::<Self>(&key)),
         }))
     }
 

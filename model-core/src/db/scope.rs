@@ -18,7 +18,8 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::task::{Context as TaskContext, Poll};
 
 use tracing::field::Empty;
 use tracing::Span;
@@ -174,10 +175,17 @@ impl Scope {
         f()
     }
 
-    /// Polls `future` inside the scope.
-    pub(crate) async fn run<F: Future>(&self, future: F) -> F::Output {
-        let mut future = pin!(future);
-        poll_fn(|cx| self.enter(|| future.as_mut().poll(cx))).await
+    /// The scope made current (its context set, its span entered) until the guard drops:
+    /// [`Scope::enter`] without a closure, so that [`Within`]'s generic `poll` calls one
+    /// function compiled once.
+    fn entered(&self) -> Entered<'_> {
+        let context = set(self.context);
+        // No subscriber: nothing to enter (`enabled`).
+        let span = (!self.span.is_none()).then(|| self.span.enter());
+        Entered {
+            _span: span,
+            _context: context,
+        }
     }
 
     /// Records how the write or read ended: `rows` read or written, if known, and
@@ -210,21 +218,84 @@ impl Drop for Scope {
     }
 }
 
+/// A [`Scope`] current: the span is exited before the context is given back, as
+/// [`Scope::enter`] does (fields drop in order).
+struct Entered<'a> {
+    _span: Option<tracing::span::Entered<'a>>,
+    _context: Restore,
+}
+
 /// Runs the write or read `future` of `model` inside its [`Scope`]; `rows` says how many
 /// rows a success read or wrote, if that is known.
-pub(crate) async fn within<T, F>(
+///
+/// A hand-written future rather than an `async fn`: it is instantiated for every read's
+/// future, once per model, and an async function's state machine, with its drop glue and
+/// the `poll_fn` it awaited, was some 400 lines of LLVM IR a model against this `poll`'s
+/// few dozen (issue 28). The scope is made at the first poll, as the `async fn` made it.
+pub(crate) fn within<T, F, R>(
     model: &'static str,
     operation: Operation,
-    rows: impl FnOnce(&T) -> Option<usize>,
+    rows: R,
     future: F,
-) -> Result<T, Error>
+) -> Within<F, R>
 where
     F: Future<Output = Result<T, Error>>,
+    R: FnOnce(&T) -> Option<usize>,
 {
-    let mut scope = Scope::new(model, operation);
-    let result = scope.run(future).await;
-    scope.finish(result.as_ref().ok().and_then(rows), result.is_ok());
-    result
+    Within {
+        future,
+        model,
+        operation,
+        scope: None,
+        rows: Some(rows),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`within`].
+    pub(crate) struct Within<F, R> {
+        #[pin]
+        future: F,
+        model: &'static str,
+        operation: Operation,
+        scope: Option<Scope>,
+        rows: Option<R>,
+    }
+}
+
+impl<T, F, R> Future for Within<F, R>
+where
+    F: Future<Output = Result<T, Error>>,
+    R: FnOnce(&T) -> Option<usize>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T, Error>> {
+        let this = self.project();
+        let scope = scope_of(this.scope, this.model, *this.operation);
+        let polled = {
+            let _entered = scope.entered();
+            this.future.poll(cx)
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let rows = match (&result, this.rows.take()) {
+            (Ok(value), Some(rows)) => rows(value),
+            _ => None,
+        };
+        scope.finish(rows, result.is_ok());
+        Poll::Ready(result)
+    }
+}
+
+/// The scope of a [`Within`], made at its first poll (not generic: compiled once).
+fn scope_of<'s>(
+    slot: &'s mut Option<Scope>,
+    model: &'static str,
+    operation: Operation,
+) -> &'s mut Scope {
+    slot.get_or_insert_with(|| Scope::new(model, operation))
 }
 
 /// Runs `future`, SQL of the caller's own sent through [`Conn`](crate::Conn), as

@@ -71,7 +71,7 @@ pub(crate) mod private {
 pub(crate) use registry::{bits, for_backend};
 pub(crate) use run::run_query;
 pub(crate) use run::{
-    after_commit, before_commit_call, before_commit_listeners, cell_has, has_in,
+    after_commit, before_commit_call, before_commit_listeners, cell_has, cell_has_in, has_in,
     needs_commit_scope, run_mut, run_ref, vetoes_after_statement, SharedRow,
 };
 pub(crate) use runtime::register_query;

@@ -32,7 +32,12 @@ use crate::listen::runtime::{remove_every, remove_typed, EveryCall, List, TypedC
 /// or run-time, given its state word (`Listeners::state`, or the session's copy of it).
 #[inline]
 pub(crate) fn has_in<M: Record>(state: u32, event: Event) -> bool {
-    lists(M::__listeners().struct_side, event) || state & bits(event) != 0
+    cell_has_in(M::__listeners(), state, event)
+}
+
+/// [`has_in`] for a model known by its cell (not generic: compiled once, not per model).
+pub(crate) fn cell_has_in(cell: &'static Listeners, state: u32, event: Event) -> bool {
+    lists(cell.struct_side, event) || state & bits(event) != 0
 }
 
 /// [`has_in`] for a model known by its cell only, with its current state word: whether a

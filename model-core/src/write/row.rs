@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::base::error::Error;
-use crate::base::table::ReadBy;
+use crate::base::statements::Statements;
+use crate::base::table::{ReadBack, ReadBy};
 use crate::db::backend::{Backend, Query};
 use crate::db::commit::{self, Callback};
 use crate::db::key::PrimaryKey as _;
@@ -21,7 +22,7 @@ use crate::db::session::Session;
 use crate::listen::listener::Event;
 use crate::listen::private::Listeners;
 use crate::listen::record::Record;
-use crate::listen::{before_commit_call, before_commit_listeners, has_in, SharedRow};
+use crate::listen::{before_commit_call, before_commit_listeners, cell_has_in, SharedRow};
 use crate::write::cascade;
 use crate::write::rules::prepare;
 use crate::AnyModel;
@@ -63,12 +64,14 @@ pub(crate) enum UpdateStatement<DB: Backend> {
     Exists(Query<'static, DB>),
 }
 
-/// The model's part of a one-row write.
+/// The model's part of a one-row write: what only the model knows (its fields, its key's
+/// type, its listeners), each a small method. What a write does with them (which statement,
+/// which columns to read back, the key checks) is in the methods of `dyn WriteRow` below,
+/// compiled once per backend: every method of this trait is compiled once per model, since
+/// a model's vtable holds them all whether a write calls them or not (issue 28).
 pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     /// The model's listener cell; its name is the model's.
     fn cell(&self) -> &'static Listeners;
-    /// Whether anything listens to `event` ([`has_in`]).
-    fn listens(&self, state: u32, event: Event) -> bool;
     /// The listeners of an event that hands out `&mut M`.
     fn run_mut<'a, 'c>(
         &'a mut self,
@@ -80,28 +83,51 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     /// Refuses a value the backend cannot store and gives the row the stored precision
     /// ([`prepare`]).
     fn prepare(&mut self) -> Result<(), Error>;
-    /// The row's `INSERT`, and for a generated key how to run it.
-    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>);
-    /// How the insert (`insert`) or update reads back the columns the database writes
-    /// (generated and defaulted ones, or generated ones); `None` when there are none.
-    fn read_by(&self, insert: bool) -> Option<ReadBy>;
-    /// Sets the read-back columns of an insert (`insert`) or update from `row`, where
-    /// `returned` says they are.
-    fn read_back(&mut self, row: &DB::Row, returned: Returned, insert: bool) -> Result<(), Error>;
-    /// The `SELECT` of the row's read-back columns by its key.
-    fn select_read_back(&self) -> Result<Query<'static, DB>, Error>;
+    /// The model's statements on this backend.
+    fn statements(&self) -> &'static Statements;
+    /// The columns the database writes, which a write reads back.
+    fn read_back_columns(&self) -> ReadBack;
+    /// How many columns the key has: where an insert's `RETURNING` has the read-back ones.
+    fn key_columns(&self) -> usize;
+    /// Binds every column the model writes (the key when `with_key`); `omitting`: without
+    /// the defaulted columns that are `None` ([`WriteRow::omitted`]).
+    fn bind_columns(
+        &self,
+        query: Query<'static, DB>,
+        with_key: bool,
+        omitting: bool,
+    ) -> Query<'static, DB>;
+    /// Which defaulted columns an insert leaves to the database (`Record::__omitted`).
+    fn omitted(&self) -> u64;
+    /// How to run a generated-key `INSERT`, for the key's type.
+    fn insert_key(&self) -> InsertKey<DB>;
+    /// Sets the key the database generated from column 0 of `row`.
+    fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error>;
+    /// Sets the first `count` read-back columns from `row`, from its column `first` on.
+    fn read_columns(
+        &mut self,
+        row: &DB::Row,
+        first: usize,
+        count: usize,
+    ) -> Result<(), sqlx::Error>;
+    /// Binds the row's own key, or [`Error::Unsaved`].
+    fn bind_own_key(&self, query: Query<'static, DB>) -> Result<Query<'static, DB>, Error>;
+    /// Binds `key`, one this model's [`WriteRow::key`] gave.
+    fn bind_key(&self, key: &AnyKey, query: Query<'static, DB>) -> Query<'static, DB>;
+    /// Refuses a row whose key is no longer `key` ([`crate::write::rules::same_key`]).
+    fn same_key(&self, key: &AnyKey) -> Result<(), Error>;
+    /// Gives a versioned row its next version; returns the one it was read with
+    /// ([`crate::write::rules::bump`]).
+    fn bump(&mut self) -> i64;
+    /// Binds the version an update requires (nothing for a model without one).
+    fn bind_version(&self, query: Query<'static, DB>, read: i64) -> Query<'static, DB>;
     /// Sets the key the database generated.
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error>;
     /// The key, or [`Error::Unsaved`].
     fn key(&self) -> Result<AnyKey, Error>;
-    /// The `DELETE` of the row, or [`Error::Unsaved`].
-    fn delete(&self) -> Result<Query<'static, DB>, Error>;
     /// [`Error::NotFound`] for `key`, and for a versioned model the lookup that tells a
     /// stale version ([`Error::Conflict`]) from a missing row.
     fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>);
-    /// The update's statement: refuses a changed key, gives the row the stored precision,
-    /// bumps the version.
-    fn update(&mut self, key: &AnyKey) -> Result<UpdateStatement<DB>, Error>;
     /// The update of a `#[model(track_changes)]` model; `None` for any other.
     fn update_tracked<'a, 'c>(
         &'a mut self,
@@ -128,18 +154,106 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     fn cascade<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> Option<RowFuture<'a>>;
 }
 
+/// A write's choices, made from [`WriteRow`]'s answers: compiled once per backend.
+impl<DB: Backend> dyn WriteRow<DB> + '_ {
+    /// Whether anything listens to `event` ([`cell_has_in`]).
+    pub(crate) fn listens(&self, state: u32, event: Event) -> bool {
+        cell_has_in(self.cell(), state, event)
+    }
+
+    /// The row's `INSERT`, and for a generated key how to run it.
+    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
+        let sql = self.statements();
+        let with_key = self.has_key();
+        let generated = (!with_key).then(|| self.insert_key());
+        if !self.read_back_columns().defaulted().is_empty() {
+            // Defaulted columns that are `None` are left out, to their default.
+            let text = sql.insert_omitting(with_key, self.omitted());
+            let query = sqlx::query(sqlx::AssertSqlSafe(text));
+            return (self.bind_columns(query, with_key, true), generated);
+        }
+        let text = match with_key {
+            true => sql.insert_with_key.as_str(),
+            false => sql.insert.as_str(),
+        };
+        (
+            self.bind_columns(sqlx::query(text), with_key, false),
+            generated,
+        )
+    }
+
+    /// How the insert (`insert`) or update reads back the columns the database writes
+    /// (generated and defaulted ones, or generated ones); `None` when there are none.
+    fn read_by(&self, insert: bool) -> Option<ReadBy> {
+        if self.read_back_columns().columns.is_empty() {
+            return None;
+        }
+        let sql = self.statements();
+        (sql.read_back_count(insert) > 0)
+            .then(|| sql.read_by())
+            .flatten()
+    }
+
+    /// Sets the read-back columns of an insert (`insert`) or update from `row`, where
+    /// `returned` says they are.
+    fn read_back(&mut self, row: &DB::Row, returned: Returned, insert: bool) -> Result<(), Error> {
+        let first = match returned {
+            Returned::AfterKey { generated_key } => {
+                if generated_key {
+                    self.read_generated_key(row)?;
+                }
+                self.key_columns()
+            }
+            Returned::Alone => 0,
+        };
+        let count = self.statements().read_back_count(insert);
+        self.read_columns(row, first, count)
+            .map_err(|e| Error::from_sqlx(self.cell().name, e))
+    }
+
+    /// The `SELECT` of the row's read-back columns by its key.
+    fn select_read_back(&self) -> Result<Query<'static, DB>, Error> {
+        self.bind_own_key(sqlx::query(self.statements().select_read_back()))
+    }
+
+    /// The `DELETE` of the row, or [`Error::Unsaved`].
+    fn delete(&self) -> Result<Query<'static, DB>, Error> {
+        self.bind_own_key(sqlx::query(self.statements().delete.as_str()))
+    }
+
+    /// The update's statement: refuses a changed key, gives the row the stored precision,
+    /// bumps the version.
+    fn update(&mut self, key: &AnyKey) -> Result<UpdateStatement<DB>, Error> {
+        self.same_key(key)?;
+        self.prepare()?;
+        let sql = self.statements();
+        if sql.update.is_empty() {
+            let lookup = match self.read_by(false) {
+                Some(_) => sql.select_read_back(),
+                None => sql.select_by_key.as_str(),
+            };
+            return Ok(UpdateStatement::Exists(
+                self.bind_key(key, sqlx::query(lookup)),
+            ));
+        }
+        let read = self.bump();
+        let query = self.bind_columns(sqlx::query(sql.update.as_str()), false, false);
+        let query = self.bind_key(key, query);
+        Ok(UpdateStatement::Set(self.bind_version(query, read)))
+    }
+}
+
 fn key_of<M: Record>(key: &AnyKey) -> &M::__Key {
     key.downcast_ref()
         .expect("a row's key is the one its model gave")
 }
 
+// `match` where `Option::map` would do: a combinator and its closure are compiled once per
+// model.
+#[allow(clippy::manual_map)]
 impl<M: Record, DB: Backend> WriteRow<DB> for M {
     fn cell(&self) -> &'static Listeners {
         M::__listeners()
-    }
-
-    fn listens(&self, state: u32, event: Event) -> bool {
-        has_in::<M>(state, event)
     }
 
     fn run_mut<'a, 'c>(
@@ -158,60 +272,80 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         prepare(self, DB::DIALECT)
     }
 
-    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
-        let sql = M::__statements(DB::DIALECT);
-        if !M::__READ_BACK.defaulted().is_empty() {
-            // Defaulted columns that are `None` are left out, to their default.
-            let with_key = self.__key().is_some();
-            let text = sql.insert_omitting(with_key, self.__omitted());
-            let query = self.__bind_insert(sqlx::query(sqlx::AssertSqlSafe(text)), with_key);
-            let generated = (!with_key).then_some(insert_key::<Generated<M>, DB> as InsertKey<DB>);
-            return (query, generated);
-        }
-        if self.__key().is_some() {
-            let query = self.__bind(sqlx::query(sql.insert_with_key.as_str()), true);
-            (query, None)
-        } else {
-            let query = self.__bind(sqlx::query(sql.insert.as_str()), false);
-            (query, Some(insert_key::<Generated<M>, DB>))
+    fn statements(&self) -> &'static Statements {
+        M::__statements(DB::DIALECT)
+    }
+
+    fn read_back_columns(&self) -> ReadBack {
+        M::__READ_BACK
+    }
+
+    fn key_columns(&self) -> usize {
+        <M::__Key as crate::db::key::PrimaryKey>::__COLUMNS
+    }
+
+    fn bind_columns(
+        &self,
+        query: Query<'static, DB>,
+        with_key: bool,
+        omitting: bool,
+    ) -> Query<'static, DB> {
+        match omitting {
+            true => self.__bind_insert(query, with_key),
+            false => self.__bind(query, with_key),
         }
     }
 
-    fn read_by(&self, insert: bool) -> Option<ReadBy> {
-        // A constant for a model without such columns: nothing more to do.
-        if M::__READ_BACK.columns.is_empty() {
-            return None;
-        }
-        let sql = M::__statements(DB::DIALECT);
-        (sql.read_back_count(insert) > 0)
-            .then(|| sql.read_by())
-            .flatten()
+    fn omitted(&self) -> u64 {
+        self.__omitted()
     }
 
-    fn read_back(&mut self, row: &DB::Row, returned: Returned, insert: bool) -> Result<(), Error> {
-        let name = M::__TABLE.model;
-        let first = match returned {
-            Returned::AfterKey { generated_key } => {
-                if generated_key {
-                    let key: Generated<M> =
-                        DB::get(row, 0).map_err(|e| Error::from_sqlx(name, e))?;
-                    self.__set_key(Some(generated::<M>(key)?));
-                }
-                <M::__Key as crate::db::key::PrimaryKey>::__COLUMNS
+    fn insert_key(&self) -> InsertKey<DB> {
+        insert_key::<Generated<M>, DB>
+    }
+
+    fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error> {
+        match DB::get::<Generated<M>>(row, 0) {
+            Ok(key) => {
+                self.__set_key(Some(generated::<M>(key)?));
+                Ok(())
             }
-            Returned::Alone => 0,
-        };
-        let count = M::__statements(DB::DIALECT).read_back_count(insert);
-        self.__read_back::<DB>(row, first, count)
-            .map_err(|e| Error::from_sqlx(name, e))
+            Err(e) => Err(Error::from_sqlx(M::__TABLE.model, e)),
+        }
     }
 
-    fn select_read_back(&self) -> Result<Query<'static, DB>, Error> {
-        let key = self.__key().ok_or(Error::Unsaved {
-            model: M::__TABLE.model,
-        })?;
-        let sql = M::__statements(DB::DIALECT);
-        Ok(key.__bind(sqlx::query(sql.select_read_back())))
+    fn read_columns(
+        &mut self,
+        row: &DB::Row,
+        first: usize,
+        count: usize,
+    ) -> Result<(), sqlx::Error> {
+        self.__read_back::<DB>(row, first, count)
+    }
+
+    fn bind_own_key(&self, query: Query<'static, DB>) -> Result<Query<'static, DB>, Error> {
+        match self.__key() {
+            Some(key) => Ok(key.__bind(query)),
+            None => Err(Error::Unsaved {
+                model: M::__TABLE.model,
+            }),
+        }
+    }
+
+    fn bind_key(&self, key: &AnyKey, query: Query<'static, DB>) -> Query<'static, DB> {
+        key_of::<M>(key).__bind(query)
+    }
+
+    fn same_key(&self, key: &AnyKey) -> Result<(), Error> {
+        crate::write::rules::same_key(self, key_of::<M>(key))
+    }
+
+    fn bump(&mut self) -> i64 {
+        crate::write::rules::bump(self)
+    }
+
+    fn bind_version(&self, query: Query<'static, DB>, read: i64) -> Query<'static, DB> {
+        M::__bind_version(query, read)
     }
 
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
@@ -231,47 +365,25 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         }
     }
 
-    fn delete(&self) -> Result<Query<'static, DB>, Error> {
-        let key = self.__key().ok_or(Error::Unsaved {
-            model: M::__TABLE.model,
-        })?;
-        let sql = M::__statements(DB::DIALECT);
-        Ok(key.__bind(sqlx::query(sql.delete.as_str())))
-    }
-
     fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>) {
         crate::write::version::missing::<M, DB>(key_of::<M>(key))
-    }
-
-    fn update(&mut self, key: &AnyKey) -> Result<UpdateStatement<DB>, Error> {
-        let key = key_of::<M>(key);
-        crate::write::rules::same_key(self, key)?;
-        prepare(self, DB::DIALECT)?;
-        let sql = M::__statements(DB::DIALECT);
-        if sql.update.is_empty() {
-            let lookup = match WriteRow::<DB>::read_by(self, false) {
-                Some(_) => sql.select_read_back(),
-                None => sql.select_by_key.as_str(),
-            };
-            let query = key.__bind(sqlx::query(lookup));
-            return Ok(UpdateStatement::Exists(query));
-        }
-        let read = crate::write::rules::bump(self);
-        let query = key.__bind(self.__bind(sqlx::query(sql.update.as_str()), false));
-        Ok(UpdateStatement::Set(M::__bind_version(query, read)))
     }
 
     fn update_tracked<'a, 'c>(
         &'a mut self,
         session: &'a mut Session<'c, DB>,
     ) -> Option<RowFuture<'a>> {
-        M::__update_tracked_all(std::slice::from_mut(self), session)
-            .map(|update| Box::pin(update) as RowFuture<'a>)
+        match M::__update_tracked_all(std::slice::from_mut(self), session) {
+            Some(update) => Some(Box::pin(update)),
+            None => None,
+        }
     }
 
     fn share(&self) -> Option<Arc<dyn SharedRow<DB>>> {
-        self.__share()
-            .map(|shared| shared as Arc<dyn SharedRow<DB>>)
+        match self.__share() {
+            Some(shared) => Some(shared),
+            None => None,
+        }
     }
 
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>) {
@@ -287,7 +399,10 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn version(&self) -> Option<i64> {
-        M::__VERSION.map(|_| self.__version())
+        match M::__VERSION {
+            Some(_) => Some(self.__version()),
+            None => None,
+        }
     }
 
     fn set_version(&mut self, version: i64) {
