@@ -44,30 +44,3 @@ where
         Poll::Ready(map(output))
     }
 }
-
-pin_project_lite::pin_project! {
-    /// One of two futures with the same output, chosen when it is built: a read that takes
-    /// another way when the model has `before_query` listeners, without an async block.
-    #[project = EitherProj]
-    pub(crate) enum Either<L, R> {
-        /// The first way.
-        Left { #[pin] future: L },
-        /// The second way.
-        Right { #[pin] future: R },
-    }
-}
-
-impl<L, R> Future for Either<L, R>
-where
-    L: Future,
-    R: Future<Output = L::Output>,
-{
-    type Output = L::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<L::Output> {
-        match self.project() {
-            EitherProj::Left { future } => future.poll(cx),
-            EitherProj::Right { future } => future.poll(cx),
-        }
-    }
-}

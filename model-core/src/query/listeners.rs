@@ -12,13 +12,12 @@ use std::future::Future;
 use sqlx::Acquire;
 
 use crate::base::error::{BoxError, Error};
-use crate::base::map::Either;
 use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey;
 use crate::listen::listener::{marker, Event};
 use crate::listen::record::Record;
 use crate::listen::{on, ListenOptions, Listening, RuntimeListener};
-use crate::write::ops::{self, Page};
+use crate::write::ops::{self, Page, Source};
 
 use super::column::{Column, IntoValue, Sort};
 use super::filter::{Node, Op};
@@ -181,7 +180,7 @@ impl<M: Record> Select<M> {
     where
         M: Clone,
     {
-        self.plan.answer = Some(Answer::new(rows));
+        self.plan.answer = Some(crate::db::rows::Answer::new(rows));
         self
     }
 
@@ -220,52 +219,6 @@ impl<M: Record> Select<M> {
             filter.rebind(column, &value, may_be_null);
         }
         self
-    }
-}
-
-/// The rows a `before_query` listener answered a query with: a `Vec<M>` kept without its
-/// type (a [`Plan`] has none), with the function that clones it, so that a plan stays
-/// `Clone`.
-pub(crate) struct Answer {
-    rows: Box<dyn Any + Send + Sync>,
-    clone: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send + Sync>,
-    /// Moves the rows into a `Vec` of their model behind `&mut dyn Any`. A `fn` made where
-    /// the rows are given: the typed code is compiled for the models that answer, not for
-    /// every model that reads (issue 28: compile cost per model).
-    take: fn(Box<dyn Any + Send + Sync>, &mut dyn Any),
-}
-
-impl Answer {
-    fn new<M: Record + Clone>(rows: Vec<M>) -> Answer {
-        Answer {
-            rows: Box::new(rows),
-            clone: |rows| {
-                let rows: &Vec<M> = rows.downcast_ref().expect("an answer holds its rows");
-                Box::new(rows.clone())
-            },
-            take: |rows, into| {
-                let rows: Box<Vec<M>> = rows.downcast().expect("an answer holds its rows");
-                let into: &mut Vec<M> = into
-                    .downcast_mut()
-                    .expect("a model's query is answered with that model's rows");
-                *into = *rows;
-            },
-        }
-    }
-
-    /// The rows, into `into` (a `Vec` of the model).
-    fn take(self, into: &mut dyn Any) {
-        (self.take)(self.rows, into);
-    }
-}
-
-impl Clone for Answer {
-    fn clone(&self) -> Answer {
-        Answer {
-            rows: (self.clone)(&*self.rows),
-            clone: self.clone,
-            take: self.take,
-        }
     }
 }
 
@@ -322,9 +275,9 @@ fn listened<M: Record>() -> bool {
 
 /// [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get): the row of
 /// `key`, read by the model's prepared statement; when the model has `before_query`
-/// listeners, by the `SELECT` they leave (or from their answer). Both ways are one read
-/// ([`ops::find`]): only the statement differs, so a model compiles one read by key, not
-/// two (issue 28: compile cost per model).
+/// listeners, by the `SELECT` they leave (or from their answer, whose first row is the
+/// row). Both ways are one read ([`ops::find`]): only the statement differs, so a model
+/// compiles one read by key, not two (issue 28: compile cost per model).
 pub(crate) fn find<'c, M, A, T, F>(
     db: A,
     key: M::__Key,
@@ -334,30 +287,18 @@ where
     M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
-    T: Send,
     F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
-    let query = if listened::<M>() {
-        match listened_read::<M, A::Database>(Some(key_is::<M>(&key)), None) {
-            Ok(Read::Statement(query)) => Some(query),
-            // The first: a listener's answer may hold more rows.
-            Ok(Read::Answer(rows)) => {
-                return Either::Left {
-                    future: std::future::ready(then(rows.into_iter().next(), key)),
-                }
-            }
-            Err(error) => {
-                return Either::Left {
-                    future: std::future::ready(Err(error)),
-                }
-            }
-        }
-    } else {
-        None
-    };
-    Either::Right {
-        future: ops::find(db, key, query, then),
-    }
+    let source = listened::<M>().then(|| {
+        Plan::listened_by(
+            Plan::listeners_of::<M>(),
+            Some(key_is::<M>(&key)),
+            None,
+            M::__TABLE.key,
+        )
+        .source::<A::Database>(M::__TABLE)
+    });
+    ops::find(db, key, source, then)
 }
 
 /// [`Model::all`](crate::Model::all) and [`Model::page`](crate::Model::page), as [`find`].
@@ -370,52 +311,16 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let query = if listened::<M>() {
-        match listened_read::<M, A::Database>(None, page) {
-            Ok(Read::Statement(query)) => Some(query),
-            Ok(Read::Answer(rows)) => {
-                return Either::Left {
-                    future: std::future::ready(Ok(rows)),
-                }
-            }
-            Err(error) => {
-                return Either::Left {
-                    future: std::future::ready(Err(error)),
-                }
-            }
-        }
-    } else {
-        None
-    };
-    Either::Right {
-        future: ops::fetch(db, page, query),
-    }
-}
-
-/// What a read by key or of every row does when its model has `before_query` listeners.
-enum Read<M, DB: Backend> {
-    /// Sends this statement.
-    Statement(crate::db::backend::Query<'static, DB>),
-    /// Returns these rows: a listener answered ([`Select::answer`]).
-    Answer(Vec<M>),
-}
-
-/// Runs `M`'s `before_query` listeners on the query of the rows `filter` selects (a page of
-/// them, in key order, if `page`): the statement to send, or the listeners' answer.
-fn listened_read<M: Record, DB: Backend>(
-    filter: Option<Node>,
-    page: Option<Page>,
-) -> Result<Read<M, DB>, Error> {
-    let mut plan = Plan::listened_by(Plan::listeners_of::<M>(), filter, page, M::__TABLE.key);
-    match plan.answered::<M>()? {
-        Some(rows) => Ok(Read::Answer(rows)),
-        None => plan.statement::<DB>(M::__TABLE).map(Read::Statement),
-    }
+    let source = listened::<M>().then(|| {
+        Plan::listened_by(Plan::listeners_of::<M>(), None, page, M::__TABLE.key)
+            .source::<A::Database>(M::__TABLE)
+    });
+    ops::fetch(db, page, source)
 }
 
 impl Plan {
     /// The query of the rows `filter` selects (a page of them in key order, if `page`),
-    /// for the listeners `run`: [`listened_read`]'s, compiled once.
+    /// for the listeners `run`: [`find`]'s and [`fetch`]'s, compiled once.
     fn listened_by(
         run: super::RunListeners,
         filter: Option<Node>,
@@ -429,6 +334,21 @@ impl Plan {
             plan.paged(key, page);
         }
         plan
+    }
+
+    /// What a read by key or of every row reads after the listeners ran on this plan: the
+    /// plan's statement, the listeners' answer, or their refusal.
+    fn source<DB: Backend>(mut self, table: super::sql::Table) -> Source<DB> {
+        if let Err(error) = self.listened() {
+            return Source::Refused(error);
+        }
+        match self.answer.take() {
+            Some(answer) => Source::Answer(answer),
+            None => match self.statement::<DB>(table) {
+                Ok(query) => Source::Statement(query),
+                Err(error) => Source::Refused(error),
+            },
+        }
     }
 
     /// One page of rows in key order: `page`'s limit and offset, ordered by `key`'s columns.

@@ -86,7 +86,7 @@ pub(crate) struct Plan {
     /// [`Select::option`]s, for those listeners.
     options: Vec<&'static str>,
     /// The rows a `before_query` listener answered the query with ([`Select::answer`]).
-    answer: Option<listeners::Answer>,
+    answer: Option<crate::db::rows::Answer>,
 }
 
 /// The row locks a locking read takes, and what it does about rows already locked.

@@ -561,7 +561,7 @@ async fn write_in<M: Record, DB: Backend>(
 pub(crate) fn find<'c, M, A, T, F>(
     db: A,
     key: M::__Key,
-    query: Option<crate::base::dialect::Query<'static, A::Database>>,
+    source: Option<Source<A::Database>>,
     then: F,
 ) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
 where
@@ -570,24 +570,43 @@ where
     A::Database: Backend,
     F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
-    let query = match query {
-        Some(query) => query,
+    let source = match source {
+        Some(source) => source,
         None => {
             let sql = M::__statements(<A::Database as Backend>::DIALECT);
-            key.__bind(sqlx::query(sql.select_by_key.as_str()))
+            Source::Statement(key.__bind(sqlx::query(sql.select_by_key.as_str())))
         }
     };
     map(
-        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
-        move |loaded| then(models::<M, A::Database>(loaded?).pop(), key),
+        read(db, source, Box::new(Loaded::<M>(Vec::new()))),
+        move |loaded| {
+            // The first row: an answer may hold more.
+            let mut models = models::<M, A::Database>(loaded?);
+            let first = match models.is_empty() {
+                true => None,
+                false => Some(models.swap_remove(0)),
+            };
+            then(first, key)
+        },
     )
+}
+
+/// What a read sends, or what it returns without sending anything: [`find`] and [`fetch`]
+/// of a model with `before_query` listeners.
+pub(crate) enum Source<DB: Backend> {
+    /// This statement.
+    Statement(crate::base::dialect::Query<'static, DB>),
+    /// Nothing: these rows ([`crate::Select::answer`]).
+    Answer(crate::db::rows::Answer),
+    /// Nothing: this error (a listener refused the query, or a value cannot be sent).
+    Refused(Error),
 }
 
 /// Every row, or one page of them, in key order; or what `query` selects (as [`find`]).
 pub(crate) fn fetch<'c, M, A>(
     db: A,
     page: Option<Page>,
-    query: Option<crate::base::dialect::Query<'static, A::Database>>,
+    source: Option<Source<A::Database>>,
 ) -> impl Future<Output = Result<Vec<M>, Error>> + Send + use<'c, M, A>
 where
     M: Record,
@@ -595,9 +614,9 @@ where
     A::Database: Backend,
 {
     let sql = M::__statements(<A::Database as Backend>::DIALECT);
-    let query = match (query, page) {
-        (Some(query), _) => query,
-        (None, None) => sqlx::query(sql.select_all.as_str()),
+    let query = match (source, page) {
+        (Some(source), _) => source,
+        (None, None) => Source::Statement(sqlx::query(sql.select_all.as_str())),
         (None, Some(page)) => {
             let text = if page.descending {
                 &sql.select_page_desc
@@ -608,7 +627,7 @@ where
             let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
             let query =
                 <A::Database as Backend>::bind(sqlx::query(text.as_str()), &i64::from(page.limit));
-            <A::Database as Backend>::bind(query, &offset)
+            Source::Statement(<A::Database as Backend>::bind(query, &offset))
         }
     };
     map(
@@ -621,7 +640,7 @@ where
 /// compiled once per backend and connection type, not once per model (see [`write`]).
 async fn read<'c, A>(
     db: A,
-    query: crate::base::dialect::Query<'static, A::Database>,
+    source: Source<A::Database>,
     mut loader: Box<dyn Loader<A::Database>>,
 ) -> Result<Box<dyn Loader<A::Database>>, Error>
 where
@@ -630,6 +649,14 @@ where
 {
     let name = loader.model();
     let read = async move {
+        let query = match source {
+            Source::Statement(query) => query,
+            Source::Answer(answer) => {
+                let rows = loader.answer(answer);
+                return Ok((loader, rows));
+            }
+            Source::Refused(error) => return Err(error),
+        };
         let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
         let rows = <A::Database as Backend>::fetch_all(&mut conn, query)
             .await
@@ -666,6 +693,9 @@ pub(crate) trait Loader<DB: Backend>: Send {
     /// `Box<dyn Any>` downcast of the loader: that is some 70 lines of LLVM IR a model,
     /// this a third of it.)
     fn take(&mut self, models: &mut dyn Any);
+    /// Keeps the rows a `before_query` listener answered the read with, as if read; returns
+    /// how many.
+    fn answer(&mut self, answer: crate::db::rows::Answer) -> usize;
 }
 
 /// The models a read has loaded so far.
@@ -704,6 +734,11 @@ impl<M: Record, DB: Backend> Loader<DB> for Loaded<M> {
             .downcast_mut()
             .expect("a read's loader is the one its model gave");
         *models = std::mem::take(&mut self.0);
+    }
+
+    fn answer(&mut self, answer: crate::db::rows::Answer) -> usize {
+        answer.take(&mut self.0);
+        self.0.len()
     }
 }
 
