@@ -267,8 +267,8 @@ where
     }
 }
 
-/// Whether `M` has `before_query` listeners: then [`find`] and [`fetch`] read through a
-/// [`Select`], which runs them.
+/// Whether `M` has `before_query` listeners: then [`find`] and [`fetch`] run them on a plan
+/// of their read, and send its statement instead of the prepared one.
 fn listened<M: Record>() -> bool {
     M::__listeners().state() & crate::listen::bits(Event::BeforeQuery) != 0
 }
