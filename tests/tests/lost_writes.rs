@@ -163,13 +163,23 @@ async fn sqlite_commit_on_an_immutable_file_is_an_error_not_a_lost_write() {
 /// cannot be stored is an error; every insert answered `Ok` is there once space is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_on_a_full_disk_answers_errors_and_loses_nothing() {
-    let dir = scratch_dir("full");
+    on_a_small_tmpfs("full", full_disk).await;
+}
+
+/// Runs `test` in a fresh directory with a 1 MiB tmpfs mounted on it, unmounted after
+/// however `test` ends (its panic goes on after the unmount).
+async fn on_a_small_tmpfs<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let dir = scratch_dir(name);
     let dir_text = dir.display().to_string();
     run(
         "mount",
         &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &dir_text],
     );
-    let result = tokio::spawn(full_disk(dir.clone())).await;
+    let result = tokio::spawn(test(dir.clone())).await;
     run("umount", &[&dir_text]);
     std::fs::remove_dir_all(&dir).ok();
     if let Err(panic) = result {
@@ -177,20 +187,23 @@ async fn sqlite_on_a_full_disk_answers_errors_and_loses_nothing() {
     }
 }
 
+/// Fills what is left of the file system `dir` is on; returns the filler file, whose
+/// removal gives the space back.
+fn fill_up(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let chunk = vec![7u8; 4096];
+    let mut file = std::fs::File::create(&filler).unwrap();
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.sync_all();
+    filler
+}
+
 async fn full_disk(dir: PathBuf) {
     let path = dir.join("blog.db");
     let pool = sqlite_file(&path, 1).await;
     notes_table(&pool).await;
-    // Fill what is left of the file system.
-    let filler = dir.join("filler");
-    let mut chunk = vec![0u8; 4096];
-    chunk.fill(7);
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&filler).unwrap();
-        while file.write_all(&chunk).is_ok() {}
-        let _ = file.sync_all();
-    }
+    let filler = fill_up(&dir);
     let body = "x".repeat(2000);
     let mut ok = Vec::new();
     let mut failed = 0;
@@ -250,32 +263,14 @@ fn count_commit(_: &CommittedNote) {
 /// behind).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_transactions_on_a_full_disk_answer_errors_and_the_pool_recovers() {
-    let dir = scratch_dir("full-tx");
-    let dir_text = dir.display().to_string();
-    run(
-        "mount",
-        &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &dir_text],
-    );
-    let result = tokio::spawn(full_disk_transactions(dir.clone())).await;
-    run("umount", &[&dir_text]);
-    std::fs::remove_dir_all(&dir).ok();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    on_a_small_tmpfs("full-tx", full_disk_transactions).await;
 }
 
 async fn full_disk_transactions(dir: PathBuf) {
     let path = dir.join("blog.db");
     let pool = sqlite_file(&path, 1).await;
     notes_table(&pool).await;
-    let filler = dir.join("filler");
-    {
-        use std::io::Write;
-        let chunk = vec![7u8; 4096];
-        let mut file = std::fs::File::create(&filler).unwrap();
-        while file.write_all(&chunk).is_ok() {}
-        let _ = file.sync_all();
-    }
+    let filler = fill_up(&dir);
     let body = "y".repeat(2000);
     let pair = |n: usize| -> Vec<CommittedNote> {
         (0..2)

@@ -19,6 +19,18 @@ use model_core::{
 };
 use model_tests::{per_backend, TestBackend, TestDb};
 
+/// Counts the statements sent for `model` while the returned handle is kept.
+fn statements_of(model: &'static str) -> (Arc<AtomicUsize>, model_core::Listening) {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let watching = on_statement(move |s| {
+        if s.model == Some(model) && matches!(s.phase, StatementPhase::Before) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (sent, watching)
+}
+
 /// Held by the tests that register run-time listeners.
 static RUNTIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -221,13 +233,7 @@ async fn a_function_side_listener_filters_and_refuses<DB: TestBackend>(db: &Test
     assert_eq!(two[0].title, "c");
 
     // Without a tenant the listener refuses, and nothing is sent.
-    let sent = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&sent);
-    let watching = on_statement(move |s| {
-        if s.model == Some("Doc") && matches!(s.phase, StatementPhase::Before) {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let (sent, watching) = statements_of("Doc");
     let before = sent.load(Ordering::SeqCst);
     match Doc::query().count(pool).await {
         Err(Error::Listener {
@@ -556,13 +562,7 @@ async fn a_listener_answers_from_a_cache<DB: TestBackend>(db: &TestDb<DB>) {
     }
     assert_eq!(Country::query().count(pool).await.unwrap(), 2);
 
-    let sent = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&sent);
-    let watching = on_statement(move |s| {
-        if s.model == Some("Country") && matches!(s.phase, StatementPhase::Before) {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let (sent, watching) = statements_of("Country");
     let loads = COUNTRY_LOADS.load(Ordering::SeqCst);
     let cached = vec![
         country("it", "Italy (cached)"),
