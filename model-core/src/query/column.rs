@@ -356,6 +356,17 @@ pub(crate) struct Sort {
     pub(crate) nullable: bool,
 }
 
+impl Sort {
+    /// By a column of the primary key, which is never `NULL`.
+    pub(crate) fn key(column: usize, descending: bool) -> Sort {
+        Sort {
+            column,
+            descending,
+            nullable: false,
+        }
+    }
+}
+
 impl<M> Order<M> {
     fn new(column: usize, descending: bool, nullable: bool) -> Self {
         Order {

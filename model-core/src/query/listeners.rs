@@ -355,11 +355,7 @@ impl Plan {
     fn paged(&mut self, key: &[usize], page: Page) {
         self.order = key
             .iter()
-            .map(|&column| Sort {
-                column,
-                descending: page.descending,
-                nullable: false,
-            })
+            .map(|&column| Sort::key(column, page.descending))
             .collect();
         self.limit = Some(i64::from(page.limit));
         self.offset = i64::try_from(page.offset).unwrap_or(i64::MAX);

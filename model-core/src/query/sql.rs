@@ -199,11 +199,7 @@ impl<'v> Sql<'v> {
             .key
             .iter()
             .filter(|&&key| !sorts.iter().any(|s| s.column == key))
-            .map(|&column| Sort {
-                column,
-                descending: false,
-                nullable: false,
-            });
+            .map(|&column| Sort::key(column, false));
         for (i, sort) in sorts.iter().copied().chain(tie_breakers).enumerate() {
             if i > 0 {
                 self.push(", ");

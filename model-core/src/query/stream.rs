@@ -119,11 +119,7 @@ impl<M: Record> Select<M> {
             plan.order = table
                 .key
                 .iter()
-                .map(|&column| Sort {
-                    column,
-                    descending,
-                    nullable: false,
-                })
+                .map(|&column| Sort::key(column, descending))
                 .collect();
             let conn = acquire::<M, A>(db).await?;
             let state = Keyset {
