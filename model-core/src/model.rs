@@ -193,7 +193,11 @@ pub trait Model:
         A: Acquire<'c> + Send + 'f,
         A::Database: Backend,
     {
-        Box::pin(crate::query::find(db, key, |found, _| Ok(found)))
+        Box::pin(crate::query::find(
+            db,
+            key,
+            crate::write::ops::found::<Self>,
+        ))
     }
 
     /// Like [`Model::find`], but a missing row is [`Error::NotFound`].
@@ -203,11 +207,11 @@ pub trait Model:
         A: Acquire<'c> + Send + 'f,
         A::Database: Backend,
     {
-        // A `match`: `ok_or_else` and its closure would be compiled once more per model.
-        Box::pin(crate::query::find(db, key, |found, key| match found {
-            Some(found) => Ok(found),
-            None => Err(crate::write::rules::not_found::<Self>(&key)),
-        }))
+        Box::pin(crate::query::find(
+            db,
+            key,
+            crate::write::ops::required::<Self>,
+        ))
     }
 
     /// Reloads every column from the row with this primary key, as [`Model::get`] reads it

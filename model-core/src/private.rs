@@ -135,3 +135,50 @@ pub fn prepare_columns(
     }
     Ok(())
 }
+
+/// A column's value as the derive's `__from_row_at` hands it to [`decode_columns`]: an
+/// `Option` it fills, with one vtable per column type and backend, shared by every model.
+pub trait DecodeSlot<DB: Backend> {
+    /// Decodes column `index` of `row` into the slot.
+    fn decode(&mut self, row: &DB::Row, index: usize) -> Result<(), sqlx::Error>;
+}
+
+impl<T: ColumnType, DB: Backend> DecodeSlot<DB> for Option<T> {
+    #[inline]
+    fn decode(&mut self, row: &DB::Row, index: usize) -> Result<(), sqlx::Error> {
+        *self = Some(DB::get::<T>(row, index)?);
+        Ok(())
+    }
+}
+
+/// The derive's `__from_row_at`: each column, in `Model::COLUMNS` order, decoded into its
+/// slot from where `columns` says it is in `row`. Every slot is filled when this is `Ok`.
+///
+/// Why a loop over `dyn` slots and not a `row.get` per field written out by the derive:
+/// each `?` there drops the fields decoded before it, some 320 lines of code per model of
+/// eight columns to compile (issue 28); this is compiled once per backend.
+pub fn decode_columns<DB: Backend>(
+    row: &DB::Row,
+    columns: ColumnMap<'_>,
+    slots: &mut [&mut dyn DecodeSlot<DB>],
+) -> Result<(), sqlx::Error> {
+    for (column, slot) in slots.iter_mut().enumerate() {
+        slot.decode(row, columns.at(column))?;
+    }
+    Ok(())
+}
+
+/// The value of a slot [`decode_columns`] filled.
+#[inline]
+pub fn decoded<T>(slot: Option<T>) -> T {
+    match slot {
+        Some(value) => value,
+        None => unfilled(),
+    }
+}
+
+/// Not generic, so that [`decoded`] stays a few lines per column type.
+#[cold]
+fn unfilled() -> ! {
+    unreachable!("`decode_columns` fills every slot or fails")
+}

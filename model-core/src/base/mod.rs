@@ -9,7 +9,6 @@ pub mod def;
 pub(crate) mod dialect;
 pub(crate) mod error;
 pub(crate) mod event;
-pub(crate) mod map;
 pub(crate) mod statements;
 pub(crate) mod table;
 pub(crate) mod types;

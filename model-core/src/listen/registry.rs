@@ -71,8 +71,9 @@ pub enum Shims {
 }
 
 /// A `before_query` listener of one model. The query arrives as `&mut dyn Any`: an
-/// `Option<Select<M>>` the shim takes, hands to the listener and puts back (the listener
-/// layer does not know queries; the query layer does).
+/// `Option` of its plan, which the shim takes, hands to the listener as the model's
+/// `Select` and puts back (the listener layer does not know queries; the query layer
+/// does).
 pub type QueryShim = fn(&mut dyn Any) -> Result<(), crate::base::error::BoxError>;
 
 /// How to call a function-side listener of every model.

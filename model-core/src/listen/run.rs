@@ -389,8 +389,8 @@ fn runtime_ref(
     Ok(())
 }
 
-/// The `before_query` listeners of the model whose cell `cell` is, on `query` (the
-/// `Option<Select<M>>` each takes and puts back): the run-time ones registered
+/// The `before_query` listeners of the model whose cell `cell` is, on `query` (an `Option`
+/// of the query's plan, which each takes and puts back): the run-time ones registered
 /// [`first`](crate::ListenOptions::first), the function-side ones (the struct's among
 /// them), then the other run-time ones.
 pub(crate) fn run_query(cell: &'static Listeners, query: &mut dyn Any) -> Result<(), Error> {

@@ -48,8 +48,8 @@ impl<C> Entry<C> {
 type MutCall<M> = Box<dyn Fn(&mut M) -> Result<(), BoxError> + Send + Sync>;
 type RefCall<M> = Box<dyn Fn(&M) -> Result<(), BoxError> + Send + Sync>;
 type CommitCall<M> = Box<dyn Fn(&M) -> Callback + Send + Sync>;
-/// A `before_query` listener: the query arrives as the `Option<Select<M>>` it takes and
-/// puts back ([`crate::listen::registry::QueryShim`]).
+/// A `before_query` listener: the query's plan arrives as an `Option` it takes and puts
+/// back ([`crate::listen::registry::QueryShim`]).
 pub(crate) type QueryCall = Box<dyn Fn(&mut dyn Any) -> Result<(), BoxError> + Send + Sync>;
 
 /// The call of a run-time listener of one model, which gets the model as `dyn Any` and

@@ -25,7 +25,9 @@ where
     DB: Backend,
     L: MutListener<M, DB, Marker>,
 {
-    let model = model.downcast_mut::<M>().expect(WRONG_MODEL);
+    let Some(model) = model.downcast_mut::<M>() else {
+        wrong_model()
+    };
     Box::pin(listener.call(model, session))
 }
 
@@ -41,7 +43,9 @@ where
     DB: Backend,
     L: RefListener<M, DB, Marker>,
 {
-    let model = model.downcast_ref::<M>().expect(WRONG_MODEL);
+    let Some(model) = model.downcast_ref::<M>() else {
+        wrong_model()
+    };
     Box::pin(listener.call(model, session))
 }
 
@@ -58,8 +62,13 @@ pub fn own_ref<DB: Backend>(shim: RefShim<DB>, name: &'static str) -> OwnRef<DB>
     Some((shim, name))
 }
 
-/// A model's list holds only registrations whose `TypeId` is that model's.
-const WRONG_MODEL: &str = "a model's list holds listeners of that model";
+/// A model's list holds only registrations whose `TypeId` is that model's. (A function
+/// that is not generic, called from a `let else`, rather than `expect`: that is compiled
+/// once per type it unwraps, i.e. per model.)
+#[cold]
+fn wrong_model() -> ! {
+    panic!("a model's list holds listeners of that model")
+}
 
 /// Calls a listener of every model.
 #[inline]
@@ -82,7 +91,10 @@ where
     M: Record + Clone,
     L: CommitListener<M, Marker>,
 {
-    let model = Arc::new(model.downcast_ref::<M>().expect(WRONG_MODEL).clone());
+    let Some(model) = model.downcast_ref::<M>() else {
+        wrong_model()
+    };
+    let model = Arc::new(model.clone());
     Box::new(move || Box::pin(async move { listener.call(&model).await }))
 }
 

@@ -15,6 +15,7 @@ use crate::base::error::{BoxError, Error};
 use crate::db::backend::Backend;
 use crate::db::key::PrimaryKey;
 use crate::listen::listener::{marker, Event};
+use crate::listen::private::Listeners;
 use crate::listen::record::Record;
 use crate::listen::{on, ListenOptions, Listening, RuntimeListener};
 use crate::write::ops::{self, Page, Source};
@@ -58,17 +59,24 @@ where
     }
 }
 
-/// Calls `listener` on the query in `slot` (an `Option<Select<M>>` as `dyn Any`): the
-/// erased call the model's listener cell holds.
+/// Calls `listener` on the query in `slot` (an `Option<Plan>` as `dyn Any`, the model's
+/// `Select` without its type, so that what runs the listeners is compiled once, not once
+/// per model): the erased call the model's listener cell holds.
 fn call<M: Record, Mk, L: QueryListener<M, Mk>>(
     listener: &L,
     slot: &mut dyn Any,
 ) -> Result<(), BoxError> {
-    let slot: &mut Option<Select<M>> = slot
-        .downcast_mut()
-        .expect("a model's query listeners get that model's query");
-    let query = slot.take().expect("a query is in the slot");
-    *slot = Some(listener.__call(query)?);
+    let Some(slot) = slot.downcast_mut::<Option<Plan>>() else {
+        panic!("a query listener gets the plan of a query")
+    };
+    let Some(plan) = slot.take() else {
+        panic!("a query is in the slot")
+    };
+    let query = Select::<M> {
+        plan,
+        model: std::marker::PhantomData,
+    };
+    *slot = Some(listener.__call(query)?.plan);
     Ok(())
 }
 
@@ -98,35 +106,29 @@ impl<M: Record> QueryOf for Select<M> {
     type Model = M;
 }
 
-/// Runs the `before_query` listeners of `M` on `plan`: [`Plan::listened`]'s hook.
-fn run<M: Record>(plan: &mut Plan) -> Result<(), Error> {
-    if !listened::<M>() {
+/// Runs the `before_query` listeners of the model whose cell `cell` is on `plan`:
+/// [`Plan::listened`]'s work. Not generic: the listeners get the plan as the model's
+/// `Select` from their own shims ([`call`]).
+fn run(cell: &'static Listeners, plan: &mut Plan) -> Result<(), Error> {
+    if !listened(cell) {
         return Ok(());
     }
-    let mut slot = Some(Select::<M> {
-        plan: std::mem::replace(plan, Plan::empty()),
-        model: std::marker::PhantomData,
-    });
-    let ran = crate::listen::run_query(M::__listeners(), &mut slot);
+    let mut slot = Some(std::mem::replace(plan, Plan::empty()));
+    let ran = crate::listen::run_query(cell, &mut slot);
     // A listener that failed took the query with it: the caller gets its error and runs
     // nothing, so the empty plan left behind is never run.
-    if let Some(select) = slot {
-        *plan = select.plan;
+    if let Some(listened) = slot {
+        *plan = listened;
     }
     ran
 }
 
 impl Plan {
-    /// The hook that runs the `before_query` listeners of model `M`.
-    pub(crate) fn listeners_of<M: Record>() -> super::RunListeners {
-        run::<M>
-    }
-
     /// Runs the model's `before_query` listeners if they have not run on this plan yet:
     /// once per query, however many statements it takes (a stream's chunks).
     pub(crate) fn listened(&mut self) -> Result<(), Error> {
         match self.listeners.take() {
-            Some(run) => run(self),
+            Some(cell) => run(cell, self),
             None => Ok(()),
         }
     }
@@ -269,8 +271,8 @@ where
 
 /// Whether `M` has `before_query` listeners: then [`find`] and [`fetch`] run them on a plan
 /// of their read, and send its statement instead of the prepared one.
-fn listened<M: Record>() -> bool {
-    M::__listeners().state() & crate::listen::bits(Event::BeforeQuery) != 0
+fn listened(cell: &'static Listeners) -> bool {
+    cell.state() & crate::listen::bits(Event::BeforeQuery) != 0
 }
 
 /// [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get): the row of
@@ -278,26 +280,29 @@ fn listened<M: Record>() -> bool {
 /// listeners, by the `SELECT` they leave (or from their answer, whose first row is the
 /// row). Both ways are one read ([`ops::find`]): only the statement differs, so a model
 /// compiles one read by key, not two (issue 28: compile cost per model).
-pub(crate) fn find<'c, M, A, T, F>(
+pub(crate) fn find<'c, M, A, T>(
     db: A,
     key: M::__Key,
-    then: F,
-) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
+    then: fn(Option<M>, M::__Key) -> Result<T, Error>,
+) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T>
 where
     M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
-    F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
-    let source = listened::<M>().then(|| {
-        Plan::listened_by(
-            Plan::listeners_of::<M>(),
-            Some(key_is::<M>(&key)),
-            None,
-            M::__TABLE.key,
-        )
-        .source::<A::Database>(M::__TABLE)
-    });
+    // A `match`, not `bool::then` and a closure: those are compiled once per model.
+    let source = match listened(M::__listeners()) {
+        true => Some(
+            Plan::listened_by(
+                M::__listeners(),
+                Some(key_is(M::__TABLE.key, &key)),
+                None,
+                M::__TABLE.key,
+            )
+            .source::<A::Database>(M::__TABLE),
+        ),
+        false => None,
+    };
     ops::find(db, key, source, then)
 }
 
@@ -311,25 +316,29 @@ where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    let source = listened::<M>().then(|| {
-        Plan::listened_by(Plan::listeners_of::<M>(), None, page, M::__TABLE.key)
-            .source::<A::Database>(M::__TABLE)
-    });
+    let source = match listened(M::__listeners()) {
+        true => Some(
+            Plan::listened_by(M::__listeners(), None, page, M::__TABLE.key)
+                .source::<A::Database>(M::__TABLE),
+        ),
+        false => None,
+    };
     ops::fetch(db, page, source)
 }
 
 impl Plan {
     /// The query of the rows `filter` selects (a page of them in key order, if `page`),
-    /// for the listeners `run`: [`find`]'s and [`fetch`]'s, compiled once.
+    /// for the `before_query` listeners of the model whose cell `cell` is: [`find`]'s and
+    /// [`fetch`]'s, compiled once.
     fn listened_by(
-        run: super::RunListeners,
+        cell: &'static Listeners,
         filter: Option<Node>,
         page: Option<Page>,
         key: &[usize],
     ) -> Plan {
         let mut plan = Plan::empty();
         plan.filter = filter;
-        plan.listeners = Some(run);
+        plan.listeners = Some(cell);
         if let Some(page) = page {
             plan.paged(key, page);
         }
@@ -362,11 +371,11 @@ impl Plan {
     }
 }
 
-/// Each column of the key equal to its part of `key`.
-fn key_is<M: Record>(key: &M::__Key) -> Node {
+/// Each of the key `columns` equal to its part of `key`: compiled once per key type.
+fn key_is<K: PrimaryKey>(columns: &[usize], key: &K) -> Node {
     let mut parts = Vec::new();
     key.__values(&mut parts);
-    columns_are(M::__TABLE.key, &parts)
+    columns_are(columns, &parts)
 }
 
 /// Each of `columns` equal to its value in `values`: [`key_is`], compiled once.

@@ -68,9 +68,6 @@ pub struct Select<M> {
     model: PhantomData<fn() -> M>,
 }
 
-/// Runs a model's `before_query` listeners on a plan ([`Plan::listened`]).
-type RunListeners = fn(&mut Plan) -> Result<(), Error>;
-
 /// What a [`Select`] holds, without its model type: building and running its SQL is
 /// generic over the backend only.
 #[derive(Clone)]
@@ -81,8 +78,9 @@ pub(crate) struct Plan {
     offset: i64,
     /// The row locks a read takes: [`Select::for_update`] and its kin.
     lock: Option<Lock>,
-    /// The model's `before_query` listeners, until they have run ([`Plan::listened`]).
-    listeners: Option<RunListeners>,
+    /// The listener cell of the model, whose `before_query` listeners run on the plan once
+    /// ([`Plan::listened`]); `None` once they have.
+    listeners: Option<&'static crate::listen::private::Listeners>,
     /// [`Select::option`]s, for those listeners.
     options: Vec<&'static str>,
     /// The rows a `before_query` listener answered the query with ([`Select::answer`]).
@@ -112,7 +110,7 @@ impl<M: Record> Select<M> {
     pub(crate) fn new(filter: Option<Filter<M>>) -> Self {
         let mut plan = Plan::empty();
         plan.filter = filter.map(|f| f.node);
-        plan.listeners = Some(Plan::listeners_of::<M>());
+        plan.listeners = Some(M::__listeners());
         Select {
             plan,
             model: PhantomData,

@@ -166,7 +166,7 @@ async fn generated_chunk_keys<M: Record, DB: Backend>(
     }
     .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     for (model, key) in chunk.iter_mut().zip(keys) {
-        model.__set_key(Some(generated::<M>(key)?));
+        model.__set_key(Some(generated::<M::__Key>(key, M::__TABLE.model)?));
     }
     Ok(())
 }

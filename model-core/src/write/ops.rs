@@ -10,7 +10,6 @@ use std::task::Poll;
 use sqlx::{Acquire, Connection as _};
 
 use crate::base::error::Error;
-use crate::base::map::map;
 use crate::db::backend::{Backend, Dialect};
 use crate::db::commit;
 use crate::db::key::PrimaryKey as _;
@@ -551,24 +550,23 @@ async fn write_in<M: Record, DB: Backend>(
     }
 }
 
-/// The row with `key`, if there is one, handed to `then` with the key (`find` keeps the
-/// `Option`, `get` turns `None` into [`Error::NotFound`]): one future per method, not one
-/// wrapped in another. Only the binding and `then` are compiled per model: the read is
-/// [`read`]'s, once per connection type.
+/// The row with `key`, if there is one, handed to `then` with the key ([`found`] keeps the
+/// `Option`, [`required`] turns `None` into [`Error::NotFound`]). Only the binding and
+/// [`ByKey`]'s `poll` are compiled per model: the read is [`read`]'s, once per connection
+/// type, and `then` a `fn` pointer, not a closure (issue 28: compile cost per model).
 ///
-/// `query`, when given, is sent instead of the prepared statement: the `SELECT` of a model
-/// with `before_query` listeners, as they left it (`query::find`).
-pub(crate) fn find<'c, M, A, T, F>(
+/// `source`, when given, is sent instead of the prepared statement: the `SELECT` of a model
+/// with `before_query` listeners, as they left it, or their answer (`query::find`).
+pub(crate) fn find<'c, M, A, T>(
     db: A,
     key: M::__Key,
     source: Option<Source<A::Database>>,
-    then: F,
-) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T, F>
+    then: fn(Option<M>, M::__Key) -> Result<T, Error>,
+) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T>
 where
     M: Record,
     A: Acquire<'c> + Send,
     A::Database: Backend,
-    F: FnOnce(Option<M>, M::__Key) -> Result<T, Error> + Send,
 {
     let source = match source {
         Some(source) => source,
@@ -577,18 +575,68 @@ where
             Source::Statement(key.__bind(sqlx::query(sql.select_by_key.as_str())))
         }
     };
-    map(
-        read(db, source, Box::new(Loaded::<M>(Vec::new()))),
-        move |loaded| {
-            // The first row: an answer may hold more.
-            let mut models = models::<M, A::Database>(loaded?);
-            let first = match models.is_empty() {
-                true => None,
-                false => Some(models.swap_remove(0)),
-            };
-            then(first, key)
-        },
-    )
+    Loading {
+        read: read(db, source, Box::new(Loaded::<M>(Vec::new()))),
+        with: Some(key),
+        then,
+    }
+}
+
+/// [`Model::find`](crate::Model::find)'s `then` for [`find`].
+pub(crate) fn found<M: Record>(found: Option<M>, _: M::__Key) -> Result<Option<M>, Error> {
+    Ok(found)
+}
+
+/// [`Model::get`](crate::Model::get)'s `then` for [`find`].
+pub(crate) fn required<M: Record>(found: Option<M>, key: M::__Key) -> Result<M, Error> {
+    match found {
+        Some(found) => Ok(found),
+        None => Err(super::rules::not_found_key(M::__TABLE.model, &key)),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A read's future with what its model's type adds: the models it loaded, moved into
+    /// an `S` (an `Option<M>` for [`find`], a `Vec<M>` for [`fetch`]) and handed to `then`
+    /// with `with` (the key, for [`find`]). A `poll` written out and a `fn` pointer, not an
+    /// `async` block or a closure: each of those is a type of its own, compiled once per
+    /// model (issue 28).
+    struct Loading<R, S, W, T> {
+        #[pin]
+        read: R,
+        with: Option<W>,
+        then: fn(S, W) -> Result<T, Error>,
+    }
+}
+
+impl<R, DB, S, W, T> Future for Loading<R, S, W, T>
+where
+    R: Future<Output = Result<Box<dyn Loader<DB>>, Error>>,
+    DB: Backend,
+    S: Default + 'static,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let read = std::task::ready!(this.read.poll(cx));
+        let Some(with) = this.with.take() else {
+            polled_after_completion()
+        };
+        Poll::Ready(match read {
+            Ok(mut loader) => {
+                let mut models = S::default();
+                loader.take(&mut models);
+                (this.then)(models, with)
+            }
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[cold]
+fn polled_after_completion() -> ! {
+    panic!("a read polled after it completed")
 }
 
 /// What a read sends, or what it returns without sending anything: [`find`] and [`fetch`]
@@ -630,10 +678,16 @@ where
             Source::Statement(<A::Database as Backend>::bind(query, &offset))
         }
     };
-    map(
-        read(db, query, Box::new(Loaded::<M>(Vec::new()))),
-        |loaded| Ok(models::<M, A::Database>(loaded?)),
-    )
+    Loading {
+        read: read(db, query, Box::new(Loaded::<M>(Vec::new()))),
+        with: Some(()),
+        then: every::<M>,
+    }
+}
+
+/// [`fetch`]'s `then`: every model read.
+fn every<M>(models: Vec<M>, (): ()) -> Result<Vec<M>, Error> {
+    Ok(models)
 }
 
 /// Runs a read and loads its rows into `loader`, which it gives back: the machinery,
@@ -669,13 +723,6 @@ where
     Ok(loader)
 }
 
-/// The models a [`Loaded`] of `M` read.
-fn models<M: Record, DB: Backend>(mut loader: Box<dyn Loader<DB>>) -> Vec<M> {
-    let mut models = Vec::new();
-    loader.take(&mut models);
-    models
-}
-
 /// The model's part of a read: decoding a row and running its `load` listeners.
 pub(crate) trait Loader<DB: Backend>: Send {
     /// The model's name, for errors.
@@ -689,7 +736,8 @@ pub(crate) trait Loader<DB: Backend>: Send {
         &'a mut self,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
-    /// Moves the models read into `models`, a `Vec` of the loader's model. (Rather than a
+    /// Moves the models read into `models`: a `Vec` of the loader's model, or an `Option`
+    /// of it for the first (a read by key: an answer may hold more). (Rather than a
     /// `Box<dyn Any>` downcast of the loader: that is some 70 lines of LLVM IR a model,
     /// this a third of it.)
     fn take(&mut self, models: &mut dyn Any);
@@ -725,14 +773,23 @@ impl<M: Record, DB: Backend> Loader<DB> for Loaded<M> {
         &'a mut self,
         session: &'a mut Session<'_, DB>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
-        let model = self.0.last_mut().expect("`load` follows `decode`");
+        let Some(model) = self.0.last_mut() else {
+            not_its_loader()
+        };
         Box::pin(crate::listen::run_mut(model, Event::Load, session))
     }
 
     fn take(&mut self, models: &mut dyn Any) {
-        let models: &mut Vec<M> = models
-            .downcast_mut()
-            .expect("a read's loader is the one its model gave");
+        if let Some(first) = models.downcast_mut::<Option<M>>() {
+            self.0.truncate(1);
+            *first = self.0.pop();
+            return;
+        }
+        // `let else` and a function that is not generic rather than `expect`, which is
+        // compiled once per type it unwraps.
+        let Some(models) = models.downcast_mut::<Vec<M>>() else {
+            not_its_loader()
+        };
         *models = std::mem::take(&mut self.0);
     }
 
@@ -740,6 +797,14 @@ impl<M: Record, DB: Backend> Loader<DB> for Loaded<M> {
         answer.take(&mut self.0);
         self.0.len()
     }
+}
+
+/// A loader used other than as [`read`] uses it: a `Vec` or `Option` of another model, or
+/// `load` before `decode`. Not generic, so that the checks cost a call, not an `expect`
+/// compiled once per model.
+#[cold]
+fn not_its_loader() -> ! {
+    panic!("a read's loader is used with its own model, and `load` after `decode`")
 }
 
 /// Whether the model of `cell` has `load` listeners: [`Loader::has_listeners`], not generic

@@ -39,7 +39,7 @@ pub(crate) fn in_key_order<M: Record, DB: Backend>(
     order.sort_by_key(|(id, _, _)| *id);
     let count = M::__statements(DB::DIALECT).read_back_count(true);
     for (model, (_, i, key)) in chunk.iter_mut().zip(order) {
-        model.__set_key(Some(generated::<M>(key)?));
+        model.__set_key(Some(generated::<M::__Key>(key, M::__TABLE.model)?));
         model
             .__read_back::<DB>(&rows[i], 1, count)
             .map_err(|e| Error::from_sqlx(name, e))?;

@@ -17,7 +17,7 @@ use crate::base::statements::Statements;
 use crate::base::table::{ReadBack, ReadBy};
 use crate::db::backend::{Backend, Query};
 use crate::db::commit::{self, Callback};
-use crate::db::key::PrimaryKey as _;
+use crate::db::key::PrimaryKey;
 use crate::db::session::Session;
 use crate::listen::listener::Event;
 use crate::listen::private::Listeners;
@@ -243,9 +243,54 @@ impl<DB: Backend> dyn WriteRow<DB> + '_ {
     }
 }
 
-fn key_of<M: Record>(key: &AnyKey) -> &M::__Key {
-    key.downcast_ref()
-        .expect("a row's key is the one its model gave")
+/// The key a row gave, as its model's key type `K`: generic over the key type only, as the
+/// helpers below, so that it is compiled once per key type, not once per model.
+fn key_of<K: 'static>(key: &AnyKey) -> &K {
+    match key.downcast_ref() {
+        Some(key) => key,
+        None => not_its_key(),
+    }
+}
+
+#[cold]
+fn not_its_key() -> ! {
+    panic!("a row's key is the one its model gave, of the type its model chose")
+}
+
+/// `key` bound, or [`Error::Unsaved`] for a row without one.
+fn bind_saved_key<K: PrimaryKey, DB: Backend>(
+    key: Option<K>,
+    model: &'static str,
+    query: Query<'static, DB>,
+) -> Result<Query<'static, DB>, Error> {
+    match key {
+        Some(key) => Ok(key.__bind(query)),
+        None => Err(Error::Unsaved { model }),
+    }
+}
+
+/// `key` boxed, or [`Error::Unsaved`] for a row without one.
+fn saved_key<K: PrimaryKey>(key: Option<K>, model: &'static str) -> Result<AnyKey, Error> {
+    match key {
+        Some(key) => Ok(Box::new(key)),
+        None => Err(Error::Unsaved { model }),
+    }
+}
+
+/// The key of type `K` from the value the database generated, read from column 0 of `row`.
+fn read_key<K: PrimaryKey, DB: Backend>(row: &DB::Row, model: &'static str) -> Result<K, Error> {
+    match DB::get::<K::__Generated>(row, 0) {
+        Ok(key) => generated::<K>(key, model),
+        Err(e) => Err(Error::from_sqlx(model, e)),
+    }
+}
+
+/// The key of type `K` from the value `insert_key` returned.
+fn inserted_key<K: PrimaryKey>(key: AnyKey, model: &'static str) -> Result<K, Error> {
+    match key.downcast::<K::__Generated>() {
+        Ok(key) => generated::<K>(*key, model),
+        Err(_) => not_its_key(),
+    }
 }
 
 // `match` where `Option::map` would do: a combinator and its closure are compiled once per
@@ -301,16 +346,16 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn insert_key(&self) -> InsertKey<DB> {
-        insert_key::<Generated<M>, DB>
+        insert_key::<<M::__Key as PrimaryKey>::__Generated, DB>
     }
 
     fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error> {
-        match DB::get::<Generated<M>>(row, 0) {
+        match read_key::<M::__Key, DB>(row, M::__TABLE.model) {
             Ok(key) => {
-                self.__set_key(Some(generated::<M>(key)?));
+                self.__set_key(Some(key));
                 Ok(())
             }
-            Err(e) => Err(Error::from_sqlx(M::__TABLE.model, e)),
+            Err(e) => Err(e),
         }
     }
 
@@ -324,20 +369,15 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn bind_own_key(&self, query: Query<'static, DB>) -> Result<Query<'static, DB>, Error> {
-        match self.__key() {
-            Some(key) => Ok(key.__bind(query)),
-            None => Err(Error::Unsaved {
-                model: M::__TABLE.model,
-            }),
-        }
+        bind_saved_key(self.__key(), M::__TABLE.model, query)
     }
 
     fn bind_key(&self, key: &AnyKey, query: Query<'static, DB>) -> Query<'static, DB> {
-        key_of::<M>(key).__bind(query)
+        key_of::<M::__Key>(key).__bind(query)
     }
 
     fn same_key(&self, key: &AnyKey) -> Result<(), Error> {
-        crate::write::rules::same_key(self, key_of::<M>(key))
+        crate::write::rules::same_key(self, key_of::<M::__Key>(key))
     }
 
     fn bump(&mut self) -> i64 {
@@ -349,24 +389,25 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
-        let key = *key
-            .downcast::<Generated<M>>()
-            .expect("`insert` chose the key type");
-        self.__set_key(Some(generated::<M>(key)?));
-        Ok(())
-    }
-
-    fn key(&self) -> Result<AnyKey, Error> {
-        match self.__key() {
-            Some(key) => Ok(Box::new(key)),
-            None => Err(Error::Unsaved {
-                model: M::__TABLE.model,
-            }),
+        match inserted_key::<M::__Key>(key, M::__TABLE.model) {
+            Ok(key) => {
+                self.__set_key(Some(key));
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
+    fn key(&self) -> Result<AnyKey, Error> {
+        saved_key(self.__key(), M::__TABLE.model)
+    }
+
     fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>) {
-        crate::write::version::missing::<M, DB>(key_of::<M>(key))
+        let lookup = match M::__VERSION {
+            Some(_) => Some(M::__statements(DB::DIALECT)),
+            None => None,
+        };
+        crate::write::version::missing::<M::__Key, DB>(M::__TABLE.model, lookup, key_of(key))
     }
 
     fn update_tracked<'a, 'c>(
@@ -442,16 +483,23 @@ fn cascade_keys<'a, DB: Backend>(
 }
 
 /// The type of `M`'s generated key.
-pub(crate) type Generated<M> = <<M as Record>::__Key as crate::db::key::PrimaryKey>::__Generated;
+pub(crate) type Generated<M> = <<M as Record>::__Key as PrimaryKey>::__Generated;
 
-/// `M`'s key from the value the database generated. Only an `Option` key of one column is
-/// generated: the derive refuses `Option` parts of a composite key, whose rows always
-/// bring their keys, so the error is for a hand-written `Model` impl that breaks that rule.
-pub(crate) fn generated<M: Record>(key: Generated<M>) -> Result<M::__Key, Error> {
-    M::__Key::__from_generated(key).ok_or(Error::Unsupported {
-        model: M::__TABLE.model,
-        what: "a generated composite key: each part of a composite key is set by the caller",
-    })
+/// The key of type `K` from the value the database generated. Only an `Option` key of one
+/// column is generated: the derive refuses `Option` parts of a composite key, whose rows
+/// always bring their keys, so the error is for a hand-written `Model` impl that breaks that
+/// rule.
+pub(crate) fn generated<K: PrimaryKey>(
+    key: K::__Generated,
+    model: &'static str,
+) -> Result<K, Error> {
+    match K::__from_generated(key) {
+        Some(key) => Ok(key),
+        None => Err(Error::Unsupported {
+            model,
+            what: "a generated composite key: each part of a composite key is set by the caller",
+        }),
+    }
 }
 
 fn insert_key<'e, K: crate::ColumnType, DB: Backend>(

@@ -28,8 +28,13 @@ fn value_error(
 }
 
 pub(crate) fn not_found<M: Record>(key: &M::__Key) -> Error {
+    not_found_key(M::__TABLE.model, key)
+}
+
+/// [`not_found`], compiled once per key type.
+pub(crate) fn not_found_key<K: std::fmt::Debug>(model: &'static str, key: &K) -> Error {
     Error::NotFound {
-        model: M::__TABLE.model,
+        model,
         key: format!("{key:?}"),
     }
 }

@@ -14,10 +14,10 @@ use std::future::Future;
 use crate::base::column::ColumnType;
 use crate::base::error::Error;
 use crate::db::backend::{Backend, Query};
-use crate::db::key::PrimaryKey as _;
+use crate::db::key::PrimaryKey;
 use crate::db::session::Session;
 use crate::listen::record::Record;
-use crate::write::rules::not_found;
+use crate::write::rules::not_found_key;
 
 /// A type that can be a `#[model(version)]` column: an integer the update adds one to.
 ///
@@ -67,20 +67,32 @@ pub(crate) fn no_row<'s, 'c, M: Record, DB: Backend>(
     key: &M::__Key,
     session: &'s mut Session<'c, DB>,
 ) -> impl Future<Output = Error> + Send + use<'s, 'c, M, DB> {
-    let (missing, lookup) = missing::<M, DB>(key);
+    // A `match`, not `Option::map` and a closure: those are compiled once per model.
+    #[allow(clippy::manual_map)]
+    let versioned = match M::__VERSION {
+        Some(_) => Some(M::__statements(DB::DIALECT)),
+        None => None,
+    };
+    let (missing, lookup) = missing::<M::__Key, DB>(M::__TABLE.model, versioned, key);
     conflict_if_present(lookup, missing, session)
 }
 
-/// [`no_row`]'s synchronous part: the [`Error::NotFound`], and for a versioned model the
-/// lookup that tells a stale version from a missing row.
-pub(crate) fn missing<M: Record, DB: Backend>(
-    key: &M::__Key,
+/// [`no_row`]'s synchronous part: the [`Error::NotFound`], and for a versioned model (whose
+/// statements are `versioned`) the lookup that tells a stale version from a missing row.
+pub(crate) fn missing<K: PrimaryKey, DB: Backend>(
+    model: &'static str,
+    versioned: Option<&'static crate::base::statements::Statements>,
+    key: &K,
 ) -> (Error, Option<Query<'static, DB>>) {
-    let lookup = M::__VERSION.map(|_| {
-        let sql = M::__statements(DB::DIALECT).select_keys(1);
-        key.__bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-    });
-    (not_found::<M>(key), lookup)
+    // Generic over the key type, not the model: compiled once per key type.
+    let lookup = match versioned {
+        Some(statements) => {
+            let sql = statements.select_keys(1);
+            Some(key.__bind(sqlx::query(sqlx::AssertSqlSafe(sql))))
+        }
+        None => None,
+    };
+    (not_found_key(model, key), lookup)
 }
 
 /// `missing` (a [`Error::NotFound`]), or the same model and key as [`Error::Conflict`] if

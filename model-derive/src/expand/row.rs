@@ -1,7 +1,7 @@
 //! Binding a model's columns into a statement, and reading it back from a row.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::valid::{Field, Model, ReadBack};
@@ -71,41 +71,59 @@ pub fn prepare(model: &Model<'_>) -> TokenStream {
 }
 
 /// `__from_row_at`: each column where the map says (its own position, for model-core's own
-/// statements), skipped fields from `Default`.
+/// statements), decoded into a slot by `decode_columns` (one loop compiled once per backend,
+/// not a `?` per field: issue 28), skipped fields from `Default`.
 pub fn from_row(model: &Model<'_>) -> TokenStream {
-    let mut index = 0usize;
+    let columns: Vec<_> = model
+        .fields
+        .iter()
+        .filter(|field| field.column.is_some())
+        .collect();
+    let slots: Vec<_> = (0..columns.len())
+        .map(|i| format_ident!("__column_{}", i))
+        .collect();
+    let declare = columns.iter().zip(&slots).map(|(field, slot)| {
+        let ty = field.ty;
+        quote_spanned! {ty.span()=>
+            let mut #slot: ::core::option::Option<#ty> = ::core::option::Option::None;
+        }
+    });
+    let pass = columns.iter().zip(&slots).map(|(field, slot)| {
+        quote_spanned! {field.ty.span()=>
+            &mut #slot as &mut dyn ::model_core::__private::DecodeSlot<__DB>
+        }
+    });
+    let mut next = slots.iter();
     let inits = model.fields.iter().map(|field| {
         let member = field.ident;
         let ty = field.ty;
         match field.column {
             Some(_) => {
-                let init = quote_spanned! {ty.span()=>
-                    #member: __DB::get::<#ty>(__row, __columns.at(#index))?
-                };
-                index += 1;
-                init
+                let slot = next.next();
+                quote!(#member: ::model_core::__private::decoded(#slot))
             }
             None => quote_spanned! {ty.span()=>
                 #member: <#ty as ::core::default::Default>::default()
             },
         }
     });
-    // Collected first: `index` is advanced inside the closure.
-    let inits: Vec<TokenStream> = inits.collect();
-    let columns = model
-        .fields
-        .iter()
-        .filter(|field| field.column.is_some())
-        .map(|field| field.ident);
+    let members = columns.iter().map(|field| field.ident);
     quote! {
         fn __assign_columns(&mut self, mut __from: Self) {
-            #(::core::mem::swap(&mut self.#columns, &mut __from.#columns);)*
+            #(::core::mem::swap(&mut self.#members, &mut __from.#members);)*
         }
 
         fn __from_row_at<__DB: ::model_core::__private::Backend>(
             __row: &<__DB as ::model_core::__private::sqlx::Database>::Row,
             __columns: ::model_core::__private::ColumnMap<'_>,
         ) -> ::core::result::Result<Self, ::model_core::__private::sqlx::Error> {
+            #(#declare)*
+            // A `match`, not `?`: that is a `from_residual` per model.
+            if let ::core::result::Result::Err(__e) =
+                ::model_core::__private::decode_columns::<__DB>(__row, __columns, &mut [#(#pass),*])
+            {
+                return ::core::result::Result::Err(__e);
+            }
             ::core::result::Result::Ok(Self { #(#inits),* })
         }
     }
