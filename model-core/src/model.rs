@@ -193,11 +193,8 @@ pub trait Model:
         A: Acquire<'c> + Send + 'f,
         A::Database: Backend,
     {
-        Box::pin(crate::query::find(
-            db,
-            key,
-            crate::write::ops::found::<Self>,
-        ))
+        let source = crate::query::by_key(Self::__listeners(), Self::__TABLE, &key);
+        Box::pin(ops::find(db, key, source, ops::found::<Self>))
     }
 
     /// Like [`Model::find`], but a missing row is [`Error::NotFound`].
@@ -207,11 +204,8 @@ pub trait Model:
         A: Acquire<'c> + Send + 'f,
         A::Database: Backend,
     {
-        Box::pin(crate::query::find(
-            db,
-            key,
-            crate::write::ops::required::<Self>,
-        ))
+        let source = crate::query::by_key(Self::__listeners(), Self::__TABLE, &key);
+        Box::pin(ops::find(db, key, source, ops::required::<Self>))
     }
 
     /// Reloads every column from the row with this primary key, as [`Model::get`] reads it

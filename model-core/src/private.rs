@@ -116,21 +116,23 @@ impl<T: ColumnType> PrepareValue for T {
     }
 }
 
-/// The derive's `__prepare`: each written column (its name, its value, its
-/// `#[model(length = n)]`), in `Model::COLUMNS` order, given the value `dialect` will store;
-/// the first that `dialect` cannot store, or that is too long, and why.
+/// The derive's `__prepare`: each written column's value in `values`, with its name and
+/// `#[model(length = n)]` at the same place in `columns`, in `Model::COLUMNS` order, given
+/// the value `dialect` will store; the first that `dialect` cannot store, or that is too
+/// long, and why.
 ///
 /// Why a loop over `dyn` values and not a check per field written out by the derive: that
 /// was a few hundred lines of code per model to compile (issue 28), this is one.
 pub fn prepare_columns(
-    columns: &mut [(&'static str, &mut dyn PrepareValue, Option<u32>)],
+    columns: &[(&'static str, Option<u32>)],
+    values: &mut [&mut dyn PrepareValue],
     dialect: Dialect,
 ) -> Result<(), (&'static str, &'static str)> {
-    for (column, value, length) in columns {
-        value.prepare(dialect).map_err(|reason| (*column, reason))?;
-        if let Some(max) = *length {
+    for (&(column, length), value) in columns.iter().zip(values) {
+        value.prepare(dialect).map_err(|reason| (column, reason))?;
+        if let Some(max) = length {
             crate::base::column::check_text(value.text(), max)
-                .map_err(|reason| (*column, reason))?;
+                .map_err(|reason| (column, reason))?;
         }
     }
     Ok(())

@@ -275,38 +275,27 @@ fn listened(cell: &'static Listeners) -> bool {
     cell.state() & crate::listen::bits(Event::BeforeQuery) != 0
 }
 
-/// [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get): the row of
-/// `key`, read by the model's prepared statement; when the model has `before_query`
-/// listeners, by the `SELECT` they leave (or from their answer, whose first row is the
-/// row). Both ways are one read ([`ops::find`]): only the statement differs, so a model
-/// compiles one read by key, not two (issue 28: compile cost per model).
-pub(crate) fn find<'c, M, A, T>(
-    db: A,
-    key: M::__Key,
-    then: fn(Option<M>, M::__Key) -> Result<T, Error>,
-) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T>
-where
-    M: Record,
-    A: Acquire<'c> + Send,
-    A::Database: Backend,
-{
-    // A `match`, not `bool::then` and a closure: those are compiled once per model.
-    let source = match listened(M::__listeners()) {
-        true => Some(
-            Plan::listened_by(
-                M::__listeners(),
-                Some(key_is(M::__TABLE.key, &key)),
-                None,
-                M::__TABLE.key,
-            )
-            .source::<A::Database>(M::__TABLE),
-        ),
+/// What [`Model::find`](crate::Model::find) and [`Model::get`](crate::Model::get) read
+/// the row of `key` by, for the model whose listener cell is `cell`: `None` for the model's
+/// prepared statement; when it has `before_query` listeners, the `SELECT` they leave (or
+/// their answer, whose first row is the row, or their refusal). Both ways are one read
+/// ([`ops::find`]): only the statement differs, so a model compiles one read by key, not
+/// two, and this is compiled once per key type (issue 28: compile cost per model).
+pub(crate) fn by_key<K: PrimaryKey, DB: Backend>(
+    cell: &'static Listeners,
+    table: super::sql::Table,
+    key: &K,
+) -> Option<Source<DB>> {
+    match listened(cell) {
+        true => {
+            let filter = key_is(table.key, key);
+            Some(Plan::listened_by(cell, Some(filter), None, table.key).source::<DB>(table))
+        }
         false => None,
-    };
-    ops::find(db, key, source, then)
+    }
 }
 
-/// [`Model::all`](crate::Model::all) and [`Model::page`](crate::Model::page), as [`find`].
+/// [`Model::all`](crate::Model::all) and [`Model::page`](crate::Model::page), as [`by_key`].
 pub(crate) fn fetch<'c, M, A>(
     db: A,
     page: Option<Page>,

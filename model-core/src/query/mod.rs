@@ -33,7 +33,7 @@ pub use crate::db::value::Value as BindValue;
 pub use column::{Assignment, Column, IntoValue, Nullable, Order, Text};
 pub use filter::Filter;
 pub use listeners::QueryListener;
-pub(crate) use listeners::{fetch, find};
+pub(crate) use listeners::{by_key, fetch};
 #[doc(hidden)]
 pub use listeners::{shim_query, QueryOf};
 #[doc(hidden)]

@@ -43,29 +43,33 @@ pub fn bind(model: &Model<'_>) -> TokenStream {
 }
 
 /// `__prepare`: every written column's value, in `COLUMNS` order, checked by one loop in
-/// model-core (`prepare_columns`) rather than by code written out per field.
+/// model-core (`prepare_columns`) rather than by code written out per field. The names and
+/// lengths are one constant: only the values are put together when it runs.
 pub fn prepare(model: &Model<'_>) -> TokenStream {
-    let columns =
-        model
-            .columns()
-            .filter(|(_, field, _)| written(field))
-            .map(|(_, field, column)| {
-                let member = field.ident;
-                let value = quote_spanned! {field.ty.span()=>
-                    &mut self.#member as &mut dyn ::model_core::__private::PrepareValue
-                };
-                let length = match field.schema.length {
-                    Some((max, _)) => quote!(::core::option::Option::Some(#max)),
-                    None => quote!(::core::option::Option::None),
-                };
-                quote! { (#column, #value, #length) }
-            });
+    let written: Vec<_> = model
+        .columns()
+        .filter(|(_, field, _)| written(field))
+        .collect();
+    let values = written.iter().map(|(_, field, _)| {
+        let member = field.ident;
+        quote_spanned! {field.ty.span()=>
+            &mut self.#member as &mut dyn ::model_core::__private::PrepareValue
+        }
+    });
+    let columns = written.iter().map(|(_, field, column)| {
+        let length = match field.schema.length {
+            Some((max, _)) => quote!(::core::option::Option::Some(#max)),
+            None => quote!(::core::option::Option::None),
+        };
+        quote! { (#column, #length) }
+    });
     quote! {
         fn __prepare(
             &mut self,
             __dialect: ::model_core::__private::Dialect,
         ) -> ::core::result::Result<(), (&'static str, &'static str)> {
-            ::model_core::__private::prepare_columns(&mut [#(#columns),*], __dialect)
+            const __COLUMNS: &[(&str, ::core::option::Option<u32>)] = &[#(#columns),*];
+            ::model_core::__private::prepare_columns(__COLUMNS, &mut [#(#values),*], __dialect)
         }
     }
 }
