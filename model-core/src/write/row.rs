@@ -459,11 +459,16 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         if !cascade::any(parent) {
             return None;
         }
-        let name = M::__TABLE.model;
-        let keys = self
-            .__key()
-            .map(|key| Box::new(vec![key]) as Box<dyn cascade::Keys<DB>>);
-        Some(cascade_keys(parent, name, keys, session))
+        let keys = one_key::<M::__Key, DB>(self.__key());
+        Some(cascade_keys(parent, M::__TABLE.model, keys, session))
+    }
+}
+
+/// The row's key as the keys a cascade binds: compiled once per key type.
+fn one_key<K: PrimaryKey, DB: Backend>(key: Option<K>) -> Option<Box<dyn cascade::Keys<DB>>> {
+    match key {
+        Some(key) => Some(Box::new(vec![key])),
+        None => None,
     }
 }
 
