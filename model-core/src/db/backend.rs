@@ -64,6 +64,19 @@ pub trait Backend: Database + sealed::Sealed {
         query: Query<'e, Self>,
     ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e;
 
+    /// [`Backend::insert_returning_key`] with the key read by `decode`, in place of one
+    /// type's decoding: a write hands it the row, which reads its own key, so that the
+    /// statement's future is one per backend, held inline, not one per key type, boxed.
+    #[doc(hidden)]
+    fn __insert_generated<'e, T, F>(
+        conn: &'e mut Self::Connection,
+        query: Query<'e, Self>,
+        decode: F,
+    ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + 'e
+    where
+        T: Send + 'e,
+        F: for<'r> FnOnce(GeneratedKey<'r, Self>) -> Result<T, sqlx::Error> + Send + 'e;
+
     /// Runs a multi-row `INSERT` of `rows` rows built by [`crate::Statements::insert_rows`]
     /// for generated keys, and returns the keys in the order of the rows.
     ///
@@ -89,21 +102,46 @@ pub trait Backend: Database + sealed::Sealed {
     ) -> impl Future<Output = Result<Option<crate::db::writers::Turn>, sqlx::Error>> + Send + '_;
 }
 
-/// The key of the one row an `INSERT ... RETURNING` returned.
+/// The key the database generated for a one-row `INSERT`, as it came back.
+#[doc(hidden)]
+pub enum GeneratedKey<'r, DB: Database> {
+    /// The one row `RETURNING` returned: the key is its column 0.
+    Returned(&'r DB::Row),
+    /// MySQL's last-insert-id.
+    InsertId(u64),
+}
+
+/// A generated key of type `K`.
+pub(crate) fn decode_key<DB: Backend, K: ColumnType>(
+    key: GeneratedKey<'_, DB>,
+) -> Result<K, sqlx::Error> {
+    match key {
+        GeneratedKey::Returned(row) => DB::get(row, 0),
+        GeneratedKey::InsertId(id) => K::__from_insert_id(id).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!(
+                    "last insert id {id} does not fit the primary key type {}",
+                    std::any::type_name::<K>()
+                )
+                .into(),
+            )
+        }),
+    }
+}
+
+/// `decode` of the one row an `INSERT ... RETURNING` returned.
 ///
 /// The statement is always run to its end (`fetch_all`), never stopped after the first row
 /// (`fetch_one`): on SQLite a statement sent without `BEGIN` commits when it finishes, and
 /// an error of that commit (a deferred foreign key, a full or read-only disk) is reported
 /// only to whoever steps it to the end. Stopped early, sqlx resets the statement and drops
 /// that error: the write is answered as a success and nothing is stored.
-fn returned_key<R, K>(rows: Vec<R>) -> Result<K, sqlx::Error>
-where
-    R: sqlx::Row,
-    R::Database: Backend,
-    K: ColumnType,
-{
+fn returned_key<DB: Backend, T>(
+    rows: Vec<DB::Row>,
+    decode: impl FnOnce(GeneratedKey<'_, DB>) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
     match rows.as_slice() {
-        [row] => <R::Database as Backend>::get(row, 0),
+        [row] => decode(GeneratedKey::Returned(row)),
         _ => Err(sqlx::Error::Decode(
             format!(
                 "INSERT ... RETURNING returned {} rows, expected 1",
@@ -154,7 +192,7 @@ macro_rules! backend {
         $db:ty,
         $dialect:expr,
         bind: |$bind_query:ident, $value:ident| $bind:expr,
-        insert_key: |$conn:ident, $query:ident| $insert_key:expr,
+        insert_key: |$conn:ident, $query:ident, $decode:ident| $insert_key:expr,
         insert_rows: |$rows_conn:ident, $rows_query:ident, $rows:ident, $increment:ident| $insert_rows:expr,
         writer_turn: |$turn_conn:ident| $writer_turn:expr $(,)?
     ) => {
@@ -218,9 +256,21 @@ macro_rules! backend {
             }
 
             fn insert_returning_key<'e, K: ColumnType>(
+                conn: &'e mut Self::Connection,
+                query: Query<'e, Self>,
+            ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
+                Self::__insert_generated(conn, query, decode_key::<Self, K>)
+            }
+
+            fn __insert_generated<'e, T, F>(
                 $conn: &'e mut Self::Connection,
                 $query: Query<'e, Self>,
-            ) -> impl Future<Output = Result<K, sqlx::Error>> + Send + 'e {
+                $decode: F,
+            ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + 'e
+            where
+                T: Send + 'e,
+                F: for<'r> FnOnce(GeneratedKey<'r, Self>) -> Result<T, sqlx::Error> + Send + 'e,
+            {
                 let send = move |$query: Query<'e, Self>| async move { $insert_key };
                 statement::sent(Self::DIALECT, $query, |_| 1, send)
             }
@@ -250,7 +300,7 @@ backend!(
     Sqlite,
     Dialect::Sqlite,
     bind: |query, value| crate::base::column::Stored::bind(value, query),
-    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_key: |conn, query, decode| returned_key(query.fetch_all(conn).await?, decode),
     insert_rows: |conn, query, rows, _increment| {
         sorted_keys(query.fetch_all(conn).await?, rows)
     },
@@ -261,7 +311,7 @@ backend!(
     Postgres,
     Dialect::Postgres,
     bind: |query, value| crate::base::column::Stored::bind(value, query),
-    insert_key: |conn, query| returned_key(query.fetch_all(conn).await?),
+    insert_key: |conn, query, decode| returned_key(query.fetch_all(conn).await?, decode),
     insert_rows: |conn, query, rows, _increment| {
         sorted_keys(query.fetch_all(conn).await?, rows)
     },
@@ -272,17 +322,8 @@ backend!(
     MySql,
     Dialect::MySql,
     bind: |query, value| crate::base::column::Stored::bind(value, query),
-    insert_key: |conn, query| {
-        let id = query.execute(conn).await?.last_insert_id();
-        K::__from_insert_id(id).ok_or_else(|| {
-            sqlx::Error::Decode(
-                format!(
-                    "last insert id {id} does not fit the primary key type {}",
-                    std::any::type_name::<K>()
-                )
-                .into(),
-            )
-        })
+    insert_key: |conn, query, decode| {
+        decode(GeneratedKey::InsertId(query.execute(conn).await?.last_insert_id()))
     },
     insert_rows: |conn, query, rows, increment| {
         let done = query.execute(conn).await?;

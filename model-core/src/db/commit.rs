@@ -203,7 +203,9 @@ async fn with_connection(
         return Ok(false);
     }
     if let Some((listeners, info)) = transaction_info(event, 0) {
-        events::with_connection(&listeners, conn, &info).await?;
+        // Boxed: this future is part of every write's that owns its transaction, and the
+        // transaction's listeners and their rows are held only where there are any.
+        Box::pin(async move { events::with_connection(&listeners, conn, &info).await }).await?;
     }
     Ok(true)
 }

@@ -92,6 +92,16 @@ impl<'c, DB: Backend> Session<'c, DB> {
 
     /// Begins the transaction (a savepoint inside a caller's transaction) unless it is open.
     pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        if let Some(State::Plain(_)) = self.state {
+            // Boxed: a `BEGIN` is a round trip, and inline its future would make that of
+            // every write larger, those that send one statement and nothing else included.
+            Box::pin(self.begin_now()).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Session::begin`] of a session that has not begun.
+    async fn begin_now(&mut self) -> Result<(), sqlx::Error> {
         if let Some(State::Plain(conn)) = &mut self.state {
             // A SQLite turn taken without naming the file names it now, before an async
             // listener of the user's can wait on anything (`writers::settle`).
@@ -139,8 +149,9 @@ impl<'c, DB: Backend> Session<'c, DB> {
         matches!(&self.state, Some(State::Plain(conn)) if !conn.is_in_transaction())
     }
 
-    /// Commits the transaction if one was begun.
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+    /// Commits the transaction if one was begun. By `&mut`: taken by value, the session
+    /// would be held twice in a write's future, by the caller and by this one.
+    pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
         match self.state.take() {
             Some(State::Transaction(tx)) => tx.commit().await,
             _ => Ok(()),
@@ -150,7 +161,7 @@ impl<'c, DB: Backend> Session<'c, DB> {
     /// Rolls the transaction back if one was begun. A failed rollback (a dead connection)
     /// is not reported: nothing was committed either way, and sqlx's `Transaction` still
     /// queues a rollback before the connection is used again.
-    pub(crate) async fn rollback(mut self) {
+    pub(crate) async fn rollback(&mut self) {
         if let Some(State::Transaction(tx)) = self.state.take() {
             let _ = tx.rollback().await;
         }

@@ -72,6 +72,7 @@ pub(crate) use registry::{bits, for_backend};
 pub(crate) use run::run_query;
 pub(crate) use run::{
     after_commit, before_commit_call, before_commit_listeners, cell_has, cell_has_in, has_in,
-    needs_commit_scope, run_mut, run_ref, vetoes_after_statement, SharedRow,
+    needs_commit_scope, run_mut, run_mut_in, run_ref, run_ref_in, vetoes_after_statement,
+    SharedRow,
 };
 pub(crate) use runtime::register_query;

@@ -290,6 +290,16 @@ pub(crate) const fn fixed_bit(event: Event) -> u32 {
     1 << event.index()
 }
 
+/// The [`fixed_bit`]s of the events of `listeners`.
+const fn struct_bits(listeners: &[ListenerInfo]) -> u32 {
+    let (mut bits, mut i) = (0, 0);
+    while i < listeners.len() {
+        bits |= fixed_bit(listeners[i].event);
+        i += 1;
+    }
+    bits
+}
+
 /// The bit of `state` for `event`'s run-time listeners.
 pub(crate) const fn runtime_bit(event: Event) -> u32 {
     1 << (event.index() + RUNTIME_SHIFT)
@@ -306,6 +316,9 @@ pub struct Listeners {
     pub(crate) name: &'static str,
     /// The model's struct-side manifest, `Model::LISTENERS`.
     pub(crate) struct_side: &'static [ListenerInfo],
+    /// The events of `struct_side`, one [`fixed_bit`] each: a write asks whether an event
+    /// has listeners at some ten points, each then one test instead of a walk.
+    struct_bits: u32,
     /// The module the derive ran in, which the manifest's paths are relative to.
     module: &'static str,
     /// [`INIT`], the function-side bits, the run-time bits (see [`bits`]).
@@ -332,6 +345,7 @@ impl Listeners {
             model,
             name,
             struct_side,
+            struct_bits: struct_bits(struct_side),
             module,
             state: AtomicU32::new(0),
             fixed: OnceLock::new(),
@@ -422,7 +436,7 @@ impl Listeners {
 
     /// Whether some struct-side listener of the model listens to `event`.
     pub(crate) fn struct_side_has(&self, event: Event) -> bool {
-        self.struct_side.iter().any(|l| l.event == event)
+        self.struct_bits & fixed_bit(event) != 0
     }
 }
 

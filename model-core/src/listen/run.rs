@@ -37,18 +37,13 @@ pub(crate) fn has_in<M: Record>(state: u32, event: Event) -> bool {
 
 /// [`has_in`] for a model known by its cell (not generic: compiled once, not per model).
 pub(crate) fn cell_has_in(cell: &'static Listeners, state: u32, event: Event) -> bool {
-    lists(cell.struct_side, event) || state & bits(event) != 0
+    cell.struct_side_has(event) || state & bits(event) != 0
 }
 
 /// [`has_in`] for a model known by its cell only, with its current state word: whether a
 /// model whose rows a cascade would write has a listener of `event` (`write::cascade`).
 pub(crate) fn cell_has(cell: &'static Listeners, event: Event) -> bool {
-    lists(cell.struct_side, event) || cell.state() & bits(event) != 0
-}
-
-/// Whether `listeners` has one of `event` (not generic: compiled once, not per model).
-fn lists(listeners: &[crate::listen::listener::ListenerInfo], event: Event) -> bool {
-    listeners.iter().any(|l| l.event == event)
+    cell.struct_side_has(event) || cell.state() & bits(event) != 0
 }
 
 /// Whether a write must see the end of the outermost transaction: its model has listeners
@@ -189,7 +184,7 @@ pub fn run_mut<'a, 'c, M: Record, DB: Backend>(
     )
 }
 
-async fn run_mut_in<DB: Backend>(
+pub(crate) async fn run_mut_in<DB: Backend>(
     model: &mut dyn AnyModel,
     cell: &'static Listeners,
     own: fn(Event, usize) -> OwnMut<DB>,
@@ -310,7 +305,7 @@ pub fn run_ref<'a, 'c, M: Record, DB: Backend>(
     )
 }
 
-async fn run_ref_in<DB: Backend>(
+pub(crate) async fn run_ref_in<DB: Backend>(
     model: &dyn AnyModel,
     cell: &'static Listeners,
     own: fn(Event, usize) -> OwnRef<DB>,

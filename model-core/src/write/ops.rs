@@ -2,10 +2,11 @@
 //! listeners of each row around its statement, and rollback on every failure, panics included.
 
 use std::any::Any;
-use std::future::{poll_fn, Future};
+use std::borrow::Cow;
+use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 
 use sqlx::{Acquire, Connection as _};
 
@@ -115,23 +116,41 @@ where
 
 /// [`write`] for `insert`, `update` and `delete`: one row, through [`One`]; generic over the
 /// connection type only.
-pub(crate) async fn write_one<'c, A>(mut one: One<'_, A::Database>, db: A) -> Result<(), Error>
+///
+/// This and [`write_rows`] are plain functions, not `async fn`s, which would hold their
+/// arguments twice (as arguments, and as the locals they are moved to): the write's future
+/// is boxed per call (`ModelFuture`), and a small box is cheaper to fill and to allocate
+/// (glibc serves up to 1,032 bytes from a per-thread cache, a write in a caller's
+/// PostgreSQL transaction is 1,008).
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn write_one<'m, 'c, A>(
+    mut one: One<'m, A::Database>,
+    db: A,
+) -> impl Future<Output = Result<(), Error>> + use<'m, 'c, A>
 where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
-    write_rows(&mut one, db).await
+    async move { write_rows(&mut one, db).await }
 }
 
 /// Runs a write inside its [`Scope`](crate::db::scope::Scope): the model and operation its
 /// statements are reported with, and its `tracing` span.
-pub(crate) async fn write_rows<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
+pub(crate) fn write_rows<'r, 'c, A>(
+    rows: &'r mut dyn Rows<A::Database>,
+    db: A,
+) -> impl Future<Output = Result<(), Error>> + use<'r, 'c, A>
 where
     A: Acquire<'c> + Send,
     A::Database: Backend,
 {
     let (model, (operation, count)) = (rows.model(), rows.operation());
-    scope::within(model, operation, |()| Some(count), write_scoped(rows, db)).await
+    scope::within(
+        model,
+        operation,
+        move |()| Some(count),
+        write_scoped(rows, db),
+    )
 }
 
 async fn write_scoped<'c, A>(rows: &mut dyn Rows<A::Database>, db: A) -> Result<(), Error>
@@ -141,22 +160,31 @@ where
 {
     let name = rows.model();
     let mut conn = db.acquire().await.map_err(|e| Error::from_sqlx(name, e))?;
-    // The write's state (statements, listener futures, a listener's own writes) lives in one
-    // heap allocation: inline, a write whose listener writes another model would make a
-    // future of tens of kilobytes for the caller to hold (clippy's `large_futures`).
+    // The write's state (its session, the transaction's futures) is well under a kilobyte:
+    // the rows' statements and listener calls are boxed by `Rows::run`, a listener's own
+    // writes by their `ModelFuture`. A write in a caller's transaction, the one made row by
+    // row, keeps it inline, in the box its caller holds anyway (`ModelFuture`): one heap
+    // allocation per write, not two. The outermost write's, which adds the after-commit
+    // queue, is boxed whole, so that it does not make every write's future larger.
     if conn.is_in_transaction() {
         // A failed write leaves the outer transaction going: what it queued goes with it.
-        // (`write_on` refuses a write whose commit listeners could not run.)
-        return commit::savepoint(Box::pin(write_on::<A::Database>(rows, &mut conn, None))).await;
+        // (`write_on` refuses a write whose commit listeners could not run.) Pinned here:
+        // moved into `savepoint`, an `async fn`, it would be held there twice, as the
+        // argument and as the future awaited.
+        let mut session = Session::<A::Database>::new(&mut conn);
+        let write = pin!(write_on::<A::Database>(rows, &mut session));
+        return commit::savepoint(write).await;
     }
     // This write owns the outermost transaction: it runs the after-commit listeners queued
     // by itself and by whatever its listeners wrote, once it has committed.
-    commit::outermost(Box::pin(async {
+    Box::pin(commit::outermost(async {
         // SQLite: wait for this process's earlier writers of the file first (`writers`).
         let turn = writers::for_write::<A::Database>(&mut conn)
             .await
             .map_err(|e| Error::from_sqlx(name, e))?;
-        write_on::<A::Database>(rows, &mut conn, turn).await
+        let mut session = Session::<A::Database>::new(&mut conn);
+        session.hold(turn);
+        write_on::<A::Database>(rows, &mut session).await
     }))
     .await
 }
@@ -179,7 +207,8 @@ pub(crate) trait Rows<DB: Backend>: Send {
     /// end (`events::needs_commit_scope`).
     fn has_commit_listeners(&self, state: u32) -> bool;
     /// For an insert, whether each row's key is unset (the database generates it).
-    fn unset_keys(&self) -> Vec<bool>;
+    /// Borrowed for one row: a write of one row allocates nothing for it.
+    fn unset_keys(&self) -> Cow<'static, [bool]>;
     /// Clears the keys of the rows marked in `unset`.
     fn clear_keys(&mut self, unset: &[bool]);
     /// For an update of a versioned model, each row's version before the write: an update
@@ -222,10 +251,10 @@ impl<M: Record, DB: Backend> Rows<DB> for Batch<'_, M> {
         crate::listen::needs_commit_scope(self.commit_event(), |e| has_in::<M>(state, e))
     }
 
-    fn unset_keys(&self) -> Vec<bool> {
+    fn unset_keys(&self) -> Cow<'static, [bool]> {
         match self {
             Batch::Insert(models) => models.iter().map(|m| m.__key().is_none()).collect(),
-            Batch::Update(_) | Batch::Delete(_) => Vec::new(),
+            Batch::Update(_) | Batch::Delete(_) => Cow::Borrowed(&[]),
         }
     }
 
@@ -321,10 +350,11 @@ impl<DB: Backend> Rows<DB> for One<'_, DB> {
         crate::listen::needs_commit_scope(self.events().1, |e| row.listens(state, e))
     }
 
-    fn unset_keys(&self) -> Vec<bool> {
+    fn unset_keys(&self) -> Cow<'static, [bool]> {
         match self {
-            One::Insert(row) => vec![!row.has_key()],
-            One::Update(_) | One::Delete(_) => Vec::new(),
+            One::Insert(row) if row.has_key() => Cow::Borrowed(&[false]),
+            One::Insert(_) => Cow::Borrowed(&[true]),
+            One::Update(_) | One::Delete(_) => Cow::Borrowed(&[]),
         }
     }
 
@@ -366,24 +396,26 @@ impl<DB: Backend> Rows<DB> for One<'_, DB> {
     }
 }
 
-/// The write of `rows` on `conn`; `turn` is the SQLite writer's turn of a write that owns
-/// the outermost transaction, held until it has committed or rolled back.
+/// The write of `rows` in `session`, a new one on the write's connection, which holds the
+/// SQLite writer's turn of a write that owns the outermost transaction until it has
+/// committed or rolled back. (The caller keeps the session: by value it would be in this
+/// future twice, as the argument and as the local an `async fn` moves it to.)
 async fn write_on<DB: Backend>(
     rows: &mut dyn Rows<DB>,
-    conn: &mut DB::Connection,
-    turn: Option<writers::Turn>,
+    session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
     let name = rows.model();
     // This write owns the outermost transaction: its rows' `before_commit` listeners run
     // right before its commit.
-    let outermost = !conn.is_in_transaction();
-    let mut session = Session::<DB>::new(conn);
-    session.hold(turn);
+    let outermost = !session.connection().is_in_transaction();
     // The one atomic load of the write: every listener point after it reads the session's
     // copy.
-    let state = rows.listener_state(&mut session);
+    let state = rows.listener_state(session);
+    // Asked once: `state` is the write's, so the answers hold for all of it.
+    let commit_listeners = rows.has_commit_listeners(state);
+    let vetoes_after = rows.needs_transaction(state);
     // In a transaction model-core did not begin, nobody would run its commit listeners.
-    if !outermost && rows.has_commit_listeners(state) && !commit::is_open() {
+    if !outermost && commit_listeners && !commit::is_open() {
         return Err(Error::CommitScope { model: name });
     }
     // One statement whose listeners all run before it (synchronously: an async listener
@@ -394,10 +426,10 @@ async fn write_on<DB: Backend>(
     // unless the caller chose to have its commit refused instead (`no_savepoints`).
     let pg_in_caller = !outermost && DB::DIALECT == Dialect::Postgres;
     let body_write = match pg_in_caller {
-        true => BodyWrite::of(&*session.connection(), name, !rows.needs_transaction(state)),
+        true => BodyWrite::of(&*session.connection(), name, !vetoes_after),
         false => None,
     };
-    let needs_transaction = rows.needs_transaction(state)
+    let needs_transaction = vetoes_after
         || (pg_in_caller && !body_write.as_ref().is_some_and(BodyWrite::unguarded))
         // The transaction's own listeners that take its connection run in it.
         || (outermost && commit::transaction_listeners_need_a_transaction());
@@ -415,7 +447,7 @@ async fn write_on<DB: Backend>(
     }
     let mut keys = KeyGuard::new(rows);
     let outcome = catch_panic(async {
-        keys.rows.run(&mut session).await?;
+        keys.rows.run(session).await?;
         if outermost && commit::before_commit_pending() {
             session
                 .begin()
@@ -442,7 +474,7 @@ async fn write_on<DB: Backend>(
     }
     if result.is_ok() {
         keys.keep();
-        if keys.rows.has_commit_listeners(state) {
+        if commit_listeners {
             let rows = &*keys.rows;
             let queued = commit::enqueue(|queue| rows.queue_commit(queue));
             debug_assert!(queued, "write() checked that a queue is open");
@@ -461,7 +493,7 @@ async fn write_on<DB: Backend>(
 struct KeyGuard<'b, DB: Backend> {
     rows: &'b mut dyn Rows<DB>,
     /// For an insert, whether each model's key was unset (so the database generates it).
-    unset: Vec<bool>,
+    unset: Cow<'static, [bool]>,
     /// For an update of a versioned model, each row's version before it.
     versions: Vec<i64>,
 }
@@ -479,7 +511,7 @@ impl<'b, DB: Backend> KeyGuard<'b, DB> {
 
     /// The write succeeded: its keys name stored rows, and stay.
     fn keep(&mut self) {
-        self.unset.clear();
+        self.unset = Cow::Borrowed(&[]);
         self.versions.clear();
     }
 }
@@ -842,54 +874,70 @@ async fn load_into<DB: Backend>(
         Ok(())
     };
     let outcome = catch_panic(loaded).await;
-    finish_as(name, session, outcome).await
+    finish_as(name, &mut session, outcome).await
 }
 
 /// Polls `future`, turning a panic inside it into an `Err` so the transaction can be rolled
 /// back before the panic goes on.
-pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
-    let mut future = pin!(future);
-    // AssertUnwindSafe: after a panic the future is never polled again, and the panic is
-    // resumed as soon as the rollback is done, so no broken state is observed.
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+///
+/// A future of its own, not an `async fn`: that would hold `future` twice, as its argument
+/// and pinned, and a write's state is what its caller boxes (`ModelFuture`).
+pub(crate) fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
+    CatchPanic { future }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`catch_panic`].
+    pub(crate) struct CatchPanic<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.project().future;
+        // AssertUnwindSafe: after a panic the future is never polled again, and the panic is
+        // resumed as soon as the rollback is done, so no broken state is observed.
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
-        },
-    )
-    .await
+        }
+    }
 }
 
 /// Commits on success; otherwise rolls back, then returns the error or resumes the panic.
+/// (Not an `async fn`: see [`finish_as`].)
+#[allow(clippy::manual_async_fn)]
 pub(crate) fn finish<'s, M: Record, DB: Backend, T: 's>(
-    session: Session<'s, DB>,
+    mut session: Session<'s, DB>,
     outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
 ) -> impl Future<Output = Result<T, Error>> + 's {
-    finish_as(M::__TABLE.model, session, outcome)
+    async move { finish_as(M::__TABLE.model, &mut session, outcome).await }
 }
 
 /// [`finish`] for a model known by name only: compiled once per backend and outcome type.
-async fn finish_as<DB: Backend, T>(
+///
+/// An `async` block that borrows the session, not an `async fn` that takes it: an `async
+/// fn` holds its arguments twice (as arguments, and as the locals it moves them to), and
+/// this future is part of every write's, which its caller boxes (`ModelFuture`).
+#[allow(clippy::manual_async_fn)]
+fn finish_as<'a, 's, DB: Backend, T: 'a>(
     name: &'static str,
-    session: Session<'_, DB>,
+    session: &'a mut Session<'s, DB>,
     outcome: Result<Result<T, Error>, Box<dyn Any + Send>>,
-) -> Result<T, Error> {
-    match outcome {
-        Ok(Ok(value)) => {
-            session
+) -> impl Future<Output = Result<T, Error>> + use<'a, 's, DB, T> {
+    async move {
+        match &outcome {
+            Ok(Ok(_)) => session
                 .commit()
                 .await
-                .map_err(|e| Error::from_commit(name, e))?;
-            Ok(value)
+                .map_err(|e| Error::from_commit(name, e))?,
+            Ok(Err(_)) | Err(_) => session.rollback().await,
         }
-        Ok(Err(error)) => {
-            session.rollback().await;
-            Err(error)
-        }
-        Err(panic) => {
-            session.rollback().await;
-            resume_unwind(panic)
-        }
+        outcome.unwrap_or_else(|panic| resume_unwind(panic))
     }
 }

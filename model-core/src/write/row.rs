@@ -15,14 +15,17 @@ use std::sync::Arc;
 use crate::base::error::Error;
 use crate::base::statements::Statements;
 use crate::base::table::{ReadBack, ReadBy};
-use crate::db::backend::{Backend, Query};
+use crate::db::backend::{decode_key, Backend, GeneratedKey, Query};
 use crate::db::commit::{self, Callback};
 use crate::db::key::PrimaryKey;
 use crate::db::session::Session;
 use crate::listen::listener::Event;
 use crate::listen::private::Listeners;
+use crate::listen::private::{OwnMut, OwnRef};
 use crate::listen::record::Record;
-use crate::listen::{before_commit_call, before_commit_listeners, cell_has_in, SharedRow};
+use crate::listen::{
+    before_commit_call, before_commit_listeners, cell_has_in, run_mut_in, run_ref_in, SharedRow,
+};
 use crate::write::cascade;
 use crate::write::rules::prepare;
 use crate::AnyModel;
@@ -34,13 +37,12 @@ pub(crate) type AnyKey = Box<dyn Any + Send + Sync>;
 /// The future of a boxed listener call or write.
 pub(crate) type RowFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 
-/// Runs a generated-key `INSERT` and returns the key: one function per key type, not per
-/// model.
-pub(crate) type InsertKey<DB> =
-    for<'e> fn(
-        &'e mut <DB as sqlx::Database>::Connection,
-        Query<'e, DB>,
-    ) -> Pin<Box<dyn Future<Output = Result<AnyKey, sqlx::Error>> + Send + 'e>>;
+/// A model's struct-side listeners of an event that hands out `&mut M`, by position
+/// (`Record::__struct_mut`).
+type StructMut<DB> = fn(Event, usize) -> OwnMut<DB>;
+
+/// [`StructMut`] for the events that hand out `&M` (`Record::__struct_ref`).
+type StructRef<DB> = fn(Event, usize) -> OwnRef<DB>;
 
 /// Where a row read back after a write has the read-back columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,14 +74,12 @@ pub(crate) enum UpdateStatement<DB: Backend> {
 pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     /// The model's listener cell; its name is the model's.
     fn cell(&self) -> &'static Listeners;
-    /// The listeners of an event that hands out `&mut M`.
-    fn run_mut<'a, 'c>(
-        &'a mut self,
-        event: Event,
-        session: &'a mut Session<'c, DB>,
-    ) -> RowFuture<'a>;
-    /// The listeners of an event that hands out `&M`.
-    fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a>;
+    /// The row and its struct-side listeners of events that hand out `&mut M`, as the
+    /// listener walk takes them: the walk's future is then part of the write's, not one
+    /// boxed per listener point.
+    fn listened_mut(&mut self) -> (&mut dyn AnyModel, StructMut<DB>);
+    /// [`WriteRow::listened_mut`] for the events that hand out `&M`.
+    fn listened_ref(&self) -> (&dyn AnyModel, StructRef<DB>);
     /// Refuses a value the backend cannot store and gives the row the stored precision
     /// ([`prepare`]).
     fn prepare(&mut self) -> Result<(), Error>;
@@ -99,8 +99,6 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     ) -> Query<'static, DB>;
     /// Which defaulted columns an insert leaves to the database (`Record::__omitted`).
     fn omitted(&self) -> u64;
-    /// How to run a generated-key `INSERT`, for the key's type.
-    fn insert_key(&self) -> InsertKey<DB>;
     /// Sets the key the database generated from column 0 of `row`.
     fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error>;
     /// Sets the first `count` read-back columns from `row`, from its column `first` on.
@@ -121,8 +119,12 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
     fn bump(&mut self) -> i64;
     /// Binds the version an update requires (nothing for a model without one).
     fn bind_version(&self, query: Query<'static, DB>, read: i64) -> Query<'static, DB>;
-    /// Sets the key the database generated.
-    fn set_generated(&mut self, key: AnyKey) -> Result<(), Error>;
+    /// Sets the key the database generated, as a generated-key `INSERT` reads it: `Err`
+    /// if it does not decode, `Ok(Err)` if the model's key cannot be generated.
+    fn set_generated(
+        &mut self,
+        key: GeneratedKey<'_, DB>,
+    ) -> Result<Result<(), Error>, sqlx::Error>;
     /// The key, or [`Error::Unsaved`].
     fn key(&self) -> Result<AnyKey, Error>;
     /// [`Error::NotFound`] for `key`, and for a versioned model the lookup that tells a
@@ -161,11 +163,11 @@ impl<DB: Backend> dyn WriteRow<DB> + '_ {
         cell_has_in(self.cell(), state, event)
     }
 
-    /// The row's `INSERT`, and for a generated key how to run it.
-    fn insert(&self) -> (Query<'static, DB>, Option<InsertKey<DB>>) {
+    /// The row's `INSERT`, and whether the database generates its key.
+    fn insert(&self) -> (Query<'static, DB>, bool) {
         let sql = self.statements();
         let with_key = self.has_key();
-        let generated = (!with_key).then(|| self.insert_key());
+        let generated = !with_key;
         if !self.read_back_columns().defaulted().is_empty() {
             // Defaulted columns that are `None` are left out, to their default.
             let text = sql.insert_omitting(with_key, self.omitted());
@@ -285,14 +287,6 @@ fn read_key<K: PrimaryKey, DB: Backend>(row: &DB::Row, model: &'static str) -> R
     }
 }
 
-/// The key of type `K` from the value `insert_key` returned.
-fn inserted_key<K: PrimaryKey>(key: AnyKey, model: &'static str) -> Result<K, Error> {
-    match key.downcast::<K::__Generated>() {
-        Ok(key) => generated::<K>(*key, model),
-        Err(_) => not_its_key(),
-    }
-}
-
 // `match` where `Option::map` would do: a combinator and its closure are compiled once per
 // model.
 #[allow(clippy::manual_map)]
@@ -301,16 +295,12 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         M::__listeners()
     }
 
-    fn run_mut<'a, 'c>(
-        &'a mut self,
-        event: Event,
-        session: &'a mut Session<'c, DB>,
-    ) -> RowFuture<'a> {
-        Box::pin(crate::listen::run_mut(self, event, session))
+    fn listened_mut(&mut self) -> (&mut dyn AnyModel, StructMut<DB>) {
+        (self, M::__struct_mut::<DB>)
     }
 
-    fn run_ref<'a, 'c>(&'a self, event: Event, session: &'a mut Session<'c, DB>) -> RowFuture<'a> {
-        Box::pin(crate::listen::run_ref(self, event, session))
+    fn listened_ref(&self) -> (&dyn AnyModel, StructRef<DB>) {
+        (self, M::__struct_ref::<DB>)
     }
 
     fn prepare(&mut self) -> Result<(), Error> {
@@ -343,10 +333,6 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
 
     fn omitted(&self) -> u64 {
         self.__omitted()
-    }
-
-    fn insert_key(&self) -> InsertKey<DB> {
-        insert_key::<<M::__Key as PrimaryKey>::__Generated, DB>
     }
 
     fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error> {
@@ -388,13 +374,17 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         M::__bind_version(query, read)
     }
 
-    fn set_generated(&mut self, key: AnyKey) -> Result<(), Error> {
-        match inserted_key::<M::__Key>(key, M::__TABLE.model) {
+    fn set_generated(
+        &mut self,
+        key: GeneratedKey<'_, DB>,
+    ) -> Result<Result<(), Error>, sqlx::Error> {
+        let key = decode_key::<DB, Generated<M>>(key)?;
+        match generated::<M::__Key>(key, M::__TABLE.model) {
             Ok(key) => {
                 self.__set_key(Some(key));
-                Ok(())
+                Ok(Ok(()))
             }
-            Err(e) => Err(e),
+            Err(e) => Ok(Err(e)),
         }
     }
 
@@ -507,16 +497,6 @@ pub(crate) fn generated<K: PrimaryKey>(
     }
 }
 
-fn insert_key<'e, K: crate::ColumnType, DB: Backend>(
-    conn: &'e mut DB::Connection,
-    query: Query<'e, DB>,
-) -> Pin<Box<dyn Future<Output = Result<AnyKey, sqlx::Error>> + Send + 'e>> {
-    Box::pin(async move {
-        let key: K = DB::insert_returning_key(conn, query).await?;
-        Ok(Box::new(key) as AnyKey)
-    })
-}
-
 /// Runs `event`'s listeners on `row` if any listen. The state word is the session's copy
 /// (one atomic load per write), read again at each point as every listener point does.
 async fn run_mut<DB: Backend>(
@@ -524,9 +504,11 @@ async fn run_mut<DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let state = crate::listen::state_of(session, row.cell());
+    let cell = row.cell();
+    let state = crate::listen::state_of(session, cell);
     if row.listens(state, event) {
-        row.run_mut(event, session).await?;
+        let (model, own) = row.listened_mut();
+        run_mut_in(model, cell, own, event, session).await?;
     }
     Ok(())
 }
@@ -537,9 +519,11 @@ async fn run_ref<DB: Backend>(
     event: Event,
     session: &mut Session<'_, DB>,
 ) -> Result<(), Error> {
-    let state = crate::listen::state_of(session, row.cell());
+    let cell = row.cell();
+    let state = crate::listen::state_of(session, cell);
     if row.listens(state, event) {
-        row.run_ref(event, session).await?;
+        let (model, own) = row.listened_ref();
+        run_ref_in(model, cell, own, event, session).await?;
     }
     Ok(())
 }
@@ -571,24 +555,24 @@ pub(crate) async fn insert_prepared<DB: Backend>(
     let (query, generated) = row.insert();
     let conn = session.conn();
     match (generated, by) {
-        (generated, Some(ReadBy::Returning)) => {
+        (generated_key, Some(ReadBy::Returning)) => {
             let returned = DB::fetch_all(conn, query)
                 .await
                 .and_then(one_row)
                 .map_err(|e| Error::from_sqlx(name, e))?;
-            let generated_key = generated.is_some();
             row.read_back(&returned, Returned::AfterKey { generated_key }, true)?;
         }
-        (None, _) => {
+        (false, _) => {
             DB::execute(conn, query)
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))?;
         }
-        (Some(insert_key), _) => {
-            let key = insert_key(conn, query)
+        (true, _) => {
+            // Set as the answer is read, as `insert_returning_key` reads it: a key that
+            // does not decode fails the statement.
+            DB::__insert_generated(conn, query, |key| row.set_generated(key))
                 .await
-                .map_err(|e| Error::from_sqlx(name, e))?;
-            row.set_generated(key)?;
+                .map_err(|e| Error::from_sqlx(name, e))??;
         }
     }
     if by == Some(ReadBy::Select) {

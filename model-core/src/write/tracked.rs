@@ -32,6 +32,7 @@ use crate::write::ops;
 use crate::write::rules::{not_found, prepare, same_key};
 use crate::write::version::no_row;
 use sqlx::Acquire;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
@@ -221,8 +222,8 @@ impl<M: TrackChanges, DB: Backend> ops::Rows<DB> for TrackedUpdate<'_, M> {
         crate::listen::needs_commit_scope(Event::AfterUpdateCommit, |e| has_in::<M>(state, e))
     }
 
-    fn unset_keys(&self) -> Vec<bool> {
-        Vec::new()
+    fn unset_keys(&self) -> Cow<'static, [bool]> {
+        Cow::Borrowed(&[])
     }
 
     fn clear_keys(&mut self, _unset: &[bool]) {}
