@@ -378,13 +378,13 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         &mut self,
         key: GeneratedKey<'_, DB>,
     ) -> Result<Result<(), Error>, sqlx::Error> {
-        let key = decode_key::<DB, Generated<M>>(key)?;
-        match generated::<M::__Key>(key, M::__TABLE.model) {
-            Ok(key) => {
+        match decode_generated::<M::__Key, DB>(key, M::__TABLE.model) {
+            Ok(Ok(key)) => {
                 self.__set_key(Some(key));
                 Ok(Ok(()))
             }
-            Err(e) => Ok(Err(e)),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
         }
     }
 
@@ -475,6 +475,17 @@ fn cascade_keys<'a, DB: Backend>(
         let keys = keys.ok_or(Error::Unsaved { model: name })?;
         cascade::cascade::<DB>(parent, name, &*keys, session).await
     })
+}
+
+/// The key of type `K` the database generated, as it came back: [`WriteRow::set_generated`]'s
+/// decoding, compiled once per key type. A value that does not decode is the statement's
+/// error; a key that is not a generated one, the write's.
+fn decode_generated<K: PrimaryKey, DB: Backend>(
+    key: GeneratedKey<'_, DB>,
+    model: &'static str,
+) -> Result<Result<K, Error>, sqlx::Error> {
+    let key = decode_key::<DB, K::__Generated>(key)?;
+    Ok(generated::<K>(key, model))
 }
 
 /// The type of `M`'s generated key.
