@@ -1260,7 +1260,8 @@ mod deferred_constraint {
     /// when the statement commits is `Error::Constraint { kind: ForeignKey }`, stores
     /// nothing, and keeps no key.
     ///
-    /// Guards `Backend::insert_returning_key` reading the `INSERT ... RETURNING` to its end
+    /// Guards `Backend::__insert_generated` (which `insert_returning_key` calls) reading the
+    /// `INSERT ... RETURNING` to its end
     /// (HEAD: `query.fetch_one(conn)`, which stops after the row: on SQLite the statement's
     /// own commit then fails unseen, sqlx drops that error, and the write is answered `Ok`
     /// with a key naming no row).

@@ -43,7 +43,7 @@ pub(crate) fn cell_has_in(cell: &'static Listeners, state: u32, event: Event) ->
 /// [`has_in`] for a model known by its cell only, with its current state word: whether a
 /// model whose rows a cascade would write has a listener of `event` (`write::cascade`).
 pub(crate) fn cell_has(cell: &'static Listeners, event: Event) -> bool {
-    cell.struct_side_has(event) || cell.state() & bits(event) != 0
+    cell_has_in(cell, cell.state(), event)
 }
 
 /// Whether a write must see the end of the outermost transaction: its model has listeners

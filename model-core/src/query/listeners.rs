@@ -269,8 +269,8 @@ where
     }
 }
 
-/// Whether `M` has `before_query` listeners: then [`find`] and [`fetch`] run them on a plan
-/// of their read, and send its statement instead of the prepared one.
+/// Whether the model of `cell` has `before_query` listeners: then [`by_key`] and [`fetch`]
+/// run them on a plan of their read, and send its statement instead of the prepared one.
 fn listened(cell: &'static Listeners) -> bool {
     cell.state() & crate::listen::bits(Event::BeforeQuery) != 0
 }
@@ -317,8 +317,8 @@ where
 
 impl Plan {
     /// The query of the rows `filter` selects (a page of them in key order, if `page`),
-    /// for the `before_query` listeners of the model whose cell `cell` is: [`find`]'s and
-    /// [`fetch`]'s, compiled once.
+    /// for the `before_query` listeners of the model whose cell `cell` is: [`by_key`]'s
+    /// and [`fetch`]'s, compiled once.
     fn listened_by(
         cell: &'static Listeners,
         filter: Option<Node>,

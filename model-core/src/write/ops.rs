@@ -584,11 +584,12 @@ async fn write_in<M: Record, DB: Backend>(
 
 /// The row with `key`, if there is one, handed to `then` with the key ([`found`] keeps the
 /// `Option`, [`required`] turns `None` into [`Error::NotFound`]). Only the binding and
-/// [`ByKey`]'s `poll` are compiled per model: the read is [`read`]'s, once per connection
+/// [`Loading`]'s `poll` are compiled per model: the read is [`read`]'s, once per connection
 /// type, and `then` a `fn` pointer, not a closure (issue 28: compile cost per model).
 ///
-/// `source`, when given, is sent instead of the prepared statement: the `SELECT` of a model
-/// with `before_query` listeners, as they left it, or their answer (`query::find`).
+/// `source`, when given, is read instead of the prepared statement: the `SELECT` of a model
+/// with `before_query` listeners, as they left it, their answer or their refusal
+/// (`query::by_key`).
 pub(crate) fn find<'c, M, A, T>(
     db: A,
     key: M::__Key,
@@ -682,7 +683,7 @@ pub(crate) enum Source<DB: Backend> {
     Refused(Error),
 }
 
-/// Every row, or one page of them, in key order; or what `query` selects (as [`find`]).
+/// Every row, or one page of them, in key order; or what `source` reads (as [`find`]).
 pub(crate) fn fetch<'c, M, A>(
     db: A,
     page: Option<Page>,

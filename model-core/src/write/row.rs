@@ -279,10 +279,14 @@ fn saved_key<K: PrimaryKey>(key: Option<K>, model: &'static str) -> Result<AnyKe
     }
 }
 
-/// The key of type `K` from the value the database generated, read from column 0 of `row`.
-fn read_key<K: PrimaryKey, DB: Backend>(row: &DB::Row, model: &'static str) -> Result<K, Error> {
-    match DB::get::<K::__Generated>(row, 0) {
-        Ok(key) => generated::<K>(key, model),
+/// The key of type `K` the database generated, in column 0 of `row` (a `RETURNING` that
+/// also reads back other columns): [`decode_generated`], with its error the write's.
+fn returned_generated<K: PrimaryKey, DB: Backend>(
+    row: &DB::Row,
+    model: &'static str,
+) -> Result<K, Error> {
+    match decode_generated::<K, DB>(GeneratedKey::Returned(row), model) {
+        Ok(key) => key,
         Err(e) => Err(Error::from_sqlx(model, e)),
     }
 }
@@ -336,7 +340,7 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn read_generated_key(&mut self, row: &DB::Row) -> Result<(), Error> {
-        match read_key::<M::__Key, DB>(row, M::__TABLE.model) {
+        match returned_generated::<M::__Key, DB>(row, M::__TABLE.model) {
             Ok(key) => {
                 self.__set_key(Some(key));
                 Ok(())
@@ -393,11 +397,7 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
     }
 
     fn missing(&self, key: &AnyKey) -> (Error, Option<Query<'static, DB>>) {
-        let lookup = match M::__VERSION {
-            Some(_) => Some(M::__statements(DB::DIALECT)),
-            None => None,
-        };
-        crate::write::version::missing::<M::__Key, DB>(M::__TABLE.model, lookup, key_of(key))
+        crate::write::version::missing_of::<M, DB>(key_of(key))
     }
 
     fn update_tracked<'a, 'c>(
@@ -579,8 +579,8 @@ pub(crate) async fn insert_prepared<DB: Backend>(
                 .map_err(|e| Error::from_sqlx(name, e))?;
         }
         (true, _) => {
-            // Set as the answer is read, as `insert_returning_key` reads it: a key that
-            // does not decode fails the statement.
+            // Set as the answer is read (`Backend::__insert_generated`): a key that does
+            // not decode fails the statement.
             DB::__insert_generated(conn, query, |key| row.set_generated(key))
                 .await
                 .map_err(|e| Error::from_sqlx(name, e))??;

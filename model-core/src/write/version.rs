@@ -67,19 +67,27 @@ pub(crate) fn no_row<'s, 'c, M: Record, DB: Backend>(
     key: &M::__Key,
     session: &'s mut Session<'c, DB>,
 ) -> impl Future<Output = Error> + Send + use<'s, 'c, M, DB> {
+    let (missing, lookup) = missing_of::<M, DB>(key);
+    conflict_if_present(lookup, missing, session)
+}
+
+/// [`missing`] for a row of `M`: the model's part, a few lines; the rest is compiled once
+/// per key type.
+pub(crate) fn missing_of<M: Record, DB: Backend>(
+    key: &M::__Key,
+) -> (Error, Option<Query<'static, DB>>) {
     // A `match`, not `Option::map` and a closure: those are compiled once per model.
     #[allow(clippy::manual_map)]
     let versioned = match M::__VERSION {
         Some(_) => Some(M::__statements(DB::DIALECT)),
         None => None,
     };
-    let (missing, lookup) = missing::<M::__Key, DB>(M::__TABLE.model, versioned, key);
-    conflict_if_present(lookup, missing, session)
+    missing::<M::__Key, DB>(M::__TABLE.model, versioned, key)
 }
 
 /// [`no_row`]'s synchronous part: the [`Error::NotFound`], and for a versioned model (whose
 /// statements are `versioned`) the lookup that tells a stale version from a missing row.
-pub(crate) fn missing<K: PrimaryKey, DB: Backend>(
+fn missing<K: PrimaryKey, DB: Backend>(
     model: &'static str,
     versioned: Option<&'static crate::base::statements::Statements>,
     key: &K,
