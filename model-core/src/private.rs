@@ -58,43 +58,6 @@ where
     Box::new(move || Box::pin(async move { listener.call(&model).await }))
 }
 
-/// The model, for the derive's `__share`: `(&ShareProbe(self)).__share()` is a clone where
-/// the model is `Clone` ([`ShareViaClone`], tried first by method lookup) and `None` where
-/// it is not ([`ShareFallback`]): autoref specialisation of a concrete type, as
-/// [`crate::listen::private::Probe`] does for column values.
-pub struct ShareProbe<'a, M>(pub &'a M);
-
-/// [`ShareProbe`] of a `Clone` model.
-pub trait ShareViaClone<M> {
-    /// A clone of the model.
-    fn __share(&self) -> Option<std::sync::Arc<M>>;
-}
-
-impl<M: Clone> ShareViaClone<M> for ShareProbe<'_, M> {
-    #[inline]
-    fn __share(&self) -> Option<std::sync::Arc<M>> {
-        Some(std::sync::Arc::new(self.0.clone()))
-    }
-}
-
-/// [`ShareProbe`] of any model.
-pub trait ShareFallback<M> {
-    /// `None`: the model is not `Clone`.
-    fn __share(&self) -> Option<std::sync::Arc<M>>;
-}
-
-impl<M> ShareFallback<M> for &ShareProbe<'_, M> {
-    #[inline]
-    fn __share(&self) -> Option<std::sync::Arc<M>> {
-        None
-    }
-}
-
-/// Requires `M: Clone` where a function-side `before_commit` listener of `M` is declared:
-/// its listeners get a clone of the row at the commit.
-#[inline]
-pub fn before_commit_needs_clone<M: Clone>() {}
-
 /// A column's value as the derive's `__prepare` hands it to [`prepare_columns`]: one vtable
 /// per column type, shared by every model that has a column of it.
 pub trait PrepareValue {

@@ -416,14 +416,7 @@ fn register(listener: &Listener) -> TokenStream {
                 } else {
                     (quote!(shim_ref), quote!(&'__a dyn ), quote!(Ref))
                 };
-                // A row's `before_commit` listeners get a clone of it at the commit.
-                let clone_check = (listener.event == Event::BeforeCommit).then(|| {
-                    quote_spanned! {span=>
-                        let _ = #p::before_commit_needs_clone::<#model>;
-                    }
-                });
                 let call = quote_spanned! {span=>
-                    #clone_check
                     #p::#shim_fn::<#model, __DB, _, _>(&#path, __model, __session)
                 };
                 (
@@ -438,6 +431,14 @@ fn register(listener: &Listener) -> TokenStream {
                     quote!(#p::Shims::#variant(#backends)),
                 )
             };
+            // A row's `before_commit` listeners get a clone of it at the commit: the model
+            // must be `Clone`, reported at the function.
+            let share = match listener.event {
+                Event::BeforeCommit => quote_spanned! {span=>
+                    ::core::option::Option::Some(#p::share_row::<#model>)
+                },
+                _ => quote!(::core::option::Option::None),
+            };
             (
                 shim,
                 quote! {
@@ -446,6 +447,7 @@ fn register(listener: &Listener) -> TokenStream {
                         event: #event,
                         name: ::core::concat!(::core::module_path!(), "::", #name),
                         shims: #shims,
+                        share: #share,
                     };
                 },
                 quote!(#p::Registration::Model(&__REGISTERED)),

@@ -115,6 +115,7 @@ fn register(
                 event: #p::Event::BeforeQuery,
                 name: #name,
                 shims: #p::Shims::Query(__shim),
+                share: ::core::option::Option::None,
             };
             #[#p::linkme::distributed_slice(#p::FUNCTION_LISTENERS)]
             #[linkme(crate = #p::linkme)]

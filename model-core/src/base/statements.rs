@@ -522,6 +522,18 @@ impl Statements {
         }
     }
 
+    /// Takes the ` RETURNING key` off `sql`, a statement of rows without keys from
+    /// [`Statements::insert_rows`] or [`Statements::insert_rows_omitting`]: for rows whose
+    /// generated keys are known without it (SQLite's rowids, `write::batch`). Only for a
+    /// model that reads nothing back through `RETURNING` ([`Statements::read_by`]), whose
+    /// statement returns the key alone.
+    pub(crate) fn without_returning(&self, sql: &mut String) {
+        debug_assert_ne!(self.back.by, Some(ReadBy::Returning));
+        if let Some(len) = sql.strip_suffix(self.many.returning.as_str()).map(str::len) {
+            sql.truncate(len);
+        }
+    }
+
     /// An `INSERT` of one row per `omitted` mask: on SQLite without the first mask's
     /// columns, elsewhere with `DEFAULT` in each omitted column's place.
     fn insert_shaped(&self, with_key: bool, omitted: &[u64]) -> String {
@@ -970,6 +982,19 @@ mod tests {
             sql.insert_rows_omitting(false, &[0, 0]),
             sql.insert_rows(2, false)
         );
+    }
+
+    #[test]
+    fn rows_whose_keys_are_known_are_inserted_without_returning() {
+        let sql = Statements::build(Dialect::Sqlite, "posts", &["id", "title"], &[0]);
+        let mut text = sql.insert_rows(2, false);
+        sql.without_returning(&mut text);
+        assert_eq!(text, r#"INSERT INTO "posts" ("title") VALUES (?), (?)"#);
+        // Read back with a `SELECT` (a column a trigger may keep): the key alone is dropped.
+        let sql = lines(Dialect::Sqlite, true);
+        let mut text = sql.insert_rows_omitting(false, &[1, 1]);
+        sql.without_returning(&mut text);
+        assert_eq!(text, r#"INSERT INTO "lines" ("qty") VALUES (?), (?)"#);
     }
 
     #[test]

@@ -78,20 +78,23 @@ pub trait Backend: Database + sealed::Sealed {
         F: for<'r> FnOnce(GeneratedKey<'r, Self>) -> Result<T, sqlx::Error> + Send + 'e;
 
     /// Runs a multi-row `INSERT` of `rows` rows built by [`crate::Statements::insert_rows`]
-    /// for generated keys, and returns the keys in the order of the rows.
+    /// for generated keys and sent without `RETURNING`, and returns the keys in the order
+    /// of the rows, as `run` says they follow from the driver's last-insert-id
+    /// ([`Consecutive`]). Checks that the statement inserted `rows` rows.
     ///
-    /// The rule relied on: one statement's rows get increasing keys in the order of its
-    /// `VALUES` (SQLite's rowids and PostgreSQL's identity sequences assign them row by row
-    /// as the rows are inserted; MySQL gives a multi-row insert consecutive keys,
-    /// `auto_increment_increment` apart, from `LAST_INSERT_ID()`, when
-    /// `innodb_autoinc_lock_mode` is 0 or 1, which the caller checks). `RETURNING` itself
-    /// promises no order, so its keys are sorted.
+    /// The rule relied on: one statement's rows get consecutive keys in the order of its
+    /// `VALUES`. MySQL gives a multi-row insert consecutive keys, `auto_increment_increment`
+    /// apart, from `LAST_INSERT_ID()`, when `innodb_autoinc_lock_mode` is 0 or 1, which the
+    /// caller checks; SQLite gives each row the next rowid, which the caller proves before
+    /// the statement and this checks after it (`db::rowids`). PostgreSQL has no
+    /// last-insert-id: its keys come back through `RETURNING` (`sorted_keys`), and this is
+    /// an error there.
     #[doc(hidden)]
     fn __insert_rows<'e, K: ColumnType>(
         conn: &'e mut Self::Connection,
         query: Query<'e, Self>,
         rows: usize,
-        increment: u64,
+        run: Consecutive,
     ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e;
 
     /// Waits for this writer's turn at the database, where the backend needs writers
@@ -109,6 +112,20 @@ pub enum GeneratedKey<'r, DB: Database> {
     Returned(&'r DB::Row),
     /// MySQL's last-insert-id.
     InsertId(u64),
+}
+
+/// How the generated keys of a multi-row `INSERT` sent without `RETURNING` follow from the
+/// driver's last-insert-id ([`Backend::__insert_rows`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consecutive {
+    /// MySQL and MariaDB in `innodb_autoinc_lock_mode` 0 or 1: the last-insert-id is the
+    /// first row's key, and the others follow this far apart (`auto_increment_increment`).
+    FromInsertId(u64),
+    /// SQLite: the rows take the rowids after this one, one apart, as `db::rowids::next`
+    /// found right before the statement; the last-insert-id (the last row's rowid) must
+    /// agree (`db::rowids::keys`).
+    AfterRowid(i64),
 }
 
 /// A generated key of type `K`.
@@ -178,6 +195,25 @@ where
     Ok(keys.into_iter().map(|(_, key)| key).collect())
 }
 
+/// `ids`, generated keys as the driver reports them, as keys of type `K`.
+fn keys_from_ids<K: ColumnType>(
+    ids: impl Iterator<Item = Option<u64>>,
+    rows: usize,
+) -> Result<Vec<K>, sqlx::Error> {
+    ids.map(|id| {
+        id.and_then(K::__from_insert_id)
+            .ok_or_else(|| key_count_error(0, rows))
+    })
+    .collect()
+}
+
+/// The error of [`Backend::__insert_rows`] called with a [`Consecutive`] of another backend.
+fn not_this_backend(dialect: Dialect, run: Consecutive) -> sqlx::Error {
+    sqlx::Error::Protocol(format!(
+        "{dialect:?} reports no generated keys as {run:?}: its multi-row inserts return them"
+    ))
+}
+
 fn key_count_error(got: usize, expected: usize) -> sqlx::Error {
     sqlx::Error::Decode(
         format!("a multi-row INSERT of {expected} rows gave {got} usable generated keys").into(),
@@ -193,7 +229,7 @@ macro_rules! backend {
         $dialect:expr,
         bind: |$bind_query:ident, $value:ident| $bind:expr,
         insert_key: |$conn:ident, $query:ident, $decode:ident| $insert_key:expr,
-        insert_rows: |$rows_conn:ident, $rows_query:ident, $rows:ident, $increment:ident| $insert_rows:expr,
+        insert_rows: |$rows_conn:ident, $rows_query:ident, $rows:ident, $run:ident| $insert_rows:expr,
         writer_turn: |$turn_conn:ident| $writer_turn:expr $(,)?
     ) => {
         impl Backend for $db {
@@ -279,7 +315,7 @@ macro_rules! backend {
                 $rows_conn: &'e mut Self::Connection,
                 $rows_query: Query<'e, Self>,
                 $rows: usize,
-                $increment: u64,
+                $run: Consecutive,
             ) -> impl Future<Output = Result<Vec<K>, sqlx::Error>> + Send + 'e {
                 let send = move |$rows_query: Query<'e, Self>| async move { $insert_rows };
                 let rows = |keys: &Vec<K>| keys.len() as u64;
@@ -301,8 +337,13 @@ backend!(
     Dialect::Sqlite,
     bind: |query, value| crate::base::column::Stored::bind(value, query),
     insert_key: |conn, query, decode| returned_key(query.fetch_all(conn).await?, decode),
-    insert_rows: |conn, query, rows, _increment| {
-        sorted_keys(query.fetch_all(conn).await?, rows)
+    insert_rows: |conn, query, rows, run| {
+        let Consecutive::AfterRowid(after) = run else {
+            return Err(not_this_backend(Self::DIALECT, run));
+        };
+        let done = query.execute(conn).await?;
+        let ids = crate::db::rowids::keys(done.rows_affected(), done.last_insert_rowid(), rows, after)?;
+        keys_from_ids(ids.into_iter().map(Some), rows)
     },
     writer_turn: |conn| crate::db::writers::turn(conn),
 );
@@ -312,9 +353,7 @@ backend!(
     Dialect::Postgres,
     bind: |query, value| crate::base::column::Stored::bind(value, query),
     insert_key: |conn, query, decode| returned_key(query.fetch_all(conn).await?, decode),
-    insert_rows: |conn, query, rows, _increment| {
-        sorted_keys(query.fetch_all(conn).await?, rows)
-    },
+    insert_rows: |_conn, _query, _rows, run| Err(not_this_backend(Self::DIALECT, run)),
     writer_turn: |_conn| std::future::ready(Ok(None)),
 );
 
@@ -325,20 +364,17 @@ backend!(
     insert_key: |conn, query, decode| {
         decode(GeneratedKey::InsertId(query.execute(conn).await?.last_insert_id()))
     },
-    insert_rows: |conn, query, rows, increment| {
+    insert_rows: |conn, query, rows, run| {
+        let Consecutive::FromInsertId(increment) = run else {
+            return Err(not_this_backend(Self::DIALECT, run));
+        };
         let done = query.execute(conn).await?;
         if done.rows_affected() != rows as u64 {
             return Err(key_count_error(done.rows_affected() as usize, rows));
         }
         let first = done.last_insert_id();
-        (0..rows as u64)
-            .map(|i| {
-                first
-                    .checked_add(i * increment)
-                    .and_then(K::__from_insert_id)
-                    .ok_or_else(|| key_count_error(0, rows))
-            })
-            .collect()
+        let ids = (0..rows as u64).map(|i| first.checked_add(i.checked_mul(increment)?));
+        keys_from_ids(ids, rows)
     },
     writer_turn: |_conn| std::future::ready(Ok(None)),
 );

@@ -56,9 +56,10 @@ pub(crate) mod private {
         BeforeModelConfigured, ConfigureCall, ConfigureListener, Configured, ModelConfigured,
         ModelParts, ModelProbe, ViaNoRecord, ViaRecord, CONFIGURE_LISTENERS, MODELS,
     };
+    pub use super::registry::share_row;
     pub use super::registry::{
         EveryShims, Listeners, MutShim, OwnMut, OwnRef, Pending, QueryShim, RefShim, Registered,
-        RegisteredEvery, Registration, Shims, FUNCTION_LISTENERS,
+        RegisteredEvery, Registration, Share, Shims, FUNCTION_LISTENERS,
     };
     pub use super::run::{after_commit, repeats, run_mut, run_ref};
     pub use super::shim::{
@@ -73,6 +74,5 @@ pub(crate) use run::run_query;
 pub(crate) use run::{
     after_commit, before_commit_call, before_commit_listeners, cell_has, cell_has_in, has_in,
     needs_commit_scope, run_mut, run_mut_in, run_ref, run_ref_in, vetoes_after_statement,
-    SharedRow,
 };
 pub(crate) use runtime::register_query;

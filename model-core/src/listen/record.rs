@@ -204,14 +204,6 @@ pub trait Record: Sized + Send + Sync + Unpin + 'static {
         None::<std::future::Ready<Result<(), Error>>>
     }
 
-    /// A copy of the row as written, for its `before_commit` listeners, which run after the
-    /// write has given the model back; `None` if the model is not `Clone` (it then has no
-    /// such listener of its own: declaring one requires `Clone`).
-    #[doc(hidden)]
-    fn __share(&self) -> Option<std::sync::Arc<Self>> {
-        None
-    }
-
     /// Queues the struct-side listeners of an `after_*_commit` or `after_rollback` event, in
     /// declaration order (`crate::listen::after_commit` queues them, then the others).
     #[doc(hidden)]

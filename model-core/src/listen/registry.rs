@@ -26,7 +26,7 @@ use std::any::{Any, TypeId};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use sqlx::{MySql, Postgres, Sqlite};
 
@@ -94,6 +94,22 @@ pub struct Registered {
     pub name: &'static str,
     /// How to call it.
     pub shims: Shims,
+    /// The model's [`Share`], given by a `before_commit` listener (`None` for the others).
+    pub share: Option<Share>,
+}
+
+/// A clone of a model (the `&dyn Any`) for its `before_commit` listeners, which run at the
+/// commit, after the write has given the model back. It is made where such a listener is
+/// declared (on the struct, on a function or at run time), which requires the model to be
+/// `Clone`: a model without one compiles no clone of itself.
+pub type Share = fn(&dyn Any) -> Arc<dyn AnyModel>;
+
+/// The [`Share`] of a `Clone` model.
+pub fn share_row<M: AnyModel + Clone>(model: &dyn Any) -> Arc<dyn AnyModel> {
+    let Some(model) = model.downcast_ref::<M>() else {
+        crate::listen::shim::wrong_model()
+    };
+    Arc::new(model.clone())
 }
 
 /// One function-side listener of every model.
@@ -328,6 +344,10 @@ pub struct Listeners {
     /// The names of the model's `before_commit` listeners, for the error that stops a
     /// runaway chain of them; made when first needed.
     before_commit_names: OnceLock<String>,
+    /// The model's [`Share`] if it has struct-side `before_commit` listeners.
+    share: Option<Share>,
+    /// The model's [`Share`] as a function-side or run-time `before_commit` listener gave it.
+    late_share: OnceLock<Share>,
 }
 
 impl Listeners {
@@ -335,11 +355,13 @@ impl Listeners {
     /// are, filled in on its first write. Takes them as values rather than from `M: Record`:
     /// a model whose impl has an error (a field type that is no column type) gets no second
     /// error from its cell.
+    /// `share` is the model's [`Share`] where it has struct-side `before_commit` listeners.
     pub const fn new(
         model: fn() -> TypeId,
         name: &'static str,
         struct_side: &'static [ListenerInfo],
         module: &'static str,
+        share: Option<Share>,
     ) -> Self {
         Listeners {
             model,
@@ -351,7 +373,23 @@ impl Listeners {
             fixed: OnceLock::new(),
             runtime: List::new(),
             before_commit_names: OnceLock::new(),
+            share,
+            late_share: OnceLock::new(),
         }
+    }
+
+    /// The model's [`Share`], if some `before_commit` listener of it was declared: they all
+    /// give the same clone, so the first one kept serves.
+    pub(crate) fn share(&self) -> Option<Share> {
+        self.share.or_else(|| {
+            self.fixed(); // function-side listeners give theirs when the list is made
+            self.late_share.get().copied()
+        })
+    }
+
+    /// Keeps `share`, from a function-side or run-time `before_commit` listener.
+    pub(crate) fn set_share(&self, share: Share) {
+        let _ = self.late_share.set(share);
     }
 
     /// The model's `before_commit` listeners, struct-side and function-side, by name,
@@ -421,8 +459,18 @@ impl Listeners {
 
     /// The function-side listeners, found on the first call.
     pub(crate) fn fixed(&self) -> &FixedList {
-        self.fixed
-            .get_or_init(|| FixedList::collect((self.model)(), self.struct_side, self.module))
+        self.fixed.get_or_init(|| {
+            let list = FixedList::collect((self.model)(), self.struct_side, self.module);
+            for listener in &list.listeners {
+                if let Fixed::Model(Registered {
+                    share: Some(share), ..
+                }) = listener
+                {
+                    self.set_share(*share);
+                }
+            }
+            list
+        })
     }
 
     /// Recomputes the state word from the lists and the events that run-time listeners of

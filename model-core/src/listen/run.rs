@@ -9,7 +9,6 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use tracing::Instrument as _;
@@ -83,26 +82,15 @@ pub(crate) fn before_commit_listeners(cell: &'static Listeners, state: u32) -> (
     (own, every)
 }
 
-/// A written row's clone, as its `before_commit` call holds it: the one method the call
-/// needs, so that the call itself is compiled once per backend, not once per model.
-pub(crate) trait SharedRow<DB: Backend>: Send + Sync {
-    /// The row's `before_commit` listeners of its own model.
-    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a>;
-}
-
-impl<M: Record, DB: Backend> SharedRow<DB> for M {
-    fn before_commit<'a, 'c>(&'a self, session: &'a mut Session<'c, DB>) -> RunFuture<'a> {
-        Box::pin(run_ref(self, Event::BeforeCommit, session))
-    }
-}
-
-/// The future of [`SharedRow::before_commit`].
-type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+/// A written row's clone ([`crate::listen::registry::Share`]) and its model's struct-side
+/// listeners that hand out `&M` (`__struct_ref`), as its `before_commit` call holds them: so
+/// the call is compiled once per backend, not once per model.
+pub(crate) type SharedRow<DB> = (Arc<dyn AnyModel>, fn(Event, usize) -> OwnRef<DB>);
 
 /// A row's `before_commit` call: its listeners of its model on a clone of it, then those of
 /// every model on its [`ModelRow`], on the connection of the outermost transaction.
 pub(crate) fn before_commit_call<DB: Backend>(
-    shared: Option<Arc<dyn SharedRow<DB>>>,
+    shared: Option<SharedRow<DB>>,
     row: Option<ModelRow>,
     cell: &'static Listeners,
 ) -> commit::BeforeCommit {
@@ -122,8 +110,8 @@ pub(crate) fn before_commit_call<DB: Backend>(
                 .downcast_mut::<DB::Connection>()
                 .expect("one outermost transaction is on one connection");
             let mut session = Session::<DB>::within(conn);
-            if let Some(model) = &shared {
-                model.before_commit(&mut session).await?;
+            if let Some((model, own)) = &shared {
+                run_ref_in(&**model, cell, *own, Event::BeforeCommit, &mut session).await?;
             }
             if let Some(row) = &row {
                 before_commit_every(cell, row, &mut session).await?;

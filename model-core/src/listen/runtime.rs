@@ -410,7 +410,8 @@ fn register_every(
 }
 
 macro_rules! sync_impls {
-    ($shape:ident, $call:ident, $cast:ident, [$($mut:ident)?], [$($bound:path)?]) => {
+    // `$share`: the model's clone for its `before_commit` listeners, kept in its cell.
+    ($shape:ident, $call:ident, $cast:ident, [$($mut:ident)?], [$($bound:path)?], [$($share:ident)?]) => {
         impl<M: Record $(+ $bound)?, L> RuntimeListener<M, on::shape::$shape, marker::Plain> for L
         where
             L: Fn(& $($mut)? M) + Send + Sync + 'static,
@@ -420,6 +421,7 @@ macro_rules! sync_impls {
                     self($cast::<M>(model));
                     Ok(())
                 });
+                $(M::__listeners().set_share(crate::listen::registry::$share::<M>);)?
                 register_typed(M::__listeners(), event, type_name::<L>(), options, TypedCall::$call(call))
             }
         }
@@ -433,6 +435,7 @@ macro_rules! sync_impls {
                 let call = Box::new(move |model: & $($mut)? dyn Any| {
                     self($cast::<M>(model)).map_err(Into::into)
                 });
+                $(M::__listeners().set_share(crate::listen::registry::$share::<M>);)?
                 register_typed(M::__listeners(), event, type_name::<L>(), options, TypedCall::$call(call))
             }
         }
@@ -463,10 +466,10 @@ macro_rules! sync_impls {
     };
 }
 
-sync_impls!(Mut, Mut, model_mut, [mut], []);
-sync_impls!(Ref, Ref, model_ref, [], []);
+sync_impls!(Mut, Mut, model_mut, [mut], [], []);
+sync_impls!(Ref, Ref, model_ref, [], [], []);
 // A row's `before_commit` listeners get a clone of it at the commit.
-sync_impls!(BeforeCommit, Ref, model_ref, [], [Clone]);
+sync_impls!(BeforeCommit, Ref, model_ref, [], [Clone], [share_row]);
 
 /// After-commit and after-rollback listeners of one model: `Mk` is [`CommitListener`]'s
 /// marker.

@@ -66,7 +66,7 @@ pub fn own_ref<DB: Backend>(shim: RefShim<DB>, name: &'static str) -> OwnRef<DB>
 /// that is not generic, called from a `let else`, rather than `expect`: that is compiled
 /// once per type it unwraps, i.e. per model.)
 #[cold]
-fn wrong_model() -> ! {
+pub(crate) fn wrong_model() -> ! {
     panic!("a model's list holds listeners of that model")
 }
 

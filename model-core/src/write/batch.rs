@@ -8,19 +8,23 @@
 //! the whole batch (the caller's [`crate::write::ops`] transaction).
 //!
 //! Rows are sent in as few statements as each backend's bind limit allows
-//! ([`max_binds`]). Generated keys are matched to rows by the rule documented on
-//! [`Backend::__insert_rows`]; on MySQL it holds only when `innodb_autoinc_lock_mode` is 0
-//! or 1 (consecutive keys for a multi-row insert), which is checked once per batch: under
-//! mode 2 ("interleaved", which a Galera cluster requires) keys are not consecutive.
-//! There MariaDB 10.5 and later return them (`INSERT ... RETURNING`), matched to rows as
-//! PostgreSQL's are; on MySQL, which has no `RETURNING`, rows with generated keys go one
-//! statement each.
+//! ([`max_binds`]). Generated keys come back in one of the ways of [`Keys`]: PostgreSQL's
+//! through `RETURNING`, sorted ([`sorted_keys`]); MySQL's and SQLite's from the driver's
+//! last-insert-id, consecutive, by the rule documented on [`Backend::__insert_rows`]. On
+//! MySQL it holds only when `innodb_autoinc_lock_mode` is 0 or 1, which is checked once
+//! per batch: under mode 2 ("interleaved", which a Galera cluster requires) keys are not
+//! consecutive. There MariaDB 10.5 and later return them (`INSERT ... RETURNING`), matched
+//! to rows as PostgreSQL's are; on MySQL, which has no `RETURNING`, rows with generated
+//! keys go one statement each. On SQLite it is checked before each statement
+//! ([`rowids::next`]: no trigger on the table, the key its rowid); where it does not hold,
+//! the statement returns its keys as PostgreSQL's does.
 
 use crate::base::error::Error;
 use crate::base::statements::max_binds;
 use crate::base::table::ReadBy;
-use crate::db::backend::{sorted_keys, Backend, Dialect};
+use crate::db::backend::{sorted_keys, Backend, Consecutive, Dialect};
 use crate::db::key::{read_key, PrimaryKey};
+use crate::db::rowids::{self, Next};
 use crate::db::session::Session;
 use crate::listen::listener::Event;
 use crate::listen::record::Record;
@@ -43,7 +47,8 @@ pub(crate) async fn insert_all<M: Record, DB: Backend>(
     let generated = models.iter().any(|m| m.__key().is_none());
     let keys = match generated {
         true => generated_keys::<M, DB>(session).await?,
-        false => Keys::Consecutive(1),
+        // Every row brings its key: no statement generates one.
+        false => Keys::Returning,
     };
     // Runs of rows that all have, or all lack, a key (and on SQLite, which has no `DEFAULT`
     // in `VALUES`, leave the same defaulted columns to the database): each run's statements
@@ -96,13 +101,32 @@ async fn insert_chunk<M: Record, DB: Backend>(
 ) -> Result<(), Error> {
     let sql = M::__statements(DB::DIALECT);
     if chunk.len() == 1 || sql.insert_binds(with_key) == 0 {
-        // One row: the single-row statement, already prepared and cached.
-        for model in chunk {
-            crate::write::row::insert_prepared::<DB>(model, session).await?;
-        }
-        return Ok(());
+        return insert_one_by_one::<M, DB>(chunk, session).await;
     }
-    // Built from quoted identifiers and placeholders only (`Statements::insert_rows`).
+    let by = sql.read_by();
+    // SQLite: whether this statement's rowids are known before it is sent, so that it need
+    // not return them (not where it returns read-back columns anyway: the keys come with
+    // them); else it returns its keys, or its rows go one a statement.
+    let keys = match keys {
+        Keys::Rowids if !with_key => {
+            let next = rowids::next::<DB>(session.conn(), &M::__TABLE, chunk.len())
+                .await
+                .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
+            match next {
+                Next::After(after) if by != Some(ReadBy::Returning) => {
+                    Keys::Consecutive(Consecutive::AfterRowid(after))
+                }
+                Next::After(_) | Next::Returned => Keys::Returning,
+                Next::OneByOne => Keys::OneByOne,
+            }
+        }
+        keys => keys,
+    };
+    if !with_key && keys == Keys::OneByOne {
+        return insert_one_by_one::<M, DB>(chunk, session).await;
+    }
+    // Built from quoted identifiers and placeholders only (`Statements::insert_rows`),
+    // ending in `RETURNING` the key on a backend that has it.
     let mut text = match M::__READ_BACK.defaulted().is_empty() {
         true => sql.insert_rows(chunk.len(), with_key),
         false => {
@@ -110,18 +134,20 @@ async fn insert_chunk<M: Record, DB: Backend>(
             sql.insert_rows_omitting(with_key, &omitted)
         }
     };
-    if !with_key && keys == Keys::Returning {
-        // MariaDB's `RETURNING`: the keys, and the read-back columns.
+    // MariaDB's `RETURNING`: the keys, and the read-back columns.
+    let appended = !with_key && keys == Keys::Returning && !DB::DIALECT.has_returning();
+    if appended {
         text.push_str(&sql.returning_keys());
+    }
+    if !with_key && matches!(keys, Keys::Consecutive(Consecutive::AfterRowid(_))) {
+        sql.without_returning(&mut text);
     }
     let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
     for model in chunk.iter() {
         query = model.__bind_insert(query, with_key);
     }
-    let by = sql.read_by();
     // Whether the statement returns the read-back columns with the keys.
-    let returned =
-        by == Some(ReadBy::Returning) || (by.is_some() && !with_key && keys == Keys::Returning);
+    let returned = by == Some(ReadBy::Returning) || (by.is_some() && appended);
     let conn = session.conn();
     if returned {
         let rows = DB::fetch_all(conn, query)
@@ -145,6 +171,19 @@ async fn insert_chunk<M: Record, DB: Backend>(
     Ok(())
 }
 
+/// Inserts each of `chunk`'s rows with the single-row statement, already prepared and
+/// cached: a chunk of one row, rows with nothing to bind, and generated keys that one
+/// statement would not give in the order of its rows ([`Keys::OneByOne`]).
+async fn insert_one_by_one<M: Record, DB: Backend>(
+    chunk: &mut [M],
+    session: &mut Session<'_, DB>,
+) -> Result<(), Error> {
+    for model in chunk {
+        crate::write::row::insert_prepared::<DB>(model, session).await?;
+    }
+    Ok(())
+}
+
 /// Runs a multi-row `INSERT` of generated keys and sets them on the chunk's models.
 async fn generated_chunk_keys<M: Record, DB: Backend>(
     chunk: &mut [M],
@@ -154,15 +193,16 @@ async fn generated_chunk_keys<M: Record, DB: Backend>(
 ) -> Result<(), Error> {
     let conn = session.conn();
     let keys = match keys {
-        Keys::Returning => match DB::fetch_all(conn, query).await {
+        Keys::Consecutive(run) => {
+            DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), run).await
+        }
+        // `insert_chunk` settles `Rowids` per statement, and sends `OneByOne` rows one a
+        // statement: neither reaches here, and a statement that did would return its keys
+        // or fail, never give wrong ones.
+        Keys::Returning | Keys::Rowids | Keys::OneByOne => match DB::fetch_all(conn, query).await {
             Ok(rows) => sorted_keys::<DB::Row, Generated<M>>(rows, chunk.len()),
             Err(e) => Err(e),
         },
-        Keys::Consecutive(increment) => {
-            DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), increment).await
-        }
-        // One row a statement: the single-row path above.
-        Keys::OneByOne => DB::__insert_rows::<Generated<M>>(conn, query, chunk.len(), 1).await,
     }
     .map_err(|e| Error::from_sqlx(M::__TABLE.model, e))?;
     for (model, key) in chunk.iter_mut().zip(keys) {
@@ -174,27 +214,37 @@ async fn generated_chunk_keys<M: Record, DB: Backend>(
 /// How the generated keys of one multi-row `INSERT` come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Keys {
-    /// In the order of the rows, this far apart ([`Backend::__insert_rows`]): SQLite and
-    /// PostgreSQL (from `RETURNING`), MySQL and MariaDB in `innodb_autoinc_lock_mode` 0 or
-    /// 1 (from the first key, `auto_increment_increment` apart).
-    Consecutive(u64),
-    /// From `RETURNING`, sorted, as on PostgreSQL: MariaDB 10.5 and later in mode 2, whose
-    /// keys of one statement still grow in the order of its rows (each row takes the next
-    /// value of the table's counter) but need not be consecutive.
+    /// From `RETURNING`, sorted ([`sorted_keys`]): PostgreSQL; MariaDB 10.5 and later in
+    /// mode 2, whose keys of one statement still grow in the order of its rows (each row
+    /// takes the next value of the table's counter) but need not be consecutive; SQLite
+    /// where its rowids are not known before the statement ([`Keys::Rowids`]).
     Returning,
-    /// Not known from one statement: MySQL in mode 2. One statement a row.
+    /// Not returned: consecutive in the order of the rows, from the driver's
+    /// last-insert-id ([`Backend::__insert_rows`]): MySQL and MariaDB in
+    /// `innodb_autoinc_lock_mode` 0 or 1 (from the first key, `auto_increment_increment`
+    /// apart); SQLite's statements that [`Keys::Rowids`] settles so.
+    Consecutive(Consecutive),
+    /// SQLite: settled before each statement ([`rowids::next`]) as
+    /// [`Consecutive::AfterRowid`] where the statement's rowids are known, else as
+    /// [`Keys::Returning`]. Reading the rowids back through `RETURNING` costs more than
+    /// inserting them (sqlx moves each returned row from its SQLite worker thread).
+    Rowids,
+    /// Not known from one statement: MySQL in mode 2; SQLite past `i64::MAX`, where rowids
+    /// are random ([`Next::OneByOne`]). One statement a row.
     OneByOne,
 }
 
 /// How the keys of this batch's multi-row inserts come back ([`Keys`]): on MySQL and
 /// MariaDB, from the session's `innodb_autoinc_lock_mode`, `auto_increment_increment` and
 /// server version, read in one query before the batch (nothing is cached: a pool may reach
-/// several servers). Consecutive elsewhere.
+/// several servers). On SQLite, settled before each statement; returned on PostgreSQL.
 async fn generated_keys<M: Record, DB: Backend>(
     session: &mut Session<'_, DB>,
 ) -> Result<Keys, Error> {
-    if DB::DIALECT != Dialect::MySql {
-        return Ok(Keys::Consecutive(1));
+    match DB::DIALECT {
+        Dialect::Postgres => return Ok(Keys::Returning),
+        Dialect::Sqlite => return Ok(Keys::Rowids),
+        Dialect::MySql => {}
     }
     let query = sqlx::query(
         "SELECT CAST(@@innodb_autoinc_lock_mode AS SIGNED), \
@@ -210,7 +260,9 @@ async fn generated_keys<M: Record, DB: Backend>(
     let version = DB::get::<String>(&row, 2).unwrap_or_default();
     Ok(match (mode, increment) {
         (Ok(0 | 1), Ok(increment)) => match u64::try_from(increment) {
-            Ok(increment) if increment > 0 => Keys::Consecutive(increment),
+            Ok(increment) if increment > 0 => {
+                Keys::Consecutive(Consecutive::FromInsertId(increment))
+            }
             _ => Keys::OneByOne,
         },
         _ if has_returning(&version) => Keys::Returning,

@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use crate::base::error::Error;
 use crate::base::statements::Statements;
@@ -24,7 +23,7 @@ use crate::listen::private::Listeners;
 use crate::listen::private::{OwnMut, OwnRef};
 use crate::listen::record::Record;
 use crate::listen::{
-    before_commit_call, before_commit_listeners, cell_has_in, run_mut_in, run_ref_in, SharedRow,
+    before_commit_call, before_commit_listeners, cell_has_in, run_mut_in, run_ref_in,
 };
 use crate::write::cascade;
 use crate::write::rules::prepare;
@@ -135,8 +134,8 @@ pub(crate) trait WriteRow<DB: Backend>: AnyModel {
         &'a mut self,
         session: &'a mut Session<'c, DB>,
     ) -> Option<RowFuture<'a>>;
-    /// A clone for the row's `before_commit` listeners, if the model is `Clone`.
-    fn share(&self) -> Option<Arc<dyn SharedRow<DB>>>;
+    /// The model's struct-side listeners that hand out `&M`, for its `before_commit` call.
+    fn struct_ref(&self) -> fn(Event, usize) -> OwnRef<DB>;
     /// Queues the row's listeners of an `after_*_commit` or `after_rollback` event.
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>);
     /// Whether the key is set (else an insert has the database generate it).
@@ -410,11 +409,8 @@ impl<M: Record, DB: Backend> WriteRow<DB> for M {
         }
     }
 
-    fn share(&self) -> Option<Arc<dyn SharedRow<DB>>> {
-        match self.__share() {
-            Some(shared) => Some(shared),
-            None => None,
-        }
+    fn struct_ref(&self) -> fn(Event, usize) -> OwnRef<DB> {
+        M::__struct_ref::<DB>
     }
 
     fn queue_after_commit(&self, event: Event, queue: &mut Vec<Callback>) {
@@ -791,11 +787,14 @@ pub(crate) fn written<DB: Backend>(
     if row.listens(state, Event::BeforeCommit) {
         let (own, every) = before_commit_listeners(cell, state);
         let shared = match own {
-            // Declaring a listener of a model requires it to be `Clone`, so this never fails.
-            true => Some(row.share().ok_or(Error::Unsupported {
-                model: cell.name,
-                what: "before_commit listeners of a model that is not Clone",
-            })?),
+            // Declaring a listener of a model gives its `Share`, so this never fails.
+            true => Some((
+                (cell.share().ok_or(Error::Unsupported {
+                    model: cell.name,
+                    what: "before_commit listeners of a model that is not Clone",
+                })?)(row.__as_any()),
+                row.struct_ref(),
+            )),
             false => None,
         };
         let copy = every.then(|| row.to_row());

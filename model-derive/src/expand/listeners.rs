@@ -39,7 +39,7 @@ pub fn run_methods(model: &Model<'_>) -> TokenStream {
 /// reads: one line per column.
 fn registry_methods(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
-    let share = share_method(model);
+    let share = share(model);
     let values = model.columns().map(|(_, field, _)| {
         let member = field.ident;
         quote! {
@@ -58,6 +58,7 @@ fn registry_methods(model: &Model<'_>) -> TokenStream {
                     #name,
                     #manifest,
                     ::core::module_path!(),
+                    #share,
                 );
             &LISTENERS
         }
@@ -67,34 +68,29 @@ fn registry_methods(model: &Model<'_>) -> TokenStream {
             use ::model_core::__private::{ViaFallback as _, ViaToValue as _};
             #(#values)*
         }
-
-        #share
     }
 }
 
-/// `__share`, the clone a row's `before_commit` listeners get at the commit. A model with
-/// struct-side `before_commit` listeners must be `Clone`, reported at the first of them;
-/// any other model is cloned if it is `Clone` (a function-side or run-time `before_commit`
-/// listener requires it where it is declared).
-fn share_method(model: &Model<'_>) -> TokenStream {
-    let first = model
+/// The model's `Share` for its cell: the clone a row's struct-side `before_commit`
+/// listeners get at the commit, spanned at the first of them (a model that is not `Clone`
+/// is reported there). `None` without one: a function-side or run-time `before_commit`
+/// listener gives the cell its own where it is declared, so other models compile no clone.
+fn share(model: &Model<'_>) -> TokenStream {
+    let ident = model.ident;
+    match model
         .listeners
         .iter()
-        .find(|l| l.event == Event::BeforeCommit);
-    let body = match first {
-        Some(first) => quote_spanned! {first.path.span()=>
-            ::core::option::Option::Some(::model_core::__private::share::<Self>(self))
-        },
-        None => quote! {
-            #[allow(unused_imports)]
-            use ::model_core::__private::{ShareFallback as _, ShareViaClone as _};
-            (&::model_core::__private::ShareProbe(self)).__share()
-        },
-    };
-    quote! {
-        fn __share(&self) -> ::core::option::Option<::std::sync::Arc<Self>> {
-            #body
+        .find(|l| l.event == Event::BeforeCommit)
+    {
+        Some(first) => {
+            // The model named with the listener's span: the error is reported at the type.
+            let mut ident = ident.clone();
+            ident.set_span(first.path.span());
+            quote_spanned! {first.path.span()=>
+                ::core::option::Option::Some(::model_core::__private::share_row::<#ident>)
+            }
         }
+        None => quote!(::core::option::Option::None),
     }
 }
 
