@@ -194,7 +194,12 @@ pub trait Model:
         A::Database: Backend,
     {
         let source = crate::query::by_key(Self::__listeners(), Self::__TABLE, &key);
-        Box::pin(ops::find(db, key, source, ops::found::<Self>))
+        Box::pin(ops::find::<Self, A, _>(
+            db,
+            key,
+            source,
+            ops::found::<Self, _>,
+        ))
     }
 
     /// Like [`Model::find`], but a missing row is [`Error::NotFound`].
@@ -205,7 +210,12 @@ pub trait Model:
         A::Database: Backend,
     {
         let source = crate::query::by_key(Self::__listeners(), Self::__TABLE, &key);
-        Box::pin(ops::find(db, key, source, ops::required::<Self>))
+        Box::pin(ops::find::<Self, A, _>(
+            db,
+            key,
+            source,
+            ops::required::<Self, _>,
+        ))
     }
 
     /// Reloads every column from the row with this primary key, as [`Model::get`] reads it

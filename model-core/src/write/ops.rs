@@ -584,7 +584,7 @@ async fn write_in<M: Record, DB: Backend>(
 
 /// The row with `key`, if there is one, handed to `then` with the key ([`found`] keeps the
 /// `Option`, [`required`] turns `None` into [`Error::NotFound`]). Only the binding and
-/// [`Loading`]'s `poll` are compiled per model: the read is [`read`]'s, once per connection
+/// [`Loading`]'s `poll` and `then` are compiled per model: the read is [`read`]'s, once per connection
 /// type, and `then` a `fn` pointer, not a closure (issue 28: compile cost per model).
 ///
 /// `source`, when given, is read instead of the prepared statement: the `SELECT` of a model
@@ -594,7 +594,7 @@ pub(crate) fn find<'c, M, A, T>(
     db: A,
     key: M::__Key,
     source: Option<Source<A::Database>>,
-    then: fn(Option<M>, M::__Key) -> Result<T, Error>,
+    then: fn(Read<A::Database>, M::__Key) -> Result<T, Error>,
 ) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T>
 where
     M: Record,
@@ -615,13 +615,27 @@ where
     }
 }
 
-/// [`Model::find`](crate::Model::find)'s `then` for [`find`].
-pub(crate) fn found<M: Record>(found: Option<M>, _: M::__Key) -> Result<Option<M>, Error> {
+/// [`Model::find`](crate::Model::find)'s `then` for [`find`]: the row, if one was read.
+pub(crate) fn found<M: Record, DB: Backend>(
+    read: Read<DB>,
+    _: M::__Key,
+) -> Result<Option<M>, Error> {
+    let mut found = None;
+    match read {
+        Ok(mut loader) => loader.take(&mut found),
+        Err(e) => return Err(e),
+    }
     Ok(found)
 }
 
-/// [`Model::get`](crate::Model::get)'s `then` for [`find`].
-pub(crate) fn required<M: Record>(found: Option<M>, key: M::__Key) -> Result<M, Error> {
+/// [`Model::get`](crate::Model::get)'s `then` for [`find`]: the row, or
+/// [`Error::NotFound`].
+pub(crate) fn required<M: Record, DB: Backend>(read: Read<DB>, key: M::__Key) -> Result<M, Error> {
+    let mut found = None;
+    match read {
+        Ok(mut loader) => loader.take(&mut found),
+        Err(e) => return Err(e),
+    }
     match found {
         Some(found) => Ok(found),
         None => Err(super::rules::not_found_key(M::__TABLE.model, &key)),
@@ -629,24 +643,27 @@ pub(crate) fn required<M: Record>(found: Option<M>, key: M::__Key) -> Result<M, 
 }
 
 pin_project_lite::pin_project! {
-    /// A read's future with what its model's type adds: the models it loaded, moved into
-    /// an `S` (an `Option<M>` for [`find`], a `Vec<M>` for [`fetch`]) and handed to `then`
-    /// with `with` (the key, for [`find`]). A `poll` written out and a `fn` pointer, not an
-    /// `async` block or a closure: each of those is a type of its own, compiled once per
-    /// model (issue 28).
-    struct Loading<R, S, W, T> {
+    /// A read's future with what its model's type adds: `then` moves the models the read
+    /// loaded out of its loader (into an `Option<M>` for [`find`], a `Vec<M>` for
+    /// [`fetch`]) with `with` (the key, for [`find`]). A `poll` written out and a `fn`
+    /// pointer, not an `async` block or a closure: each of those is a type of its own,
+    /// compiled once per model and connection type (issue 28). `then` is compiled once per
+    /// model, whatever the connection type.
+    struct Loading<R, DB: Backend, W, T> {
         #[pin]
         read: R,
         with: Option<W>,
-        then: fn(S, W) -> Result<T, Error>,
+        then: fn(Read<DB>, W) -> Result<T, Error>,
     }
 }
 
-impl<R, DB, S, W, T> Future for Loading<R, S, W, T>
+/// What a read gives [`Loading`]'s `then`: its loader, or its error.
+type Read<DB> = Result<Box<dyn Loader<DB>>, Error>;
+
+impl<R, DB, W, T> Future for Loading<R, DB, W, T>
 where
-    R: Future<Output = Result<Box<dyn Loader<DB>>, Error>>,
+    R: Future<Output = Read<DB>>,
     DB: Backend,
-    S: Default + 'static,
 {
     type Output = Result<T, Error>;
 
@@ -656,14 +673,7 @@ where
         let Some(with) = this.with.take() else {
             polled_after_completion()
         };
-        Poll::Ready(match read {
-            Ok(mut loader) => {
-                let mut models = S::default();
-                loader.take(&mut models);
-                (this.then)(models, with)
-            }
-            Err(e) => Err(e),
-        })
+        Poll::Ready((this.then)(read, with))
     }
 }
 
@@ -714,12 +724,17 @@ where
     Loading {
         read: read(db, query, Box::new(Loaded::<M>(Vec::new()))),
         with: Some(()),
-        then: every::<M>,
+        then: every::<M, A::Database>,
     }
 }
 
 /// [`fetch`]'s `then`: every model read.
-fn every<M>(models: Vec<M>, (): ()) -> Result<Vec<M>, Error> {
+fn every<M: Record, DB: Backend>(read: Read<DB>, (): ()) -> Result<Vec<M>, Error> {
+    let mut models = Vec::new();
+    match read {
+        Ok(mut loader) => loader.take(&mut models),
+        Err(e) => return Err(e),
+    }
     Ok(models)
 }
 
@@ -814,8 +829,10 @@ impl<M: Record, DB: Backend> Loader<DB> for Loaded<M> {
 
     fn take(&mut self, models: &mut dyn Any) {
         if let Some(first) = models.downcast_mut::<Option<M>>() {
-            self.0.truncate(1);
-            *first = self.0.pop();
+            // The first (an answer may hold more); the rest go with the loader.
+            if !self.0.is_empty() {
+                *first = Some(self.0.swap_remove(0));
+            }
             return;
         }
         // `let else` and a function that is not generic rather than `expect`, which is
