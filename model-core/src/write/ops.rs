@@ -583,9 +583,10 @@ async fn write_in<M: Record, DB: Backend>(
 }
 
 /// The row with `key`, if there is one, handed to `then` with the key ([`found`] keeps the
-/// `Option`, [`required`] turns `None` into [`Error::NotFound`]). Only the binding and
-/// [`Loading`]'s `poll` and `then` are compiled per model: the read is [`read`]'s, once per connection
-/// type, and `then` a `fn` pointer, not a closure (issue 28: compile cost per model).
+/// `Option`, [`required`] turns `None` into [`Error::NotFound`]). Only the binding,
+/// [`Loading`]'s `poll` and `then` are compiled per model: the read is [`read`]'s, once per
+/// connection type, and `then` a `fn` pointer, not a closure (issue 28: compile cost per
+/// model).
 ///
 /// `source`, when given, is read instead of the prepared statement: the `SELECT` of a model
 /// with `before_query` listeners, as they left it, their answer or their refusal
