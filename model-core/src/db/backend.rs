@@ -124,7 +124,7 @@ pub enum Consecutive {
     FromInsertId(u64),
     /// SQLite: the rows take the rowids after this one, one apart, as `db::rowids::next`
     /// found right before the statement; the last-insert-id (the last row's rowid) must
-    /// agree (`db::rowids::keys`).
+    /// agree ([`rowid_keys`]).
     AfterRowid(i64),
 }
 
@@ -193,6 +193,43 @@ where
         .collect::<Result<Vec<(i64, K)>, sqlx::Error>>()?;
     keys.sort_by_key(|(order, _)| *order);
     Ok(keys.into_iter().map(|(_, key)| key).collect())
+}
+
+/// The keys of the `rows` rows of a SQLite statement sent after `db::rowids::next` answered
+/// `Next::After(after)` ([`Consecutive::AfterRowid`]), from what the statement reports: the rows it inserted and the
+/// last rowid it gave (its last row's). An error if the rowids are not `after + 1 ..= after + rows`; the write's
+/// transaction then rolls back, and no model gets a key.
+fn rowid_keys(inserted: u64, last: i64, rows: usize, after: i64) -> Result<Vec<u64>, sqlx::Error> {
+    let error = |what: String| {
+        sqlx::Error::Protocol(format!(
+            "a multi-row INSERT of {rows} rows after rowid {after} {what}: its keys are unknown"
+        ))
+    };
+    if inserted != rows as u64 {
+        return Err(error(format!("inserted {inserted} rows")));
+    }
+    // Why `last == after + rows` proves that the i-th row (from 1) took `after + i`: no
+    // trigger runs (`rowids::next` found none) and this transaction is the only writer, so while
+    // the statement runs the table gains only our rows. By SQLite's rule each row takes a
+    // rowid larger than every rowid the table held before it (one more than the largest;
+    // with `AUTOINCREMENT`, at least one more than the largest it ever held, `seq`), until
+    // a rowid reaches `i64::MAX`: then a table without `AUTOINCREMENT` gets random ones and
+    // one with it fails. `after` is at least the largest before the statement, so our rows
+    // are increasing and all above `after`: `rows` distinct integers in
+    // `after + 1 ..= last`. If `last == after + rows`, that range holds exactly `rows`
+    // integers, so the i-th row took `after + i`. (No row went random: without
+    // `AUTOINCREMENT` the rowids go up exactly one at a time from at most `after`, so none
+    // reaches `i64::MAX` before `after + rows`, which `rowids::next` checked fits.) Otherwise (a
+    // rule we do not know) the keys are refused.
+    let expected = after
+        .checked_add(rows as i64)
+        .ok_or_else(|| error("passes i64::MAX".into()))?;
+    if last != expected {
+        return Err(error(format!("ended at rowid {last}, not {expected}")));
+    }
+    // `after` is at least 0 (`rowids::next`): the keys are from 1 up.
+    let first = u64::try_from(after).map_err(|_| error("is below 0".into()))? + 1;
+    Ok((first..first + rows as u64).collect())
 }
 
 /// `ids`, generated keys as the driver reports them, as keys of type `K`.
@@ -342,7 +379,7 @@ backend!(
             return Err(not_this_backend(Self::DIALECT, run));
         };
         let done = query.execute(conn).await?;
-        let ids = crate::db::rowids::keys(done.rows_affected(), done.last_insert_rowid(), rows, after)?;
+        let ids = rowid_keys(done.rows_affected(), done.last_insert_rowid(), rows, after)?;
         keys_from_ids(ids.into_iter().map(Some), rows)
     },
     writer_turn: |conn| crate::db::writers::turn(conn),
@@ -378,3 +415,18 @@ backend!(
     },
     writer_turn: |_conn| std::future::ready(Ok(None)),
 );
+
+#[cfg(test)]
+mod tests {
+    use super::rowid_keys;
+
+    #[test]
+    fn keys_follow_the_rowid_read_before_the_statement_or_are_refused() {
+        assert_eq!(rowid_keys(3, 13, 3, 10).unwrap(), [11, 12, 13]);
+        // A rowid taken between the rows (a trigger), or fewer rows inserted.
+        assert!(rowid_keys(3, 14, 3, 10).is_err());
+        assert!(rowid_keys(2, 13, 3, 10).is_err());
+        // A random rowid past `i64::MAX`.
+        assert!(rowid_keys(2, 7, 2, i64::MAX - 1).is_err());
+    }
+}

@@ -8,8 +8,9 @@
 //! moment (1 in an empty table) and, with `AUTOINCREMENT`, than the table's `seq` in
 //! `sqlite_sequence` (the largest it ever held, kept up to date as the statement goes); a
 //! table whose largest rowid is `i64::MAX` gets random ones instead. [`next`] reads, in the
-//! transaction that holds SQLite's only writer, what that rule starts from; [`keys`] checks
-//! after the statement that the rule held, before any key is set.
+//! transaction that holds SQLite's only writer, what that rule starts from; SQLite's
+//! `Backend::__insert_rows` checks after the statement that the rule held, before any key
+//! is set.
 
 use crate::base::dialect::Dialect;
 use crate::base::table::Table;
@@ -127,62 +128,5 @@ fn bind_names<'q, DB: Backend>(
     match key {
         Some(key) => DB::bind(query, &key.to_owned()),
         None => query,
-    }
-}
-
-/// The keys of the `rows` rows of a statement sent after [`next`] answered
-/// [`Next::After`]`(after)`, from what the statement reports: the rows it inserted and the
-/// last rowid it gave (its last row's). An error if the rowids are not `after + 1 ..= after + rows`; the write's
-/// transaction then rolls back, and no model gets a key.
-pub(crate) fn keys(
-    inserted: u64,
-    last: i64,
-    rows: usize,
-    after: i64,
-) -> Result<Vec<u64>, sqlx::Error> {
-    let error = |what: String| {
-        sqlx::Error::Protocol(format!(
-            "a multi-row INSERT of {rows} rows after rowid {after} {what}: its keys are unknown"
-        ))
-    };
-    if inserted != rows as u64 {
-        return Err(error(format!("inserted {inserted} rows")));
-    }
-    // Why `last == after + rows` proves that the i-th row (from 1) took `after + i`: no
-    // trigger runs (`next` found none) and this transaction is the only writer, so while
-    // the statement runs the table gains only our rows. By SQLite's rule each row takes a
-    // rowid larger than every rowid the table held before it (one more than the largest;
-    // with `AUTOINCREMENT`, at least one more than the largest it ever held, `seq`), until
-    // a rowid reaches `i64::MAX`: then a table without `AUTOINCREMENT` gets random ones and
-    // one with it fails. `after` is at least the largest before the statement, so our rows
-    // are increasing and all above `after`: `rows` distinct integers in
-    // `after + 1 ..= last`. If `last == after + rows`, that range holds exactly `rows`
-    // integers, so the i-th row took `after + i`. (No row went random: without
-    // `AUTOINCREMENT` the rowids go up exactly one at a time from at most `after`, so none
-    // reaches `i64::MAX` before `after + rows`, which `next` checked fits.) Otherwise (a
-    // rule we do not know) the keys are refused.
-    let expected = after
-        .checked_add(rows as i64)
-        .ok_or_else(|| error("passes i64::MAX".into()))?;
-    if last != expected {
-        return Err(error(format!("ended at rowid {last}, not {expected}")));
-    }
-    // `after` is at least 0 (see [`next`]): the keys are from 1 up.
-    let first = u64::try_from(after).map_err(|_| error("is below 0".into()))? + 1;
-    Ok((first..first + rows as u64).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::keys;
-
-    #[test]
-    fn keys_follow_the_rowid_read_before_the_statement_or_are_refused() {
-        assert_eq!(keys(3, 13, 3, 10).unwrap(), [11, 12, 13]);
-        // A rowid taken between the rows (a trigger), or fewer rows inserted.
-        assert!(keys(3, 14, 3, 10).is_err());
-        assert!(keys(2, 13, 3, 10).is_err());
-        // A random rowid past `i64::MAX`.
-        assert!(keys(2, 7, 2, i64::MAX - 1).is_err());
     }
 }

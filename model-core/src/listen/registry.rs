@@ -107,9 +107,17 @@ pub type Share = fn(&dyn Any) -> Arc<dyn AnyModel>;
 /// The [`Share`] of a `Clone` model.
 pub fn share_row<M: AnyModel + Clone>(model: &dyn Any) -> Arc<dyn AnyModel> {
     let Some(model) = model.downcast_ref::<M>() else {
-        crate::listen::shim::wrong_model()
+        wrong_model()
     };
     Arc::new(model.clone())
+}
+
+/// A model's list holds only registrations whose `TypeId` is that model's. (A function
+/// that is not generic, called from a `let else`, rather than `expect`: that is compiled
+/// once per type it unwraps, i.e. per model.)
+#[cold]
+pub(crate) fn wrong_model() -> ! {
+    panic!("a model's list holds listeners of that model")
 }
 
 /// One function-side listener of every model.

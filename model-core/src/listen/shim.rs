@@ -11,7 +11,7 @@ use crate::db::session::Session;
 use crate::listen::every::{AnyModel, EveryModelCommitListener, EveryModelListener};
 use crate::listen::listener::{CommitListener, MutListener, RefListener};
 use crate::listen::record::Record;
-use crate::listen::registry::{MutShim, OwnMut, OwnRef, Pending, RefShim};
+use crate::listen::registry::{wrong_model, MutShim, OwnMut, OwnRef, Pending, RefShim};
 
 /// Calls a listener of an event that hands out `&mut M`, given the model as `dyn Any`.
 #[inline]
@@ -60,14 +60,6 @@ pub fn own_mut<DB: Backend>(shim: MutShim<DB>, name: &'static str) -> OwnMut<DB>
 #[inline]
 pub fn own_ref<DB: Backend>(shim: RefShim<DB>, name: &'static str) -> OwnRef<DB> {
     Some((shim, name))
-}
-
-/// A model's list holds only registrations whose `TypeId` is that model's. (A function
-/// that is not generic, called from a `let else`, rather than `expect`: that is compiled
-/// once per type it unwraps, i.e. per model.)
-#[cold]
-pub(crate) fn wrong_model() -> ! {
-    panic!("a model's list holds listeners of that model")
 }
 
 /// Calls a listener of every model.

@@ -595,7 +595,7 @@ pub(crate) fn find<'c, M, A, T>(
     db: A,
     key: M::__Key,
     source: Option<Source<A::Database>>,
-    then: fn(Read<A::Database>, M::__Key) -> Result<T, Error>,
+    then: Then<A::Database, M::__Key, T>,
 ) -> impl Future<Output = Result<T, Error>> + Send + use<'c, M, A, T>
 where
     M: Record,
@@ -654,12 +654,16 @@ pin_project_lite::pin_project! {
         #[pin]
         read: R,
         with: Option<W>,
-        then: fn(Read<DB>, W) -> Result<T, Error>,
+        then: Then<DB, W, T>,
     }
 }
 
 /// What a read gives [`Loading`]'s `then`: its loader, or its error.
 type Read<DB> = Result<Box<dyn Loader<DB>>, Error>;
+
+/// [`Loading`]'s `then`: the read's models, as the caller wants them, from the loader and
+/// `W` (the key, for [`find`]).
+type Then<DB, W, T> = fn(Read<DB>, W) -> Result<T, Error>;
 
 impl<R, DB, W, T> Future for Loading<R, DB, W, T>
 where
