@@ -363,6 +363,7 @@ impl Listeners {
     /// are, filled in on its first write. Takes them as values rather than from `M: Record`:
     /// a model whose impl has an error (a field type that is no column type) gets no second
     /// error from its cell.
+    ///
     /// `share` is the model's [`Share`] where it has struct-side `before_commit` listeners.
     pub const fn new(
         model: fn() -> TypeId,
