@@ -302,10 +302,49 @@ async fn an_attached_tables_keys_follow_its_own_rowids<DB: TestBackend>(db: &Tes
     db.exec(r#"DETACH DATABASE "model_tests_rowids_aux""#).await;
 }
 
+/// A table and key whose names need quoting (a quote, a space, a keyword), made by the
+/// library: the check binds the names and quotes them, and the keys come from the rowids.
+#[derive(Debug, Clone, Model)]
+#[model(table = "odd \"table\" name")]
+struct Odd {
+    #[model(column = "select")]
+    id: Option<i64>,
+    title: String,
+}
+
+async fn names_that_need_quoting_keep_the_rowid_rule<DB: TestBackend>(db: &TestDb<DB>) {
+    Odd::create_table(&db.pool).await.unwrap();
+    let (inserts, _listening) = inserts_of("Odd");
+    let mut odd: Vec<Odd> = (0..500)
+        .map(|n| Odd {
+            id: None,
+            title: format!("odd {n}"),
+        })
+        .collect();
+    Odd::insert_all(&mut odd, &db.pool).await.unwrap();
+    let models: Vec<(i64, String)> = odd
+        .iter()
+        .map(|o| (o.id.unwrap(), o.title.clone()))
+        .collect();
+    let rows: HashMap<i64, String> = Odd::all(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.id.unwrap(), o.title))
+        .collect();
+    assert_own_rows(&models, &rows, 500);
+    let inserts = inserts.lock().unwrap().clone();
+    assert!(
+        !inserts.is_empty() && inserts.iter().all(|sql| !sql.contains("RETURNING")),
+        "{inserts:?}"
+    );
+}
+
 per_backend!(@backend sqlite, ::sqlx::Sqlite, [
     keys_of_several_statements_name_their_own_rows,
     autoincrement_keys_follow_sqlite_sequence_past_deleted_rows,
     a_trigger_inserting_into_the_table_makes_the_keys_come_back,
     keys_near_i64_max_name_their_own_rows_or_fail,
     an_attached_tables_keys_follow_its_own_rowids,
+    names_that_need_quoting_keep_the_rowid_rule,
 ], []);
