@@ -31,21 +31,57 @@ fn inserts_of(model: &'static str) -> (Arc<Mutex<Vec<String>>>, Listening) {
     (seen, listening)
 }
 
-/// Asserts that each `(key, title)` of `models` names the stored row of that title, and
-/// that the table holds `stored` rows in all.
-fn assert_own_rows(models: &[(i64, String)], rows: &HashMap<i64, String>, stored: usize) {
+/// Asserts that each of `models` (its key and title, as `parts` reads them) has a key of
+/// its own naming the stored row of its title, and that `M`'s table holds `stored` rows.
+async fn assert_own_rows<'m, M, DB>(
+    db: &TestDb<DB>,
+    models: impl IntoIterator<Item = &'m M>,
+    parts: fn(&M) -> (Option<i64>, String),
+    stored: usize,
+) where
+    M: Model + 'm,
+    DB: TestBackend,
+{
+    let models: Vec<(i64, String)> = models
+        .into_iter()
+        .map(|m| match parts(m) {
+            (Some(key), title) => (key, title),
+            (None, title) => panic!("{title} has no key"),
+        })
+        .collect();
+    let rows: HashMap<i64, String> = M::all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| match parts(m) {
+            (Some(key), title) => (key, title),
+            (None, title) => panic!("the stored {title} has no key"),
+        })
+        .collect();
     assert_eq!(rows.len(), stored);
     let mut keys: Vec<i64> = models.iter().map(|(key, _)| *key).collect();
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), models.len(), "every model has a key of its own");
-    for (key, title) in models {
+    for (key, title) in &models {
         assert_eq!(
             rows.get(key),
             Some(title),
             "the key {key} of {title} names another row"
         );
     }
+}
+
+/// Asserts that `INSERT`s were sent, each with `RETURNING` (`returning`) or none without.
+fn assert_inserts(inserts: &Mutex<Vec<String>>, returning: bool) {
+    let inserts = inserts.lock().unwrap();
+    assert!(
+        !inserts.is_empty()
+            && inserts
+                .iter()
+                .all(|sql| sql.contains("RETURNING") == returning),
+        "RETURNING expected: {returning}; sent: {inserts:?}"
+    );
 }
 
 /// A table whose key is its rowid, without `AUTOINCREMENT`; a `before_insert` listener.
@@ -77,25 +113,11 @@ async fn keys_of_several_statements_name_their_own_rows<DB: TestBackend>(db: &Te
         })
         .collect();
     Note::insert_all(&mut notes, &db.pool).await.unwrap();
-    let models: Vec<(i64, String)> = notes
-        .iter()
-        .map(|n| (n.id.expect("a key"), n.title.clone()))
-        .collect();
-    let rows: HashMap<i64, String> = Note::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| (n.id.unwrap(), n.title))
-        .collect();
-    assert_own_rows(&models, &rows, 70_002);
+    assert_own_rows(db, &notes, |m: &Note| (m.id, m.title.clone()), 70_002).await;
     assert!(notes[0].title.ends_with('!'), "before_insert ran");
     assert_eq!(notes[0].id, Some(18), "after the largest key");
-    let inserts = inserts.lock().unwrap();
-    assert_eq!(inserts.len(), 3, "{} statements", inserts.len());
-    assert!(
-        inserts.iter().all(|sql| !sql.contains("RETURNING")),
-        "the keys came from the rowids, not RETURNING"
-    );
+    assert_eq!(inserts.lock().unwrap().len(), 3, "three statements");
+    assert_inserts(&inserts, false);
 }
 
 /// The library's own table: `INTEGER PRIMARY KEY AUTOINCREMENT`.
@@ -132,23 +154,14 @@ async fn autoincrement_keys_follow_sqlite_sequence_past_deleted_rows<DB: TestBac
         Some(101),
         "past sqlite_sequence, not the largest key"
     );
-    let models: Vec<(i64, String)> = first[..50]
-        .iter()
-        .chain(&more)
-        .map(|e| (e.id.unwrap(), e.title.clone()))
-        .collect();
-    let rows: HashMap<i64, String> = Entry::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.id.unwrap(), e.title))
-        .collect();
-    assert_own_rows(&models, &rows, 50 + 19_900);
-    let inserts = inserts.lock().unwrap();
-    assert!(
-        !inserts.is_empty() && inserts.iter().all(|sql| !sql.contains("RETURNING")),
-        "the keys came from the rowids: {inserts:?}"
-    );
+    assert_own_rows(
+        db,
+        first[..50].iter().chain(&more),
+        |e: &Entry| (e.id, e.title.clone()),
+        50 + 19_900,
+    )
+    .await;
+    assert_inserts(&inserts, false);
 }
 
 #[derive(Debug, Clone, Model)]
@@ -178,22 +191,8 @@ async fn a_trigger_inserting_into_the_table_makes_the_keys_come_back<DB: TestBac
         })
         .collect();
     Echoed::insert_all(&mut rows, &db.pool).await.unwrap();
-    let models: Vec<(i64, String)> = rows
-        .iter()
-        .map(|e| (e.id.unwrap(), e.title.clone()))
-        .collect();
-    let stored: HashMap<i64, String> = Echoed::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.id.unwrap(), e.title))
-        .collect();
-    assert_own_rows(&models, &stored, 2_000);
-    let inserts = inserts.lock().unwrap();
-    assert!(
-        !inserts.is_empty() && inserts.iter().all(|sql| sql.contains("RETURNING")),
-        "{inserts:?}"
-    );
+    assert_own_rows(db, &rows, |m: &Echoed| (m.id, m.title.clone()), 2_000).await;
+    assert_inserts(&inserts, true);
 }
 
 #[derive(Debug, Clone, Model)]
@@ -226,17 +225,7 @@ async fn keys_near_i64_max_name_their_own_rows_or_fail<DB: TestBackend>(db: &Tes
     let (inserts, _listening) = inserts_of("Edge");
     let mut rows = edges(5);
     Edge::insert_all(&mut rows, &db.pool).await.unwrap();
-    let models: Vec<(i64, String)> = rows
-        .iter()
-        .map(|e| (e.id.unwrap(), e.title.clone()))
-        .collect();
-    let stored: HashMap<i64, String> = Edge::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.id.unwrap(), e.title))
-        .collect();
-    assert_own_rows(&models, &stored, 6);
+    assert_own_rows(db, &rows, |m: &Edge| (m.id, m.title.clone()), 6).await;
     assert_eq!(
         (rows[0].id, rows[1].id),
         (Some(i64::MAX - 1), Some(i64::MAX))
@@ -282,23 +271,9 @@ async fn an_attached_tables_keys_follow_its_own_rowids<DB: TestBackend>(db: &Tes
         })
         .collect();
     Shelf::insert_all(&mut shelves, &db.pool).await.unwrap();
-    let models: Vec<(i64, String)> = shelves
-        .iter()
-        .map(|s| (s.id.unwrap(), s.title.clone()))
-        .collect();
-    let stored: HashMap<i64, String> = Shelf::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.id.unwrap(), s.title))
-        .collect();
-    assert_own_rows(&models, &stored, 100);
+    assert_own_rows(db, &shelves, |m: &Shelf| (m.id, m.title.clone()), 100).await;
     assert_eq!(shelves[0].id, Some(1));
-    let inserts = inserts.lock().unwrap().clone();
-    assert!(
-        !inserts.is_empty() && inserts.iter().all(|sql| !sql.contains("RETURNING")),
-        "{inserts:?}"
-    );
+    assert_inserts(&inserts, false);
     db.exec(r#"DETACH DATABASE "model_tests_rowids_aux""#).await;
 }
 
@@ -322,22 +297,8 @@ async fn names_that_need_quoting_keep_the_rowid_rule<DB: TestBackend>(db: &TestD
         })
         .collect();
     Odd::insert_all(&mut odd, &db.pool).await.unwrap();
-    let models: Vec<(i64, String)> = odd
-        .iter()
-        .map(|o| (o.id.unwrap(), o.title.clone()))
-        .collect();
-    let rows: HashMap<i64, String> = Odd::all(&db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| (o.id.unwrap(), o.title))
-        .collect();
-    assert_own_rows(&models, &rows, 500);
-    let inserts = inserts.lock().unwrap().clone();
-    assert!(
-        !inserts.is_empty() && inserts.iter().all(|sql| !sql.contains("RETURNING")),
-        "{inserts:?}"
-    );
+    assert_own_rows(db, &odd, |m: &Odd| (m.id, m.title.clone()), 500).await;
+    assert_inserts(&inserts, false);
 }
 
 per_backend!(@backend sqlite, ::sqlx::Sqlite, [
