@@ -622,25 +622,30 @@ pub(crate) fn found<M: Record, DB: Backend>(
     _: M::__Key,
 ) -> Result<Option<M>, Error> {
     let mut found = None;
-    match read {
-        Ok(mut loader) => loader.take(&mut found),
-        Err(e) => return Err(e),
+    match take(read, &mut found) {
+        Ok(()) => Ok(found),
+        Err(e) => Err(e),
     }
-    Ok(found)
 }
 
 /// [`Model::get`](crate::Model::get)'s `then` for [`find`]: the row, or
 /// [`Error::NotFound`].
 pub(crate) fn required<M: Record, DB: Backend>(read: Read<DB>, key: M::__Key) -> Result<M, Error> {
     let mut found = None;
-    match read {
-        Ok(mut loader) => loader.take(&mut found),
-        Err(e) => return Err(e),
+    // `match`es, not `?`: that would be compiled once per model.
+    match take(read, &mut found) {
+        Ok(()) => match found {
+            Some(found) => Ok(found),
+            None => Err(super::rules::not_found_key(M::__TABLE.model, &key)),
+        },
+        Err(e) => Err(e),
     }
-    match found {
-        Some(found) => Ok(found),
-        None => Err(super::rules::not_found_key(M::__TABLE.model, &key)),
-    }
+}
+
+/// Moves the models a read loaded into `models` (an `Option<M>` or a `Vec<M>`), or gives
+/// its error: the part of every `then` that is not generic over the model.
+fn take<DB: Backend>(read: Read<DB>, models: &mut dyn Any) -> Result<(), Error> {
+    read.map(|mut loader| loader.take(models))
 }
 
 pin_project_lite::pin_project! {
@@ -736,11 +741,10 @@ where
 /// [`fetch`]'s `then`: every model read.
 fn every<M: Record, DB: Backend>(read: Read<DB>, (): ()) -> Result<Vec<M>, Error> {
     let mut models = Vec::new();
-    match read {
-        Ok(mut loader) => loader.take(&mut models),
-        Err(e) => return Err(e),
+    match take(read, &mut models) {
+        Ok(()) => Ok(models),
+        Err(e) => Err(e),
     }
-    Ok(models)
 }
 
 /// Runs a read and loads its rows into `loader`, which it gives back: the machinery,
