@@ -195,10 +195,11 @@ where
     Ok(keys.into_iter().map(|(_, key)| key).collect())
 }
 
-/// The keys of the `rows` rows of a SQLite statement sent after `db::rowids::next` answered
-/// `Next::After(after)` ([`Consecutive::AfterRowid`]), from what the statement reports: the rows it inserted and the
-/// last rowid it gave (its last row's). An error if the rowids are not `after + 1 ..= after + rows`; the write's
-/// transaction then rolls back, and no model gets a key.
+/// The keys of the `rows` rows of a SQLite statement sent after `db::rowids::next`
+/// answered `Next::After(after)` ([`Consecutive::AfterRowid`]), from what the statement
+/// reports: the rows it inserted and the last rowid it gave (its last row's). An error if
+/// the rowids are not `after + 1 ..= after + rows`; the write's transaction then rolls
+/// back, and no model gets a key.
 fn rowid_keys(inserted: u64, last: i64, rows: usize, after: i64) -> Result<Vec<u64>, sqlx::Error> {
     let error = |what: String| {
         sqlx::Error::Protocol(format!(
@@ -209,8 +210,8 @@ fn rowid_keys(inserted: u64, last: i64, rows: usize, after: i64) -> Result<Vec<u
         return Err(error(format!("inserted {inserted} rows")));
     }
     // Why `last == after + rows` proves that the i-th row (from 1) took `after + i`: no
-    // trigger runs (`rowids::next` found none) and this transaction is the only writer, so while
-    // the statement runs the table gains only our rows. By SQLite's rule each row takes a
+    // trigger runs (`rowids::next` found none) and this transaction is the only writer, so
+    // while the statement runs the table gains only our rows. By SQLite's rule each row takes a
     // rowid larger than every rowid the table held before it (one more than the largest;
     // with `AUTOINCREMENT`, at least one more than the largest it ever held, `seq`), until
     // a rowid reaches `i64::MAX`: then a table without `AUTOINCREMENT` gets random ones and
@@ -219,8 +220,8 @@ fn rowid_keys(inserted: u64, last: i64, rows: usize, after: i64) -> Result<Vec<u
     // `after + 1 ..= last`. If `last == after + rows`, that range holds exactly `rows`
     // integers, so the i-th row took `after + i`. (No row went random: without
     // `AUTOINCREMENT` the rowids go up exactly one at a time from at most `after`, so none
-    // reaches `i64::MAX` before `after + rows`, which `rowids::next` checked fits.) Otherwise (a
-    // rule we do not know) the keys are refused.
+    // reaches `i64::MAX` before `after + rows`, which `rowids::next` checked fits.)
+    // Otherwise (a rule we do not know) the keys are refused.
     let expected = after
         .checked_add(rows as i64)
         .ok_or_else(|| error("passes i64::MAX".into()))?;
