@@ -9,6 +9,9 @@
 //!   error, either `Error::Conflict` or `Error::Database` carrying 1213 (`ER_LOCK_DEADLOCK`,
 //!   Galera's certification conflict), retryable either way (`is_retryable()`); which one is
 //!   printed.
+//! - Eight replicas, four on each node, run `create_all` of three tables with foreign keys
+//!   at once, ten times: every call succeeds (a `CREATE` the cluster aborts with 1213 is
+//!   run again) and the tables work through both nodes.
 //! - 100 increments of one counter through `model_core::retry`, from two tasks on each of
 //!   two nodes, with a locking read (local to its node: the nodes conflict at commit): 100.
 //!
@@ -54,6 +57,41 @@ struct Stock {
     count: i64,
     #[model(version)]
     version: i32,
+}
+
+/// A schema of three tables, two of them with a foreign key, an index and a unique
+/// column: what every replica of a service creates at start-up.
+#[derive(Debug, Clone, Model)]
+#[model(table = "shelves")]
+struct Shelf {
+    id: Option<i64>,
+    #[model(length = 40, unique)]
+    name: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[model(table = "books")]
+struct Book {
+    id: Option<i64>,
+    #[model(references = Shelf, on_delete = "cascade", index)]
+    shelf_id: i64,
+    #[model(length = 80)]
+    title: String,
+}
+
+#[derive(Debug, Clone, Model)]
+#[model(table = "loans")]
+struct Loan {
+    id: Option<i64>,
+    #[model(references = Book, on_delete = "set_null")]
+    book_id: Option<i64>,
+}
+
+fn library() -> model_core::schema::Schema {
+    model_core::schema::Schema::new()
+        .model::<Shelf>()
+        .model::<Book>()
+        .model::<Loan>()
 }
 
 /// The test's database on node 1 (`MYSQL_URL`), and a pool on the same database through node
@@ -300,6 +338,107 @@ mod mysql {
             };
             println!("the losing update ({kind}), over 10 rounds: {losers:?}");
         }
+        node2.close().await;
+        db.finish().await;
+    }
+
+    /// Eight replicas of a service start at once, four connected to each node, and each
+    /// runs `create_all` of three tables with foreign keys and indexes; ten times, the
+    /// tables dropped in between.
+    /// Galera orders DDL across the cluster and aborts a `CREATE` that meets another one
+    /// with a deadlock (1213), even for `IF NOT EXISTS` of a table that another replica
+    /// just made: `create_all` runs such a statement again, so every call succeeds, and the
+    /// tables are there once, usable through both nodes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn create_all_from_replicas_on_two_nodes_at_once_succeeds() {
+        const REPLICAS: usize = 8;
+        const ROUNDS: usize = 10;
+        let Some((db, node2)) = cluster(concat!(
+            module_path!(),
+            "::create_all_from_replicas_on_two_nodes_at_once_succeeds"
+        ))
+        .await
+        else {
+            return;
+        };
+        // Ten start-ups: the replicas wait for each other, all run `create_all` of tables
+        // that do not exist yet, then the tables are dropped for the next round.
+        for round in 0..ROUNDS {
+            let start = std::sync::Arc::new(tokio::sync::Barrier::new(REPLICAS));
+            let mut replicas = tokio::task::JoinSet::new();
+            for replica in 0..REPLICAS {
+                let pool = if replica % 2 == 0 {
+                    db.pool.clone()
+                } else {
+                    node2.clone()
+                };
+                let start = start.clone();
+                replicas.spawn(async move {
+                    start.wait().await;
+                    library().create_all(&pool).await.map(|()| replica)
+                });
+            }
+            while let Some(done) = replicas.join_next().await {
+                let replica = done.expect("no panic");
+                replica
+                    .unwrap_or_else(|e| panic!("round {round}: every create_all succeeds: {e:?}"));
+            }
+            if round + 1 < ROUNDS {
+                sqlx::query("DROP TABLE loans, books, shelves")
+                    .execute(&db.pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() ORDER BY table_name",
+        )
+        .fetch_all(&node2)
+        .await
+        .unwrap();
+        assert_eq!(tables, ["books", "loans", "shelves"]);
+        // A replica's last `CREATE ... IF NOT EXISTS` may still be applying on the other
+        // node, and Galera aborts a write to that table meanwhile (1213): these writes are
+        // each a `retry`, as docs/cluster.md tells a cluster's writes to be.
+        let shelf_id = retry(&db.pool, Retry::default(), |conn| {
+            Box::pin(async move {
+                let mut shelf = Shelf {
+                    id: None,
+                    name: "fiction".into(),
+                };
+                shelf.insert(&mut *conn).await?;
+                let mut book = Book {
+                    id: None,
+                    shelf_id: shelf.id.unwrap(),
+                    title: "Dune".into(),
+                };
+                book.insert(&mut *conn).await?;
+                Loan {
+                    id: None,
+                    book_id: book.id,
+                }
+                .insert(&mut *conn)
+                .await?;
+                Ok::<_, Error>(shelf.id.unwrap())
+            })
+        })
+        .await
+        .unwrap();
+        // The foreign keys are there: deleting the shelf removes its book and empties the
+        // loan's reference, as read through the other node.
+        retry(&db.pool, Retry::default(), |conn| {
+            Box::pin(async move {
+                let shelf = Shelf::get(&mut *conn, shelf_id).await?;
+                shelf.delete(&mut *conn).await
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(Book::all(&node2).await.unwrap().len(), 0);
+        let loans = Loan::all(&node2).await.unwrap();
+        assert_eq!(loans.len(), 1);
+        assert_eq!(loans[0].book_id, None);
         node2.close().await;
         db.finish().await;
     }

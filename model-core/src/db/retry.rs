@@ -65,7 +65,7 @@ impl Retry {
 
     /// The wait after failed attempt `attempt` (1-based): "equal jitter", half of the
     /// exponential step fixed, the other half random.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let doubled = 2_u32.saturating_pow(attempt.saturating_sub(1));
         let step = self.backoff.saturating_mul(doubled).min(self.max_backoff);
         let half = step / 2;

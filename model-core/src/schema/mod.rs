@@ -19,6 +19,7 @@ use crate::base::ddl::{self, TableDef};
 use crate::base::error::Error;
 use crate::db::backend::{Backend, Dialect};
 use crate::db::conn::Conn;
+use crate::db::retry::Retry;
 use crate::model::Model;
 
 /// The tables of some models, in the order they were added.
@@ -151,7 +152,9 @@ impl Schema {
     /// Safe to run from several processes at once (every replica of a service at start-up):
     /// on PostgreSQL, where two concurrent `CREATE TABLE IF NOT EXISTS` of one table make
     /// one fail, the transaction first takes an advisory lock, so they run one after the
-    /// other; on SQLite it is a write transaction (`BEGIN IMMEDIATE`) that waits its turn.
+    /// other; on SQLite it is a write transaction (`BEGIN IMMEDIATE`) that waits its turn;
+    /// on MySQL/MariaDB a statement that the server aborts for a concurrent one (on a Galera
+    /// cluster, a deadlock between two replicas' `CREATE TABLE`s) is run again.
     #[allow(clippy::manual_async_fn)]
     pub fn create_all<'c, A>(
         &self,
@@ -180,9 +183,7 @@ impl Schema {
                     }
                     for table in &tables {
                         for statement in ddl::create(dialect, table) {
-                            conn.execute(sqlx::query(AssertSqlSafe(statement)))
-                                .await
-                                .map_err(|e| Error::from_sqlx(table.model, e))?;
+                            create(conn, dialect, table.model, statement).await?;
                         }
                     }
                     Ok(())
@@ -281,6 +282,41 @@ impl Schema {
             }
         }
         Ok(())
+    }
+}
+
+/// Runs one `CREATE ... IF NOT EXISTS`. On MySQL/MariaDB it is run again, up to
+/// [`Retry::default`]'s attempts, when the server asks for a retry: on a Galera cluster two
+/// concurrent `CREATE TABLE`s, even through one node, can abort one of them with a deadlock
+/// (error 1213), and `GET_LOCK`, which would order them, is refused there. Running it
+/// again is sound because MySQL commits each DDL statement on its own (nothing before it is
+/// undone) and `IF NOT EXISTS` makes a second run of a statement that did take effect a
+/// no-op. On PostgreSQL the advisory lock orders the calls, and a failed statement aborts
+/// the transaction, so it is not run again; SQLite's write transaction waits its turn.
+async fn create<DB: Backend>(
+    conn: &mut Conn<DB>,
+    dialect: Dialect,
+    model: &'static str,
+    statement: String,
+) -> Result<(), Error> {
+    let policy = Retry::default();
+    let mut attempt = 1;
+    loop {
+        let sql = AssertSqlSafe(statement.as_str());
+        match conn.execute(sqlx::query(sql)).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let error = Error::from_sqlx(model, e);
+                if dialect != Dialect::MySql
+                    || attempt >= policy.max_attempts()
+                    || !error.is_retryable()
+                {
+                    return Err(error);
+                }
+                tokio::time::sleep(policy.delay(attempt)).await;
+                attempt += 1;
+            }
+        }
     }
 }
 
