@@ -87,8 +87,9 @@ pub trait Model:
     ///
     /// The struct-side listeners come first, then the function-side ones (`#[listens_for]`
     /// on a function, of this model or of every model), in the order they run (see
-    /// [`crate::listen`] for the whole rule). Run-time listeners ([`crate::listen`]) are not
-    /// listed: they come and go.
+    /// the guide's [listeners](crate::guide::listeners) chapter for the whole rule).
+    /// Run-time listeners ([`crate::listen`](fn@crate::listen)) are not listed: they come
+    /// and go.
     fn listeners(event: Event) -> impl Iterator<Item = &'static ListenerInfo> {
         Self::__listeners()
             .fixed()

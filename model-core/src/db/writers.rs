@@ -19,7 +19,7 @@
 //! SQLite connection on a thread of its own, and `sqlite3_db_filename` must run while that
 //! thread is parked), as long as the statement of a one-row write. So a model's write that
 //! finds no other SQLite writer of this process in flight, of any file, takes its turn
-//! [alone](alone) without naming its file: every writer that comes after it waits until it
+//! [alone] without naming its file: every writer that comes after it waits until it
 //! has ended, or has named its file, before its own turn. Nobody queued can overtake it in
 //! SQLite's busy handler (the flaky "database is locked" of an earlier fast path that let a
 //! writer skip the queue while others queued), and a write that comes alone, the common
@@ -85,7 +85,7 @@ fn registry<T>(f: impl FnOnce(&mut Registry) -> T) -> T {
 }
 
 /// The turn of a write through a model's method (`write::ops`), which begins the outermost
-/// transaction on `conn`: taken [alone](alone) if no other SQLite writer of this process
+/// transaction on `conn`: taken [alone] if no other SQLite writer of this process
 /// is in flight, else [`turn`]. `None` on PostgreSQL and MySQL.
 pub(crate) async fn for_write<DB: Backend>(
     conn: &mut DB::Connection,
@@ -135,7 +135,7 @@ pub(crate) async fn turn(conn: &mut SqliteConnection) -> Result<Option<Turn>, sq
     Ok(Some(named(holder, file, writers)))
 }
 
-/// Names the file of a turn taken [alone](alone), on the connection it writes on, before
+/// Names the file of a turn taken [alone], on the connection it writes on, before
 /// the write begins a transaction (`Session::begin`): from then on it is that file's turn,
 /// and writers of other files go on. Nothing to do for any other turn.
 pub(crate) async fn settle(

@@ -190,7 +190,7 @@ pub(crate) struct FixedList {
     /// Bit `event.index()` set when some listener of `event` is in `listeners`.
     mask: u32,
     /// In the order they run: by event, then this model's before every model's, then by
-    /// name (see [`crate::listen`]).
+    /// name (see [`crate::listen`](mod@crate::listen)).
     pub(crate) listeners: Vec<Fixed>,
     /// The struct-side manifest followed by these, for [`crate::Model::listeners`].
     pub(crate) infos: Vec<ListenerInfo>,

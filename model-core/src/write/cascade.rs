@@ -1,7 +1,7 @@
 //! Layer 4, the writes: what a parent's delete does first to the rows that reference it
 //! (`#[model(references = Post, on_delete = "cascade" | "set_null")]`), so that no child is
 //! deleted or let go without its listeners. Uses [`crate::base`], [`crate::db`] and
-//! [`crate::listen`]; the children's side (reading them, and deleting or updating them
+//! [`crate::listen`](mod@crate::listen); the children's side (reading them, and deleting or updating them
 //! through the write paths) is [`crate::write::children`], reached through function
 //! pointers.
 //!

@@ -5,7 +5,7 @@
 //! [`children`] (the child's side, which the child's derive registers). The values the
 //! database wrote (generated and defaulted columns) come back into the models through
 //! [`read_back`]. Uses
-//! [`crate::base`], [`crate::db`] and [`crate::listen`]; a model is a
+//! [`crate::base`], [`crate::db`] and [`crate::listen`](mod@crate::listen); a model is a
 //! [`Record`](crate::listen::record::Record).
 
 pub(crate) mod batch;

@@ -87,7 +87,7 @@ where
     write_rows(&mut batch, db).await
 }
 
-/// [`write`] of an update batch, as `Model::update_all`: a future whose `Send` is proved
+/// [`write`](fn@write) of an update batch, as `Model::update_all`: a future whose `Send` is proved
 /// here, where the models' lifetime is one, rather than in a caller's higher-ranked bound.
 pub(crate) fn update_all<'m, 'c, M, A>(
     models: &'m mut [M],
@@ -101,7 +101,7 @@ where
     write(Batch::Update(models), db)
 }
 
-/// [`write`] of a delete batch, as `Model::delete_all` (see [`update_all`]).
+/// [`write`](fn@write) of a delete batch, as `Model::delete_all` (see [`update_all`]).
 pub(crate) fn delete_all<'m, 'c, M, A>(
     models: &'m [M],
     db: A,
@@ -114,7 +114,7 @@ where
     write(Batch::Delete(models), db)
 }
 
-/// [`write`] for `insert`, `update` and `delete`: one row, through [`One`]; generic over the
+/// [`write`](fn@write) for `insert`, `update` and `delete`: one row, through [`One`]; generic over the
 /// connection type only.
 ///
 /// This and [`write_rows`] are plain functions, not `async fn`s, which would hold their
@@ -748,7 +748,7 @@ fn every<M: Record, DB: Backend>(read: Read<DB>, (): ()) -> Result<Vec<M>, Error
 }
 
 /// Runs a read and loads its rows into `loader`, which it gives back: the machinery,
-/// compiled once per backend and connection type, not once per model (see [`write`]).
+/// compiled once per backend and connection type, not once per model (see [`write`](fn@write)).
 async fn read<'c, A>(
     db: A,
     source: Source<A::Database>,

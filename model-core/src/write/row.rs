@@ -57,7 +57,7 @@ pub(crate) enum Returned {
 pub(crate) enum UpdateStatement<DB: Backend> {
     /// The `UPDATE` of every column but the key (and the version check), `RETURNING` the
     /// generated columns where the model has them and the backend reads them so
-    /// ([`WriteRow::read_by`]).
+    /// (`read_by` of `dyn WriteRow`).
     Set(Query<'static, DB>),
     /// A table of just its key (and generated columns) has nothing to set: the row is
     /// looked up, so that the update still says whether it exists (and its generated

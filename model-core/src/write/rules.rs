@@ -41,7 +41,7 @@ pub(crate) fn not_found_key<K: std::fmt::Debug>(model: &'static str, key: &K) ->
 
 /// Gives a versioned model its next version, to be written; returns the version it was
 /// read with, which the statement requires. (On failure the write gives the old one back,
-/// see [`version::saved`].)
+/// see [`crate::write::version::saved`].)
 pub(crate) fn bump<M: Record>(model: &mut M) -> i64 {
     let read = model.__version();
     if M::__VERSION.is_some() {
