@@ -690,6 +690,70 @@ per_backend!(
     file: concurrent_create_all_calls_all_succeed,
 );
 
+/// MySQL/MariaDB: a `CREATE TABLE IF NOT EXISTS` that waits out its lock wait timeout (here
+/// behind another session's `LOCK TABLES ... WRITE`, held 1.5 s; the pool's sessions wait 1 s)
+/// fails with 1205, which the server asks to retry: `create_all` runs it again, and succeeds
+/// once the lock is gone. (The same path takes a Galera cluster's deadlock between two
+/// replicas' `CREATE`s, which cannot be caused on demand; on a Galera node the `CREATE`
+/// instead waits for the lock, and the call succeeds all the same.)
+#[tokio::test]
+async fn mysql_create_all_runs_a_create_again_after_a_lock_wait_timeout() {
+    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+    use sqlx::{Connection as _, Executor as _};
+    let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
+        module_path!(),
+        "::mysql_create_all_runs_a_create_again_after_a_lock_wait_timeout"
+    ))
+    .await
+    else {
+        return;
+    };
+    schema().create_all(&db.pool).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let options: MySqlConnectOptions = model_tests::mysql_url().parse().unwrap();
+    let options = options.database(&name);
+    let impatient = MySqlPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET SESSION lock_wait_timeout = 1").await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await
+        .unwrap();
+    let mut locker = sqlx::MySqlConnection::connect_with(&options).await.unwrap();
+    locker.execute("LOCK TABLES authors WRITE").await.unwrap();
+    let started = std::time::Instant::now();
+    let create = tokio::spawn({
+        let pool = impatient.clone();
+        async move { schema().create_all(&pool).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    locker.execute("UNLOCK TABLES").await.unwrap();
+    create
+        .await
+        .unwrap()
+        .expect("create_all runs the timed-out CREATE again and succeeds");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "create_all waited for the lock: {:?}",
+        started.elapsed()
+    );
+    author("after", "after@example.com")
+        .insert(&impatient)
+        .await
+        .unwrap();
+    assert_eq!(db.count("authors").await, 1);
+    locker.close().await.unwrap();
+    impatient.close().await;
+    db.finish().await;
+}
+
 /// What each dialect declares, for the README's table: checked here so that it cannot drift.
 #[test]
 fn the_sql_of_a_model_names_each_dialects_types() {

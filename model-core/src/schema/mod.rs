@@ -153,8 +153,10 @@ impl Schema {
     /// on PostgreSQL, where two concurrent `CREATE TABLE IF NOT EXISTS` of one table make
     /// one fail, the transaction first takes an advisory lock, so they run one after the
     /// other; on SQLite it is a write transaction (`BEGIN IMMEDIATE`) that waits its turn;
-    /// on MySQL/MariaDB a statement that the server aborts for a concurrent one (on a Galera
-    /// cluster, a deadlock between two replicas' `CREATE TABLE`s) is run again.
+    /// on MySQL/MariaDB a statement that the server aborts for a concurrent one and asks to
+    /// retry (a Galera cluster's deadlock between two replicas' `CREATE TABLE`s, or a lock
+    /// wait timeout behind another session's lock) is run again, up to
+    /// [`Retry::default`]'s attempts.
     #[allow(clippy::manual_async_fn)]
     pub fn create_all<'c, A>(
         &self,
@@ -288,7 +290,8 @@ impl Schema {
 /// Runs one `CREATE ... IF NOT EXISTS`. On MySQL/MariaDB it is run again, up to
 /// [`Retry::default`]'s attempts, when the server asks for a retry: on a Galera cluster two
 /// concurrent `CREATE TABLE`s, even through one node, can abort one of them with a deadlock
-/// (error 1213), and `GET_LOCK`, which would order them, is refused there. Running it
+/// (error 1213), and `GET_LOCK`, which would order them, is refused there; anywhere, a
+/// `CREATE` can wait out `lock_wait_timeout` behind another session's lock (1205). Running it
 /// again is sound because MySQL commits each DDL statement on its own (nothing before it is
 /// undone) and `IF NOT EXISTS` makes a second run of a statement that did take effect a
 /// no-op. On PostgreSQL the advisory lock orders the calls, and a failed statement aborts
