@@ -63,9 +63,22 @@ impl Retry {
         self.attempts
     }
 
+    /// Whether attempt `attempt` (1-based), failed with `error`, is followed by another: the
+    /// error asks for it and attempts are left. The one rule of [`retry`] and of
+    /// `Schema::create_all`'s statements on MySQL.
+    pub(crate) fn again(&self, attempt: u32, error: &impl Retryable) -> bool {
+        attempt < self.attempts && error.is_retryable()
+    }
+
+    /// Waits out [`Retry::delay`] after failed attempt `attempt`, and moves on to the next.
+    pub(crate) async fn wait(&self, attempt: &mut u32) {
+        tokio::time::sleep(self.delay(*attempt)).await;
+        *attempt += 1;
+    }
+
     /// The wait after failed attempt `attempt` (1-based): "equal jitter", half of the
     /// exponential step fixed, the other half random.
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
+    fn delay(&self, attempt: u32) -> Duration {
         let doubled = 2_u32.saturating_pow(attempt.saturating_sub(1));
         let step = self.backoff.saturating_mul(doubled).min(self.max_backoff);
         let half = step / 2;
@@ -193,10 +206,7 @@ where
         let mut attempt = 1;
         loop {
             match transaction(pool, |conn| body(conn)).await {
-                Err(error) if attempt < policy.attempts && error.is_retryable() => {
-                    tokio::time::sleep(policy.delay(attempt)).await;
-                    attempt += 1;
-                }
+                Err(error) if policy.again(attempt, &error) => policy.wait(&mut attempt).await,
                 done => return done,
             }
         }

@@ -306,19 +306,12 @@ async fn create<DB: Backend>(
     let mut attempt = 1;
     loop {
         let sql = AssertSqlSafe(statement.as_str());
-        match conn.execute(sqlx::query(sql)).await {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                let error = Error::from_sqlx(model, e);
-                if dialect != Dialect::MySql
-                    || attempt >= policy.max_attempts()
-                    || !error.is_retryable()
-                {
-                    return Err(error);
-                }
-                tokio::time::sleep(policy.delay(attempt)).await;
-                attempt += 1;
+        let done = conn.execute(sqlx::query(sql)).await;
+        match done.map_err(|e| Error::from_sqlx(model, e)) {
+            Err(error) if dialect == Dialect::MySql && policy.again(attempt, &error) => {
+                policy.wait(&mut attempt).await;
             }
+            done => return done.map(drop),
         }
     }
 }
