@@ -223,6 +223,33 @@ impl<DB: TestBackend> TestDb<DB> {
     }
 }
 
+impl TestDb<MySql> {
+    /// How to connect to the test's own database (`MYSQL_URL`, with its name): for a
+    /// connection of the test's own beside the pool.
+    pub fn mysql_options(&self) -> MySqlConnectOptions {
+        MySqlConnectOptions::from_str(&mysql_url())
+            .expect("MYSQL_URL")
+            .database(&self.name)
+    }
+
+    /// A pool of one connection on the test's database whose session runs `set` (a `SET
+    /// SESSION ...` of the test's own) right after connecting: a session setting the test
+    /// needs, without changing the server's.
+    pub async fn pool_with_session(&self, set: &'static str) -> sqlx::MySqlPool {
+        MySqlPoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(set).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(self.mysql_options())
+            .await
+            .unwrap_or_else(|e| panic!("a pool with {set:?}: {e}"))
+    }
+}
+
 fn db_name(test: &str) -> String {
     let mut name: String = test
         .chars()

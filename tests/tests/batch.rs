@@ -259,8 +259,6 @@ async fn a_table_of_only_its_key_takes_batches<DB: TestBackend>(db: &TestDb<DB>)
 /// gets its own row's key, and the keys step by the increment the session really has.
 #[tokio::test]
 async fn mysql_keys_follow_the_servers_increment() {
-    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-    use sqlx::Executor as _;
     let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
         module_path!(),
         "::mysql_keys_follow_the_servers_increment"
@@ -270,23 +268,9 @@ async fn mysql_keys_follow_the_servers_increment() {
         return;
     };
     schema(&db).await;
-    let name: String = sqlx::query_scalar("SELECT DATABASE()")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    let options: MySqlConnectOptions = model_tests::mysql_url().parse().unwrap();
-    let pool = MySqlPoolOptions::new()
-        .max_connections(1)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("SET SESSION auto_increment_increment = 2")
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .connect_with(options.database(&name))
-        .await
-        .unwrap();
+    let pool = db
+        .pool_with_session("SET SESSION auto_increment_increment = 2")
+        .await;
     let trace = Trace::default();
     let mut rows: Vec<Wide> = (0..50).map(|n| row(n, &trace)).collect();
     Wide::insert_all(&mut rows, &pool).await.unwrap();

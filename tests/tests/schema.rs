@@ -698,7 +698,6 @@ per_backend!(
 /// instead waits for the lock, and the call succeeds all the same.)
 #[tokio::test]
 async fn mysql_create_all_runs_a_create_again_after_a_lock_wait_timeout() {
-    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
     use sqlx::{Connection as _, Executor as _};
     let Some(db) = <sqlx::MySql as TestBackend>::fresh(concat!(
         module_path!(),
@@ -709,24 +708,12 @@ async fn mysql_create_all_runs_a_create_again_after_a_lock_wait_timeout() {
         return;
     };
     schema().create_all(&db.pool).await.unwrap();
-    let name: String = sqlx::query_scalar("SELECT DATABASE()")
-        .fetch_one(&db.pool)
+    let impatient = db
+        .pool_with_session("SET SESSION lock_wait_timeout = 1")
+        .await;
+    let mut locker = sqlx::MySqlConnection::connect_with(&db.mysql_options())
         .await
         .unwrap();
-    let options: MySqlConnectOptions = model_tests::mysql_url().parse().unwrap();
-    let options = options.database(&name);
-    let impatient = MySqlPoolOptions::new()
-        .max_connections(1)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("SET SESSION lock_wait_timeout = 1").await?;
-                Ok(())
-            })
-        })
-        .connect_with(options.clone())
-        .await
-        .unwrap();
-    let mut locker = sqlx::MySqlConnection::connect_with(&options).await.unwrap();
     locker.execute("LOCK TABLES authors WRITE").await.unwrap();
     let started = std::time::Instant::now();
     let create = tokio::spawn({
